@@ -1,0 +1,72 @@
+"""Softmax, temperature and top-k tables, in float32, against float64 numpy."""
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from mlmviz import distributions, plots
+
+RNG = np.random.default_rng(1)
+LOGITS = RNG.normal(scale=4, size=(3, 50)).astype("float32")
+VOCABULARY = [f"tok{i}" for i in range(50)]
+
+
+def _reference_softmax(logits, temperature):
+    z = np.asarray(logits, dtype="float64") / temperature
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
+@pytest.mark.parametrize("temperature", [0.1, 0.5, 1.0, 2.5])
+def test_softmax_matches_reference(temperature):
+    probabilities = distributions.softmax(LOGITS, temperature)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(
+        probabilities, _reference_softmax(LOGITS, temperature), rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-6)
+
+
+def test_softmax_of_bfloat16_logits_is_float32_and_normalised():
+    probabilities = distributions.softmax(LOGITS.astype(ml_dtypes.bfloat16))
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-6)
+
+
+def test_softmax_is_stable_for_huge_logits():
+    probabilities = distributions.softmax(np.array([1e30, 0, -1e30], "float32"))
+    np.testing.assert_array_equal(probabilities, [1, 0, 0])
+
+
+def test_low_temperature_sharpens_high_temperature_flattens():
+    top = [distributions.softmax(LOGITS[0], t).max() for t in (0.25, 1.0, 4.0)]
+    assert top[0] > top[1] > top[2]
+
+
+@pytest.mark.parametrize("temperature", [0, -1, float("nan"), float("inf")])
+def test_invalid_temperature_is_refused(temperature):
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        distributions.softmax(LOGITS, temperature)
+
+
+def test_top_k_table_is_the_k_most_probable_tokens_in_order():
+    table = distributions.top_k_table(LOGITS[1], VOCABULARY, k=7)
+    order = np.argsort(-LOGITS[1])[:7]
+    assert list(table["token"]) == [VOCABULARY[i] for i in order]
+    np.testing.assert_array_equal(table["logit"], LOGITS[1][order])
+    assert list(table["probability"]) == sorted(table["probability"], reverse=True)
+
+
+@pytest.mark.parametrize("k, rows", [(0, 1), (3, 3), (500, 50)])
+def test_top_k_is_clipped_to_the_vocabulary(k, rows):
+    assert len(distributions.top_k_table(LOGITS[0], VOCABULARY, k=k)) == rows
+
+
+def test_probability_bars_show_the_table_best_first():
+    table = distributions.top_k_table(LOGITS[2], VOCABULARY, k=4)
+    figure = plots.probability_bars(table, "Position 3")
+    bar = figure.data[0]
+    assert list(bar.y) == list(table["token"])
+    np.testing.assert_allclose(bar.x, table["probability"])
+    assert figure.layout.yaxis.autorange == "reversed"
+    assert figure.layout.title.text == "Position 3"
