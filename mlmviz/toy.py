@@ -3,8 +3,9 @@
 It stands in until the trained default model arrives (issue 3). Its weights
 are random, so its predictions are noise; the app labels it as such. It is a
 real Keras model all the same: a `ReversibleEmbedding`, a one-step "encoder"
-(each token's embedding plus the sentence mean, so predictions depend on the
-context) and our `MaskedLMHead` tied to the embedding.
+(each token's embedding plus a sinusoidal position code plus the sentence
+mean, so predictions depend on position and context) and our
+`MaskedLMHead` tied to the embedding.
 """
 
 import re
@@ -45,7 +46,9 @@ class ToyModel:
         self._ids = {token: i for i, token in enumerate(VOCABULARY)}
         keras.utils.set_random_seed(seed)
         self.embedding = ReversibleEmbedding(
-            len(VOCABULARY), hidden_dim, embeddings_initializer="normal"
+            len(VOCABULARY),
+            hidden_dim,
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
         )
         self.head = MaskedLMHead(
             token_embedding=self.embedding,
@@ -81,8 +84,18 @@ class ToyModel:
         ids = [self._ids.get(t, self._ids["[UNK]"]) for t in tokens]
         ids = np.array([ids])  # (1, seq)
         ids[0, list(positions)] = self._ids[MASK_TOKEN]
-        embedded = self.embedding(ids)  # (1, seq, hidden)
+        positions_code = _position_code(*ids.shape, self.embedding.output_dim)
+        embedded = self.embedding(ids) + positions_code  # (1, seq, hidden)
         context = keras.ops.mean(embedded, axis=1, keepdims=True)  # (1, 1, hidden)
         hidden_states = embedded + context  # (1, seq, hidden)
         positions = np.array([list(positions)], dtype="int32")  # (1, masks)
         return self.head.stages(hidden_states, positions)["logits"][0]
+
+
+def _position_code(batch, length, dim):
+    """Sinusoidal position code `(batch, length, dim)`, float32."""
+    position = np.arange(length)[:, None]  # (length, 1)
+    frequency = 1.0 / 10000 ** (np.arange(dim // 2) / (dim // 2))  # (dim / 2,)
+    angle = position * frequency  # (length, dim / 2)
+    code = np.concatenate([np.sin(angle), np.cos(angle)], axis=-1)  # (length, dim)
+    return np.broadcast_to(code, (batch, length, dim)).astype("float32")

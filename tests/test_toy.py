@@ -39,3 +39,8 @@ def test_same_seed_same_model(model):
 def test_bad_requests_raise_clear_errors(model, tokens, positions, message):
     with pytest.raises(ValueError, match=message):
         model.mask_logits(tokens, positions)
+
+
+def test_two_masks_in_one_sentence_get_different_predictions(model):
+    logits = model.mask_logits(model.tokenize("the [MASK] sat on the [MASK]"), [1, 5])
+    assert not np.allclose(logits[0], logits[1])

@@ -1,0 +1,30 @@
+# The two commands of the README: `make run` and `make test`.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test chromium
+
+run: $(VENV)/.installed-run
+	$(PYTHON) -m streamlit run app.py --server.port 8501 --server.address localhost
+
+test: $(VENV)/.installed-test chromium
+	$(PYTHON) -m pytest
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed-run: requirements.txt | $(PYTHON)
+	$(PIP) install -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt requirements-dev.txt | $(PYTHON)
+	$(PIP) install -r requirements.txt -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+# Debian's Chromium for the browser tests (Playwright drives it; no download).
+chromium:
+	@command -v chromium >/dev/null || { \
+		$(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; }

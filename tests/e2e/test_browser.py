@@ -1,0 +1,42 @@
+"""The app in a real Chromium: it loads, predicts, and reacts to the user."""
+
+from playwright.sync_api import Page, expect
+
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+def _settle(page: Page):
+    """Wait until Streamlit has finished the current run."""
+    page.wait_for_selector(IDLE, timeout=120_000)
+    expect(page.locator("[data-testid=stSkeleton]")).to_have_count(0, timeout=60_000)
+
+
+def test_first_view_shows_a_probability_chart(page: Page, base_url):
+    page.goto(base_url)
+    _settle(page)
+    expect(page.get_by_text("Fill the mask")).to_be_visible()
+    chart = page.locator("[data-testid=stPlotlyChart]")
+    expect(chart).to_have_count(1, timeout=60_000)
+    expect(chart.locator(".bars .point")).to_have_count(5)
+    expect(page.get_by_text("predictions are noise")).to_be_visible()
+
+
+def test_typing_a_second_mask_adds_a_chart(page: Page, base_url):
+    page.goto(base_url)
+    _settle(page)
+    box = page.get_by_label("Text")
+    box.fill("the [MASK] sat on the [MASK]")
+    box.press("Enter")
+    _settle(page)
+    expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(2, timeout=60_000)
+
+
+def test_clearing_the_text_shows_a_hint_not_an_error(page: Page, base_url):
+    page.goto(base_url)
+    _settle(page)
+    box = page.get_by_label("Text")
+    box.fill("")
+    box.press("Enter")
+    _settle(page)
+    expect(page.get_by_text("Type a sentence to start.")).to_be_visible()
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
