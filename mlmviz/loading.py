@@ -1,0 +1,97 @@
+"""`mlmviz.load(source)`: one entry point for every checkpoint format.
+
+Sources:
+    "default"           the trained model embedded in `assets/default-model`
+    a directory         a Hugging Face checkpoint (config.json +
+                        model.safetensors + tokenizer.json and/or vocab.txt)
+    "hf:ORG/NAME"       a Hugging Face Hub repository, through the local
+                        Hugging Face cache (safetensors files only)
+Pickle-based files (.bin, .pt, .pth, .ckpt, ...) are refused unopened.
+"""
+
+import hashlib
+from pathlib import Path
+
+from mlmviz.checkpoints import CheckpointError, refuse_pickle
+from mlmviz.hf import load_hf_directory
+from mlmviz.model import MaskedLM, check_head
+from mlmviz.tokenization import Tokenizer
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-model"
+HUB_FILES = ("*.json", "*.safetensors", "vocab.txt")
+
+
+def load(source="default"):
+    """Load a masked LM from `source` (see the module docstring).
+
+    Returns:
+        `mlmviz.model.MaskedLM`.
+
+    Raises:
+        CheckpointError: with a message naming what is wrong: a missing or
+            refused file, an unknown architecture, a bad tensor.
+    """
+    source = str(source)
+    if source == "default":
+        return load_directory(DEFAULT_MODEL, source="default")
+    if source.startswith("hf:"):
+        return load_directory(hub_snapshot(source[3:]), source=source)
+    path = Path(source).expanduser()
+    refuse_pickle(path)
+    if not path.exists():
+        raise CheckpointError(f"{source} does not exist.")
+    if path.is_dir():
+        return load_directory(path, source=source)
+    raise CheckpointError(
+        f"{path.name}: mlmviz loads checkpoint directories "
+        "(config.json + model.safetensors + tokenizer) and hf:ORG/NAME."
+    )
+
+
+def load_directory(directory, source):
+    """Load a Hugging Face checkpoint directory."""
+    directory = Path(directory)
+    if not (directory / "model.safetensors").is_file():
+        for path in sorted(directory.iterdir()):
+            refuse_pickle(path)  # a pickle-only checkpoint: say how to convert
+    config, backbone, head, has_head = load_hf_directory(directory)
+    max_length = backbone.max_sequence_length
+    tokenizer = Tokenizer.from_directory(directory, max_length=max_length)
+    metadata = {
+        "source": source,
+        "architecture": config["model_type"],
+        "vocabulary_size": head.vocabulary_size,
+        "hidden_dim": head.token_embedding.output_dim,
+        "num_layers": backbone.num_layers,
+        "max_length": max_length,
+        "tied": head.token_embedding is not None,
+        "parameters": backbone.count_params() + head.count_params()
+        - head.token_embedding.count_params(),
+        "weight_hash": file_hash(directory / "model.safetensors"),
+    }
+    return MaskedLM(tokenizer, backbone, head, metadata, check_head(head, has_head))
+
+
+def hub_snapshot(repo_id):
+    """Local directory of `repo_id` from the Hugging Face cache.
+
+    Downloads the safetensors/JSON/vocab files when online; with
+    `HF_HUB_OFFLINE=1` (or no network) it uses what the cache holds.
+    """
+    import huggingface_hub
+
+    try:
+        return Path(huggingface_hub.snapshot_download(repo_id, allow_patterns=list(HUB_FILES)))
+    except Exception as error:  # hub errors have many types; the message says enough
+        raise CheckpointError(
+            f"hf:{repo_id} could not be fetched or found in the Hugging Face cache: {error}"
+        ) from None
+
+
+def file_hash(path, length=16):
+    """First `length` hex digits of the SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:length]

@@ -1,0 +1,243 @@
+"""A masked LM bundle: tokenizer + keras-hub encoder + our MaskedLMHead.
+
+`MaskedLM` is what `mlmviz.load` returns and what the app and CLI use. It
+owns the tokenizer, places masks itself, runs the encoder once per request,
+and exposes the numbers later pages draw: per-layer hidden states at the
+mask positions, the head and its tied embedding matrix, and a verdict on
+whether the head looks trained.
+"""
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from mlmviz.distributions import softmax
+from mlmviz.layers import MaskedLMHead
+
+
+@dataclass(frozen=True)
+class HeadCheck:
+    """Whether the head looks trained, and a sentence saying why."""
+
+    trained: bool
+    message: str
+
+
+def check_head(head, has_head_weights=True):
+    """Judge whether `head` holds trained weights.
+
+    A head restored from a checkpoint without head tensors, or whose output
+    bias is all zero while its LayerNorm is still gamma=1, beta=0 (the
+    initial values), has never been trained: its predictions are noise.
+    """
+    if not has_head_weights:
+        return HeadCheck(
+            False,
+            "The checkpoint has no masked-LM head weights: the head is "
+            "randomly initialised, so its predictions are meaningless.",
+        )
+    bias = keras.ops.convert_to_numpy(head.output_bias)
+    gamma, beta = (keras.ops.convert_to_numpy(w) for w in head._intermediate_layer_norm.weights)
+    fresh = (
+        np.abs(bias).max() < 1e-6
+        and np.abs(gamma - 1).max() < 1e-6
+        and np.abs(beta).max() < 1e-6
+    )
+    if fresh:
+        return HeadCheck(
+            False,
+            "The head looks freshly initialised (output bias 0, LayerNorm "
+            "gamma 1 and beta 0): it was never trained, so its predictions "
+            "are noise.",
+        )
+    return HeadCheck(True, "The head has trained weights.")
+
+
+@dataclass(frozen=True)
+class Masked:
+    """A text tokenized and masked, ready for the model.
+
+    Attributes:
+        encoding: the tokenizer's `Encoding` of the original text.
+        ids: token ids with the mask id written at `positions`.
+        positions: sorted mask positions (typed mask tokens and chosen ones).
+    """
+
+    encoding: object
+    ids: tuple
+    positions: tuple
+
+
+class MaskedLM:
+    """Tokenizer, encoder and head of one checkpoint, never mutated after load.
+
+    Args:
+        tokenizer: an `mlmviz.tokenization.Tokenizer`.
+        backbone: a keras-hub backbone (functional model).
+        head: our `MaskedLMHead`, tied to the backbone's token embedding.
+        metadata: dict describing the checkpoint (source, architecture, ...).
+        head_check: the `HeadCheck` verdict.
+    """
+
+    def __init__(self, tokenizer, backbone, head, metadata, head_check):
+        if not isinstance(head, MaskedLMHead):
+            raise TypeError(f"head must be an mlmviz MaskedLMHead, got {type(head)}")
+        self.tokenizer = tokenizer
+        self.backbone = backbone
+        self.head = head
+        self.metadata = metadata
+        self.head_check = head_check
+        self._layers = keras.Model(backbone.inputs, _layer_outputs(backbone))
+        self.vocabulary = [
+            tokenizer.id_to_token(i) or f"[unused id {i}]"
+            for i in range(head.vocabulary_size)
+        ]
+
+    @property
+    def embedding_matrix(self):
+        """The tied token embedding `(vocab, embedding_dim)`, float32 numpy."""
+        return keras.ops.convert_to_numpy(self.head.token_embedding.embeddings).astype("float32")
+
+    def mask(self, text, positions=()):
+        """Tokenize `text` and mask its typed mask tokens plus `positions`.
+
+        Args:
+            text: the input; the model's mask token (e.g. "[MASK]") may be
+                typed in it.
+            positions: extra token positions to mask (indices into the
+                tokens, special tokens included).
+
+        Raises:
+            ValueError: empty text, no mask at all, or a position that is
+                out of range or on a special token.
+        """
+        if not text or not text.strip():
+            raise ValueError("The text is empty: type a sentence.")
+        encoding = self.tokenizer.encode(text)
+        ids = list(encoding.ids)
+        chosen = set()
+        for position in positions:
+            if isinstance(position, bool) or not isinstance(position, (int, np.integer)):
+                raise ValueError(f"Mask positions must be integers. Received {position!r}")
+            if not 0 <= position < len(ids):
+                raise ValueError(
+                    f"Mask position {position} is outside the text's "
+                    f"{len(ids)} tokens (0 to {len(ids) - 1})."
+                )
+            if encoding.special[position] and ids[position] != self.tokenizer.mask_id:
+                raise ValueError(
+                    f"Position {position} is the special token "
+                    f"{encoding.tokens[position]!r}; pick a word."
+                )
+            chosen.add(int(position))
+        typed = {i for i, token_id in enumerate(ids) if token_id == self.tokenizer.mask_id}
+        masked = tuple(sorted(chosen | typed))
+        if not masked:
+            raise ValueError(
+                f"Nothing is masked: type {self.tokenizer.mask_token} in the text "
+                "or choose tokens to mask."
+            )
+        for position in masked:
+            ids[position] = self.tokenizer.mask_id
+        return Masked(encoding, tuple(ids), masked)
+
+    def layer_states(self, masked):
+        """Hidden states at the mask positions after the embeddings and each layer.
+
+        Returns:
+            float32 array `(num_layers + 1, masks, hidden_dim)`; the last
+            entry is what the head reads.
+        """
+        states = self._run_layers(masked.ids)
+        index = list(masked.positions)
+        return np.stack([s[0, index] for s in states]).astype("float32")
+
+    def stages(self, masked):
+        """`MaskedLMHead.stages` for the masked text (batch of one)."""
+        final = self._run_layers(masked.ids)[-1]  # (1, seq, hidden)
+        positions = np.array([masked.positions], dtype="int32")  # (1, masks)
+        return self.head.stages(final, positions)
+
+    def fill_mask(self, text, top_k=5, temperature=1.0, positions=()):
+        """Top-k predictions at every mask of `text`.
+
+        Args:
+            text: input text, with the model's mask token typed where wanted.
+            top_k: predictions per mask (1 to the vocabulary size).
+            temperature: softmax temperature, > 0.
+            positions: extra token positions to mask.
+
+        Returns:
+            dict with `model` (source), `tokens`, `truncated` and `masks`:
+            one entry per mask in position order with `position`, the
+            `original` token there and `predictions`, a list of dicts with
+            `token`, `token_id`, `probability` and `logit`, most probable
+            first.
+
+        Raises:
+            ValueError: for bad text, positions, `top_k` or `temperature`.
+        """
+        top_k = _check_top_k(top_k, self.head.vocabulary_size)
+        masked = self.mask(text, positions)
+        logits = self.stages(masked)["logits"][0]  # (masks, vocab)
+        probabilities = softmax(logits, temperature)
+        masks = []
+        for position, row, probs in zip(masked.positions, logits, probabilities):
+            best = np.argsort(-probs, kind="stable")[:top_k]
+            masks.append({
+                "position": position,
+                "original": masked.encoding.tokens[position],
+                "predictions": [
+                    {
+                        "token": self.vocabulary[i],
+                        "token_id": int(i),
+                        "probability": float(probs[i]),
+                        "logit": float(row[i]),
+                    }
+                    for i in best
+                ],
+            })
+        return {
+            "model": self.metadata["source"],
+            "tokens": list(masked.encoding.tokens),
+            "truncated": masked.encoding.truncated,
+            "masks": masks,
+        }
+
+    def _run_layers(self, ids):
+        """Per-layer hidden states `[(1, seq, hidden)] * (layers + 1)` as numpy."""
+        token_ids = np.array([ids], dtype="int32")  # (1, seq)
+        inputs = {
+            "token_ids": token_ids,
+            "padding_mask": np.ones_like(token_ids),
+            "segment_ids": np.zeros_like(token_ids),
+        }
+        inputs = {name: inputs[name] for name in self.backbone.input}
+        return [keras.ops.convert_to_numpy(s) for s in self._layers(inputs, training=False)]
+
+
+def _check_top_k(top_k, vocabulary_size):
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer. Received {top_k!r}")
+    return min(int(top_k), vocabulary_size)
+
+
+def _layer_outputs(backbone):
+    """The backbone's hidden states after its embeddings and each layer.
+
+    Walks back from the sequence output through the chain of transformer
+    layers (shared ALBERT layers appear once per use), so it works for any
+    keras-hub encoder whose layers are called one after another.
+    """
+    output = backbone.output
+    if isinstance(output, dict):
+        output = output["sequence_output"]
+    states = [output]
+    while True:
+        history = states[-1]._keras_history
+        if type(history.operation).__name__ != "TransformerEncoder":
+            break
+        node = history.operation._inbound_nodes[history.node_index]
+        states.append(node.input_tensors[0])
+    return states[::-1]

@@ -1,0 +1,120 @@
+"""Tokenization and mask placement, done by mlmviz itself.
+
+keras-hub's MaskedLM preprocessor always masks at random and splits a typed
+`[MASK]` into pieces, so mlmviz tokenizes with the checkpoint's own
+`tokenizers` tokenizer, keeps the model's mask token whole, and writes the
+mask id at the positions the user chose.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import tokenizers
+from tokenizers.implementations import BertWordPieceTokenizer
+
+from mlmviz.checkpoints import CheckpointError
+
+MASK_CANDIDATES = ("[MASK]", "<mask>")
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One tokenized text.
+
+    Attributes:
+        ids: token ids, special tokens included.
+        tokens: the token strings (WordPiece `##` pieces as they are).
+        offsets: `(start, end)` character span of each token in the text
+            (`(0, 0)` for special tokens).
+        special: True where the token is a special token ([CLS], [SEP], ...).
+        truncated: True when the text was cut to the model's length limit.
+    """
+
+    ids: tuple
+    tokens: tuple
+    offsets: tuple
+    special: tuple
+    truncated: bool
+
+
+class Tokenizer:
+    """A checkpoint's tokenizer with a known mask token and length limit.
+
+    Args:
+        tokenizer: a `tokenizers.Tokenizer` whose post-processor adds the
+            model's special tokens.
+        mask_token: the model's mask token string, e.g. "[MASK]".
+        max_length: the longest sequence the model accepts, specials included.
+    """
+
+    def __init__(self, tokenizer, mask_token, max_length):
+        self._tokenizer = tokenizer
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length)
+        self.mask_token = mask_token
+        self.mask_id = tokenizer.token_to_id(mask_token)
+        if self.mask_id is None:
+            raise CheckpointError(f"The tokenizer has no mask token {mask_token!r}.")
+        self.max_length = max_length
+        self.vocabulary_size = tokenizer.get_vocab_size(with_added_tokens=True)
+
+    @classmethod
+    def from_directory(cls, directory, max_length, mask_token=None):
+        """Load `tokenizer.json`, or build a WordPiece tokenizer from `vocab.txt`.
+
+        The mask token comes from `tokenizer_config.json` when present, else
+        the first of "[MASK]" and "<mask>" that the vocabulary has.
+        """
+        directory = Path(directory)
+        settings = _read_json(directory / "tokenizer_config.json")
+        if (directory / "tokenizer.json").is_file():
+            tokenizer = tokenizers.Tokenizer.from_file(str(directory / "tokenizer.json"))
+        elif (directory / "vocab.txt").is_file():
+            tokenizer = BertWordPieceTokenizer(
+                str(directory / "vocab.txt"),
+                lowercase=settings.get("do_lower_case", True),
+            )._tokenizer
+        else:
+            raise CheckpointError(
+                f"{directory} has no tokenizer: expected tokenizer.json or vocab.txt."
+            )
+        mask_token = mask_token or settings.get("mask_token")
+        if isinstance(mask_token, dict):  # older tokenizer_config.json files
+            mask_token = mask_token.get("content")
+        if mask_token is None:
+            vocabulary = tokenizer.get_vocab(with_added_tokens=True)
+            mask_token = next((t for t in MASK_CANDIDATES if t in vocabulary), None)
+        if mask_token is None:
+            raise CheckpointError(f"{directory}: cannot tell the tokenizer's mask token.")
+        return cls(tokenizer, mask_token, max_length)
+
+    def encode(self, text):
+        """Tokenize `text` (typed mask tokens stay whole) into an `Encoding`."""
+        encoding = self._tokenizer.encode(text)
+        return Encoding(
+            ids=tuple(encoding.ids),
+            tokens=tuple(encoding.tokens),
+            offsets=tuple(tuple(o) for o in encoding.offsets),
+            special=tuple(bool(s) for s in encoding.special_tokens_mask),
+            truncated=bool(encoding.overflowing),
+        )
+
+    def id_to_token(self, token_id):
+        """The string of one token id."""
+        return self._tokenizer.id_to_token(int(token_id))
+
+    def vocabulary(self):
+        """All token strings, indexed by id."""
+        table = self._tokenizer.get_vocab(with_added_tokens=True)
+        tokens = [""] * self.vocabulary_size
+        for token, index in table.items():
+            if index < self.vocabulary_size:
+                tokens[index] = token
+        return tokens
+
+
+def _read_json(path):
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
