@@ -11,11 +11,13 @@ and keras-hub's attention kernels split the hidden axis into
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import keras_hub
 import numpy as np
+from safetensors.numpy import save_file
 
 from mlmviz.activations import from_hf_name
 from mlmviz.checkpoints import CheckpointError, read_safetensors
@@ -24,8 +26,43 @@ from mlmviz.layers import MaskedLMHead
 ARCHITECTURES = ("bert", "distilbert", "roberta", "albert")
 
 
-def load_hf_directory(directory):
-    """Build `(config, backbone, head, has_head_weights)` from an HF directory.
+@dataclass
+class Ported:
+    """A Hugging Face checkpoint ported to Keras, able to save itself back.
+
+    Attributes:
+        config: the checkpoint's `config.json` as a dict.
+        backbone: the keras-hub backbone holding the encoder weights.
+        head: our `MaskedLMHead` holding the head weights.
+        has_head_weights: False when the file had no MLM head tensors.
+    """
+
+    config: dict
+    backbone: keras.Model
+    head: MaskedLMHead
+    has_head_weights: bool
+    tensors: "_Tensors"
+
+    def save(self, directory):
+        """Write `config.json` and `model.safetensors` with the current weights.
+
+        Tensors keep the checkpoint's names and layout, so the result loads
+        in mlmviz and in Hugging Face `transformers` alike.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
+        save_file(self.tensors.exported(), directory / "model.safetensors", {"format": "pt"})
+
+
+def load_hf_directory(directory, dropout=0.0):
+    """Port the checkpoint in an HF directory to a keras-hub backbone + our head.
+
+    `dropout` is the encoder's dropout rate: 0 for inference (the encoder is
+    deterministic either way outside training), 0.1 to fine-tune.
+
+    Returns:
+        `Ported`.
 
     Raises:
         CheckpointError: missing files, an unknown architecture, or a tensor
@@ -37,9 +74,8 @@ def load_hf_directory(directory):
     if not weights_path.is_file():
         raise CheckpointError(f"{directory} has no model.safetensors.")
     tensors = _Tensors(read_safetensors(weights_path), weights_path.name)
-    port = _PORTS[config["model_type"]]
-    backbone, head, has_head = port(config, tensors)
-    return config, backbone, head, has_head
+    backbone, head, has_head = _PORTS[config["model_type"]](config, tensors, dropout)
+    return Ported(config, backbone, head, has_head, tensors)
 
 
 def read_config(directory):
@@ -60,49 +96,97 @@ def read_config(directory):
     return config
 
 
+# (forward, backward): HF array -> Keras array, and back for export.
+_COPY = (lambda x: x, lambda x: x)
+_TRANSPOSE = (np.transpose, np.transpose)
+
+
+def _split_heads(heads, head_dim):
+    """HF q/k/v weight `(heads*dim, hidden)` <-> Keras `(hidden, heads, dim)`."""
+    return (
+        lambda w: w.T.reshape(-1, heads, head_dim),
+        lambda k: k.reshape(k.shape[0], -1).T,
+    )
+
+
+def _split_bias(heads, head_dim):
+    return (lambda b: b.reshape(heads, head_dim), lambda b: b.reshape(-1))
+
+
+def _merge_heads(heads, head_dim):
+    """HF output weight `(hidden, heads*dim)` <-> Keras `(heads, dim, hidden)`."""
+    return (
+        lambda w: w.T.reshape(heads, head_dim, -1),
+        lambda k: k.reshape(heads * head_dim, -1).T,
+    )
+
+
 class _Tensors:
-    """The checkpoint's tensors, taken one by one with clear errors."""
+    """The checkpoint's tensors, ported into Keras weights one by one.
+
+    Every port is recorded, so that `exported()` can write the (possibly
+    trained) Keras weights back under the checkpoint's own names.
+    """
 
     def __init__(self, tensors, filename):
         self._tensors = tensors
         self._filename = filename
+        self._ported = {}
 
     def has(self, prefix):
         return any(name.startswith(prefix) for name in self._tensors)
 
     def get(self, *names):
         """The first of `names` that exists (old files say gamma/beta)."""
-        for name in names:
-            if name in self._tensors:
-                return self._tensors[name]
-        raise CheckpointError(f"{self._filename} has no tensor {names[0]!r}.")
+        return self._tensors[self._find(names)]
 
-    def norm(self, prefix):
-        """(gamma, beta) of a LayerNorm, under new or old names."""
-        return (
-            self.get(f"{prefix}.weight", f"{prefix}.gamma"),
-            self.get(f"{prefix}.bias", f"{prefix}.beta"),
-        )
-
-
-def _assign(layer, values, names):
-    """Assign `values` to `layer`'s weights in order, checking every shape."""
-    for weight, value, name in zip(layer.weights, values, names):
+    def port_weight(self, weight, names, transform=_COPY):
+        """Assign one HF tensor (first of `names` found) to a Keras weight."""
+        names = (names,) if isinstance(names, str) else names
+        name = self._find(names)
+        forward, backward = transform
+        value = forward(self._tensors[name])
         if tuple(weight.shape) != value.shape:
             raise CheckpointError(
-                f"Tensor {name!r} has shape {value.shape}; the model expects "
-                f"{tuple(weight.shape)} for {weight.path}."
+                f"Tensor {name!r} has shape {self._tensors[name].shape}; the "
+                f"model expects {tuple(weight.shape)} for {weight.path} "
+                f"(after conversion it has {value.shape})."
             )
         weight.assign(value)
+        self._ported[name] = (weight, backward)
 
+    def port(self, layer, entries):
+        """Assign `layer.weights` in order from `(names, transform)` entries."""
+        for weight, (names, transform) in zip(layer.weights, entries):
+            self.port_weight(weight, names, transform)
 
-def _port_dense(layer, tensors, prefix):
-    kernel = tensors.get(f"{prefix}.weight").T  # (in, out)
-    _assign(layer, [kernel, tensors.get(f"{prefix}.bias")], [f"{prefix}.weight", f"{prefix}.bias"])
+    def port_dense(self, layer, prefix):
+        self.port(layer, [(f"{prefix}.weight", _TRANSPOSE), (f"{prefix}.bias", _COPY)])
 
+    def port_norm(self, layer, prefix):
+        self.port(layer, [
+            ((f"{prefix}.weight", f"{prefix}.gamma"), _COPY),
+            ((f"{prefix}.bias", f"{prefix}.beta"), _COPY),
+        ])
 
-def _port_norm(layer, tensors, prefix):
-    _assign(layer, tensors.norm(prefix), [f"{prefix}.weight", f"{prefix}.bias"])
+    def export_alias(self, name, weight, backward=_COPY[1]):
+        """Also write `weight` under `name` on export, if the file has it."""
+        if name in self._tensors:
+            self._ported[name] = (weight, backward)
+
+    def exported(self):
+        """All tensors, the ported ones replaced by their weights' values."""
+        tensors = dict(self._tensors)
+        for name, (weight, backward) in self._ported.items():
+            value = backward(keras.ops.convert_to_numpy(weight).astype("float32"))
+            tensors[name] = np.ascontiguousarray(value)
+        return tensors
+
+    def _find(self, names):
+        for name in names:
+            if name in self._tensors:
+                return name
+        raise CheckpointError(f"{self._filename} has no tensor {names[0]!r}.")
 
 
 def _port_encoder_layer(layer, tensors, names):
@@ -111,24 +195,19 @@ def _port_encoder_layer(layer, tensors, names):
     heads, head_dim = attention.num_heads, attention.key_dim
     for part in ("query", "key", "value"):
         prefix = names[part]
-        kernel = tensors.get(f"{prefix}.weight").T  # (hidden, heads * head_dim)
-        bias = tensors.get(f"{prefix}.bias")
-        _assign(
-            getattr(attention, f"_{part}_dense"),
-            [kernel.reshape(-1, heads, head_dim), bias.reshape(heads, head_dim)],
-            [f"{prefix}.weight", f"{prefix}.bias"],
-        )
+        tensors.port(getattr(attention, f"_{part}_dense"), [
+            (f"{prefix}.weight", _split_heads(heads, head_dim)),
+            (f"{prefix}.bias", _split_bias(heads, head_dim)),
+        ])
     prefix = names["attention_output"]
-    kernel = tensors.get(f"{prefix}.weight").T  # (heads * head_dim, hidden)
-    _assign(
-        attention._output_dense,
-        [kernel.reshape(heads, head_dim, -1), tensors.get(f"{prefix}.bias")],
-        [f"{prefix}.weight", f"{prefix}.bias"],
-    )
-    _port_norm(layer._self_attention_layer_norm, tensors, names["attention_norm"])
-    _port_dense(layer._feedforward_intermediate_dense, tensors, names["intermediate"])
-    _port_dense(layer._feedforward_output_dense, tensors, names["output"])
-    _port_norm(layer._feedforward_layer_norm, tensors, names["output_norm"])
+    tensors.port(attention._output_dense, [
+        (f"{prefix}.weight", _merge_heads(heads, head_dim)),
+        (f"{prefix}.bias", _COPY),
+    ])
+    tensors.port_norm(layer._self_attention_layer_norm, names["attention_norm"])
+    tensors.port_dense(layer._feedforward_intermediate_dense, names["intermediate"])
+    tensors.port_dense(layer._feedforward_output_dense, names["output"])
+    tensors.port_norm(layer._feedforward_layer_norm, names["output_norm"])
 
 
 def _set_feedforward_activation(layers, activation):
@@ -151,84 +230,142 @@ def _bert_layer_names(prefix):
     }
 
 
-def _make_head(embedding, hidden_dim, activation, epsilon, tensors, dense, norm, bias):
-    """Our tied head with the checkpoint's head weights, if it has them.
+def _make_head(backbone, hidden_dim, activation, epsilon, tensors, prefix):
+    """Our head with the checkpoint's head weights (under `prefix`), if any.
 
-    Returns `(head, has_head_weights)`; without head weights the head keeps
-    its fresh initialisation.
+    The head is tied to the backbone's token embedding unless the file holds
+    a decoder matrix that differs from it; then the head gets its own
+    `output_kernel`. Returns `(head, has_head_weights)`; without head weights
+    the head keeps its fresh initialisation.
     """
+    embedding = backbone.token_embedding
+    decoder = _HEAD_NAMES[prefix]["decoder"]
+    untied = tensors.has(decoder) and not np.array_equal(
+        tensors.get(decoder), keras.ops.convert_to_numpy(embedding.embeddings)
+    )
     head = MaskedLMHead(
-        token_embedding=embedding,
+        vocabulary_size=embedding.input_dim,
+        token_embedding=None if untied else embedding,
         intermediate_activation=activation,
         layer_norm_epsilon=epsilon,
         name="mlm_head",
     )
     head.build((None, None, hidden_dim))
-    has_head = tensors.has(dense)
+    names = _HEAD_NAMES[prefix]
+    has_head = tensors.has(names["dense"])
     if has_head:
-        _port_dense(head._intermediate_dense, tensors, dense)
-        _port_norm(head._intermediate_layer_norm, tensors, norm)
-        _assign(head, [tensors.get(bias)], [bias])  # the only own weight: output_bias
+        tensors.port_dense(head._intermediate_dense, names["dense"])
+        tensors.port_norm(head._intermediate_layer_norm, names["norm"])
+        tensors.port_weight(head.output_bias, names["bias"])
+        tensors.export_alias(names["decoder_bias"], head.output_bias)
+    if untied:
+        tensors.port_weight(head.output_kernel, decoder, _TRANSPOSE)
+    else:
+        tensors.export_alias(decoder, embedding.embeddings)
     return head, has_head
 
 
-def _port_bert(config, tensors):
-    prefix = "bert." if tensors.has("bert.") else ""
+# Where each architecture keeps its MLM head (keyed by the head's prefix).
+_HEAD_NAMES = {
+    "cls.predictions": {
+        "dense": "cls.predictions.transform.dense",
+        "norm": "cls.predictions.transform.LayerNorm",
+        "bias": "cls.predictions.bias",
+        "decoder": "cls.predictions.decoder.weight",
+        "decoder_bias": "cls.predictions.decoder.bias",
+    },
+    "vocab": {
+        "dense": "vocab_transform",
+        "norm": "vocab_layer_norm",
+        "bias": "vocab_projector.bias",
+        "decoder": "vocab_projector.weight",
+        "decoder_bias": "vocab_projector.bias",
+    },
+    "lm_head": {
+        "dense": "lm_head.dense",
+        "norm": "lm_head.layer_norm",
+        "bias": "lm_head.bias",
+        "decoder": "lm_head.decoder.weight",
+        "decoder_bias": "lm_head.decoder.bias",
+    },
+    "predictions": {
+        "dense": "predictions.dense",
+        "norm": "predictions.LayerNorm",
+        "bias": "predictions.bias",
+        "decoder": "predictions.decoder.weight",
+        "decoder_bias": "predictions.decoder.bias",
+    },
+}
+
+
+def _bert_layer_names(prefix):
+    return {
+        "query": f"{prefix}.attention.self.query",
+        "key": f"{prefix}.attention.self.key",
+        "value": f"{prefix}.attention.self.value",
+        "attention_output": f"{prefix}.attention.output.dense",
+        "attention_norm": f"{prefix}.attention.output.LayerNorm",
+        "intermediate": f"{prefix}.intermediate.dense",
+        "output": f"{prefix}.output.dense",
+        "output_norm": f"{prefix}.output.LayerNorm",
+    }
+
+
+def _base_prefix(tensors, name):
+    """`name.` for *ForMaskedLM files, "" for base-model files."""
+    return f"{name}." if tensors.has(f"{name}.") else ""
+
+
+def _port_embeddings(backbone, tensors, prefix, segment):
+    tensors.port(backbone.token_embedding, [(f"{prefix}.word_embeddings.weight", _COPY)])
+    tensors.port(backbone.position_embedding, [(f"{prefix}.position_embeddings.weight", _COPY)])
+    if segment:
+        tensors.port(
+            backbone.segment_embedding, [(f"{prefix}.token_type_embeddings.weight", _COPY)]
+        )
+    tensors.port_norm(backbone.get_layer("embeddings_layer_norm"), f"{prefix}.LayerNorm")
+
+
+def _port_bert(config, tensors, dropout):
+    prefix = _base_prefix(tensors, "bert")
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=config["vocab_size"],
         num_layers=config["num_hidden_layers"],
         num_heads=config["num_attention_heads"],
         hidden_dim=config["hidden_size"],
         intermediate_dim=config["intermediate_size"],
-        dropout=0.0,
+        dropout=dropout,
         max_sequence_length=config["max_position_embeddings"],
         num_segments=config.get("type_vocab_size", 2),
     )
-    embeddings = f"{prefix}embeddings"
-    _port_embeddings(backbone, tensors, embeddings, segment=True)
+    _port_embeddings(backbone, tensors, f"{prefix}embeddings", segment=True)
     for i, layer in enumerate(backbone.transformer_layers):
         _port_encoder_layer(layer, tensors, _bert_layer_names(f"{prefix}encoder.layer.{i}"))
     activation = from_hf_name(config["hidden_act"])
     _set_feedforward_activation(backbone.transformer_layers, activation)
-    head, has_head = _make_head(
-        backbone.token_embedding, config["hidden_size"], activation,
-        config.get("layer_norm_eps", 1e-12), tensors,
-        "cls.predictions.transform.dense",
-        "cls.predictions.transform.LayerNorm",
-        "cls.predictions.bias",
+    return backbone, *_make_head(
+        backbone, config["hidden_size"], activation,
+        config.get("layer_norm_eps", 1e-12), tensors, "cls.predictions",
     )
-    return backbone, head, has_head
 
 
-def _port_embeddings(backbone, tensors, prefix, segment):
-    words = f"{prefix}.word_embeddings.weight"
-    positions = f"{prefix}.position_embeddings.weight"
-    _assign(backbone.token_embedding, [tensors.get(words)], [words])
-    _assign(backbone.position_embedding, [tensors.get(positions)], [positions])
-    if segment:
-        types = f"{prefix}.token_type_embeddings.weight"
-        _assign(backbone.segment_embedding, [tensors.get(types)], [types])
-    _port_norm(backbone.get_layer("embeddings_layer_norm"), tensors, f"{prefix}.LayerNorm")
-
-
-def _port_distilbert(config, tensors):
-    prefix = "distilbert."
+def _port_distilbert(config, tensors, dropout):
+    prefix = _base_prefix(tensors, "distilbert")
     backbone = keras_hub.models.DistilBertBackbone(
         vocabulary_size=config["vocab_size"],
         num_layers=config["n_layers"],
         num_heads=config["n_heads"],
         hidden_dim=config["dim"],
         intermediate_dim=config["hidden_dim"],
-        dropout=0.0,
+        dropout=dropout,
         max_sequence_length=config["max_position_embeddings"],
     )
     embedding = backbone.get_layer("token_and_position_embedding")
-    for layer, name in (
-        (embedding.token_embedding, f"{prefix}embeddings.word_embeddings.weight"),
-        (embedding.position_embedding, f"{prefix}embeddings.position_embeddings.weight"),
-    ):
-        _assign(layer, [tensors.get(name)], [name])
-    _port_norm(backbone.get_layer("embeddings_layer_norm"), tensors, f"{prefix}embeddings.LayerNorm")
+    tensors.port(embedding.token_embedding, [(f"{prefix}embeddings.word_embeddings.weight", _COPY)])
+    tensors.port(
+        embedding.position_embedding, [(f"{prefix}embeddings.position_embeddings.weight", _COPY)]
+    )
+    tensors.port_norm(backbone.get_layer("embeddings_layer_norm"), f"{prefix}embeddings.LayerNorm")
     for i, layer in enumerate(backbone.transformer_layers):
         p = f"{prefix}transformer.layer.{i}"
         _port_encoder_layer(layer, tensors, {
@@ -243,15 +380,12 @@ def _port_distilbert(config, tensors):
         })
     activation = from_hf_name(config.get("activation", "gelu"))
     _set_feedforward_activation(backbone.transformer_layers, activation)
-    head, has_head = _make_head(
-        backbone.token_embedding, config["dim"], activation, 1e-12, tensors,
-        "vocab_transform", "vocab_layer_norm", "vocab_projector.bias",
-    )
-    return backbone, head, has_head
+    # DistilBERT's vocab_layer_norm uses eps 1e-12 whatever the config says.
+    return backbone, *_make_head(backbone, config["dim"], activation, 1e-12, tensors, "vocab")
 
 
-def _port_roberta(config, tensors):
-    prefix = "roberta."
+def _port_roberta(config, tensors, dropout):
+    prefix = _base_prefix(tensors, "roberta")
     # RoBERTa numbers positions from padding_idx + 1; keras-hub from 0.
     offset = config.get("pad_token_id", 1) + 1
     backbone = keras_hub.models.RobertaBackbone(
@@ -260,36 +394,36 @@ def _port_roberta(config, tensors):
         num_heads=config["num_attention_heads"],
         hidden_dim=config["hidden_size"],
         intermediate_dim=config["intermediate_size"],
-        dropout=0.0,
+        dropout=dropout,
         max_sequence_length=config["max_position_embeddings"] - offset,
     )
     embeddings = backbone.get_layer("embeddings")
-    words = f"{prefix}embeddings.word_embeddings.weight"
-    _assign(embeddings.token_embedding, [tensors.get(words)], [words])
-    # HF adds token-type embedding 0 to every token; fold it into positions.
-    positions = tensors.get(f"{prefix}embeddings.position_embeddings.weight")[offset:]
-    token_type = tensors.get(f"{prefix}embeddings.token_type_embeddings.weight")[0]
-    _assign(
-        embeddings.position_embedding,
-        [positions + token_type],
-        [f"{prefix}embeddings.position_embeddings.weight"],
+    tensors.port(
+        embeddings.token_embedding, [(f"{prefix}embeddings.word_embeddings.weight", _COPY)]
     )
-    _port_norm(backbone.get_layer("embeddings_layer_norm"), tensors, f"{prefix}embeddings.LayerNorm")
+    # HF adds token-type embedding 0 to every token: fold it into positions.
+    positions = tensors.get(f"{prefix}embeddings.position_embeddings.weight")
+    token_type = tensors.get(f"{prefix}embeddings.token_type_embeddings.weight")[0]
+    tensors.port(embeddings.position_embedding, [(
+        f"{prefix}embeddings.position_embeddings.weight",
+        (
+            lambda p: p[offset:] + token_type,
+            lambda k: np.concatenate([positions[:offset], k - token_type]),
+        ),
+    )])
+    tensors.port_norm(backbone.get_layer("embeddings_layer_norm"), f"{prefix}embeddings.LayerNorm")
     for i, layer in enumerate(backbone.transformer_layers):
         _port_encoder_layer(layer, tensors, _bert_layer_names(f"{prefix}encoder.layer.{i}"))
     _set_feedforward_activation(backbone.transformer_layers, from_hf_name(config["hidden_act"]))
     # HF's RobertaLMHead always uses exact GELU, whatever hidden_act says.
-    head, has_head = _make_head(
-        backbone.token_embedding, config["hidden_size"], from_hf_name("gelu"),
-        config.get("layer_norm_eps", 1e-5), tensors,
-        "lm_head.dense", "lm_head.layer_norm", "lm_head.bias",
+    return backbone, *_make_head(
+        backbone, config["hidden_size"], from_hf_name("gelu"),
+        config.get("layer_norm_eps", 1e-5), tensors, "lm_head",
     )
-    return backbone, head, has_head
 
 
-def _port_albert(config, tensors):
-    prefix = "albert."
-    groups, inner = config.get("num_hidden_groups", 1), config.get("inner_group_num", 1)
+def _port_albert(config, tensors, dropout):
+    prefix = _base_prefix(tensors, "albert")
     backbone = keras_hub.models.AlbertBackbone(
         vocabulary_size=config["vocab_size"],
         num_layers=config["num_hidden_layers"],
@@ -297,15 +431,15 @@ def _port_albert(config, tensors):
         embedding_dim=config["embedding_size"],
         hidden_dim=config["hidden_size"],
         intermediate_dim=config["intermediate_size"],
-        num_groups=groups,
-        num_inner_repetitions=inner,
-        dropout=0.0,
+        num_groups=config.get("num_hidden_groups", 1),
+        num_inner_repetitions=config.get("inner_group_num", 1),
+        dropout=dropout,
         max_sequence_length=config["max_position_embeddings"],
         num_segments=config.get("type_vocab_size", 2),
     )
     _port_embeddings(backbone, tensors, f"{prefix}embeddings", segment=True)
-    _port_dense(
-        backbone.get_layer("embedding_projection"), tensors,
+    tensors.port_dense(
+        backbone.get_layer("embedding_projection"),
         f"{prefix}encoder.embedding_hidden_mapping_in",
     )
     for g, group in enumerate(backbone.transformer_layers):
@@ -324,12 +458,10 @@ def _port_albert(config, tensors):
     all_layers = [layer for group in backbone.transformer_layers for layer in group]
     activation = from_hf_name(config["hidden_act"])
     _set_feedforward_activation(all_layers, activation)
-    head, has_head = _make_head(
-        backbone.token_embedding, config["hidden_size"], activation,
-        config.get("layer_norm_eps", 1e-12), tensors,
-        "predictions.dense", "predictions.LayerNorm", "predictions.bias",
+    return backbone, *_make_head(
+        backbone, config["hidden_size"], activation,
+        config.get("layer_norm_eps", 1e-12), tensors, "predictions",
     )
-    return backbone, head, has_head
 
 
 _PORTS = {

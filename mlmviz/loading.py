@@ -54,22 +54,25 @@ def load_directory(directory, source):
     if not (directory / "model.safetensors").is_file():
         for path in sorted(directory.iterdir()):
             refuse_pickle(path)  # a pickle-only checkpoint: say how to convert
-    config, backbone, head, has_head = load_hf_directory(directory)
+    ported = load_hf_directory(directory)
+    backbone, head = ported.backbone, ported.head
     max_length = backbone.max_sequence_length
     tokenizer = Tokenizer.from_directory(directory, max_length=max_length)
+    head_params = sum(w.numpy().size for w in head.weights if "embeddings" not in w.path)
     metadata = {
         "source": source,
-        "architecture": config["model_type"],
+        "architecture": ported.config["model_type"],
         "vocabulary_size": head.vocabulary_size,
-        "hidden_dim": head.token_embedding.output_dim,
+        "hidden_dim": backbone.hidden_dim,
         "num_layers": backbone.num_layers,
         "max_length": max_length,
         "tied": head.token_embedding is not None,
-        "parameters": backbone.count_params() + head.count_params()
-        - head.token_embedding.count_params(),
+        "parameters": backbone.count_params() + head_params,
         "weight_hash": file_hash(directory / "model.safetensors"),
     }
-    return MaskedLM(tokenizer, backbone, head, metadata, check_head(head, has_head))
+    return MaskedLM(
+        tokenizer, backbone, head, metadata, check_head(head, ported.has_head_weights)
+    )
 
 
 def hub_snapshot(repo_id):

@@ -96,8 +96,12 @@ class MaskedLM:
 
     @property
     def embedding_matrix(self):
-        """The tied token embedding `(vocab, embedding_dim)`, float32 numpy."""
-        return keras.ops.convert_to_numpy(self.head.token_embedding.embeddings).astype("float32")
+        """The input token embedding `(vocab, embedding_dim)`, float32 numpy.
+
+        For a tied head this is also the output projection.
+        """
+        embeddings = self.backbone.token_embedding.embeddings
+        return keras.ops.convert_to_numpy(embeddings).astype("float32")
 
     def mask(self, text, positions=()):
         """Tokenize `text` and mask its typed mask tokens plus `positions`.

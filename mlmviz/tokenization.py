@@ -100,18 +100,14 @@ class Tokenizer:
             truncated=bool(encoding.overflowing),
         )
 
+    def encode_words(self, texts):
+        """Token ids of each text, without special tokens (for training)."""
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [encoding.ids for encoding in encodings]
+
     def id_to_token(self, token_id):
         """The string of one token id."""
         return self._tokenizer.id_to_token(int(token_id))
-
-    def vocabulary(self):
-        """All token strings, indexed by id."""
-        table = self._tokenizer.get_vocab(with_added_tokens=True)
-        tokens = [""] * self.vocabulary_size
-        for token, index in table.items():
-            if index < self.vocabulary_size:
-                tokens[index] = token
-        return tokens
 
 
 def _read_json(path):

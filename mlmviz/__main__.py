@@ -1,0 +1,5 @@
+import sys
+
+from mlmviz.cli import main
+
+sys.exit(main())
