@@ -1,0 +1,186 @@
+"""Tiny, randomly initialised Hugging Face masked-LM checkpoints, built offline.
+
+`make_checkpoint(architecture, directory)` writes what a user's checkpoint
+directory holds: `config.json` and `model.safetensors` from `save_pretrained`,
+plus `tokenizer.json` and `tokenizer_config.json` from a real tokenizer trained
+here on a few dozen English sentences, so the model's `vocab_size` is the
+tokenizer's. Weights are drawn far from transformers' own initialisation (and
+the output bias made large) so that a wrong weight mapping changes the logits.
+Input and output embeddings stay tied, as transformers ties them.
+
+`reference_logits(directory, token_ids)` reloads a checkpoint with transformers
+and returns its masked-LM logits: the numerical reference for the Keras port.
+"""
+
+import json
+import pathlib
+
+import numpy as np
+import torch
+from tokenizers import AddedToken, pre_tokenizers, trainers
+from torch import nn
+from transformers import (
+    AlbertConfig,
+    AlbertTokenizer,
+    AutoModel,
+    AutoModelForMaskedLM,
+    BertConfig,
+    BertTokenizer,
+    DistilBertConfig,
+    DistilBertTokenizer,
+    RobertaConfig,
+    RobertaTokenizer,
+)
+
+ARCHITECTURES = ("bert", "distilbert", "roberta", "albert")
+
+CORPUS = (
+    "The cat sat on the mat.",
+    "The dog ran across the park to catch the ball.",
+    "She drinks a cup of coffee every morning before work.",
+    "We walked to the shop to buy bread, milk and eggs.",
+    "My brother plays football with his friends on Sunday.",
+    "It rained all day, so the children stayed inside.",
+    "He forgot his umbrella at the station again.",
+    "Please close the window; it is cold in here.",
+    "The train to London leaves at half past nine.",
+    "They painted the kitchen a bright shade of yellow.",
+    "I need to finish this report by Friday afternoon.",
+    "Our neighbours are having a party tonight.",
+    "The soup tastes better with a little salt and pepper.",
+    "Can you help me carry these boxes upstairs?",
+    "The baby finally fell asleep after her bath.",
+    "We watched a funny film at the cinema last night.",
+    "The library opens at ten and closes at six.",
+    "He cooked pasta with tomatoes and fresh basil.",
+    "The old man feeds the birds in the garden.",
+    "She reads the newspaper on the bus to work.",
+    "Don't forget to water the plants while I'm away.",
+    "The teacher asked the students to open their books.",
+    "My phone battery is almost empty.",
+    "They are planning a trip to the mountains in summer.",
+    "The shop on the corner sells fruit and vegetables.",
+    "I usually go for a run in the evening.",
+    "The car would not start this morning.",
+    "We had sandwiches and apples for lunch.",
+    "The doctor told him to rest for a week.",
+    "She wrote a long letter to her grandmother.",
+    "The kids built a snowman in the front yard.",
+    "He listens to music while he cooks dinner.",
+    "The meeting was moved to Thursday morning.",
+    "There is a small cafe next to the river.",
+    "The cat is sleeping on the warm sofa.",
+    "I lost my keys somewhere in the house.",
+    "The bus was late because of the heavy traffic.",
+    "We cleaned the whole flat before our guests arrived.",
+    "She bought a new pair of shoes for the wedding.",
+    "The sun sets early in the winter months.",
+)
+
+# Special tokens in id order: 0, 1, 2, ...
+_BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+_ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+_ALBERT_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+
+_SIZES = dict(num_hidden_layers=2, num_attention_heads=4, hidden_size=32, intermediate_size=37)
+
+
+def make_checkpoint(architecture, directory, *, with_head=True, seed=0):
+    """Write a tiny `*ForMaskedLM` checkpoint (or, without head, its base model) into `directory`."""
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = _make_tokenizer(architecture)
+    config = _make_config(architecture, tokenizer)
+    model_class = AutoModelForMaskedLM if with_head else AutoModel
+    model = model_class.from_config(config).eval()
+    _randomise(model, seed)
+    if with_head:
+        assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def reference_logits(directory, token_ids):
+    """Masked-LM logits (batch, seq, vocab) of transformers' model for int ids (batch, seq)."""
+    model = AutoModelForMaskedLM.from_pretrained(directory).eval()
+    ids = torch.as_tensor(np.asarray(token_ids), dtype=torch.long)
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
+    return logits.numpy().astype(np.float32)
+
+
+def _make_tokenizer(architecture):
+    if architecture in ("bert", "distilbert"):
+        tokenizer_class = BertTokenizer if architecture == "bert" else DistilBertTokenizer
+        trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=_BERT_SPECIALS)
+        vocab = _train(tokenizer_class, trainer)["vocab"]
+        return tokenizer_class(vocab=vocab)
+    if architecture == "roberta":
+        trainer = trainers.BpeTrainer(
+            vocab_size=400,
+            special_tokens=_ROBERTA_SPECIALS,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        )
+        trained = _train(RobertaTokenizer, trainer)
+        # As in roberta-base, "<mask>" swallows the space before it.
+        mask = AddedToken("<mask>", lstrip=True, rstrip=False, special=True, normalized=False)
+        merges = [tuple(merge) for merge in trained["merges"]]
+        return RobertaTokenizer(vocab=trained["vocab"], merges=merges, mask_token=mask)
+    if architecture == "albert":
+        trainer = trainers.UnigramTrainer(vocab_size=300, special_tokens=_ALBERT_SPECIALS, unk_token="<unk>")
+        pieces = _train(AlbertTokenizer, trainer)["vocab"]
+        return AlbertTokenizer(vocab=[tuple(piece) for piece in pieces])
+    raise ValueError(f"unknown architecture {architecture!r}; expected one of {ARCHITECTURES}")
+
+
+def _train(tokenizer_class, trainer):
+    """Train on CORPUS with `tokenizer_class`'s own normaliser and pre-tokeniser; return the model's JSON."""
+    backend = tokenizer_class().backend_tokenizer
+    backend.train_from_iterator(CORPUS, trainer)
+    return json.loads(backend.to_str())["model"]
+
+
+def _make_config(architecture, tokenizer):
+    special_ids = dict(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id,
+    )
+    if architecture == "bert":
+        return BertConfig(**_SIZES, max_position_embeddings=40, type_vocab_size=2, **special_ids)
+    if architecture == "distilbert":
+        return DistilBertConfig(n_layers=2, n_heads=4, dim=32, hidden_dim=37, max_position_embeddings=40, **special_ids)
+    if architecture == "roberta":
+        # Positions start after the padding id, hence 40 + 2 of them.
+        return RobertaConfig(
+            **_SIZES, max_position_embeddings=42, type_vocab_size=1, layer_norm_eps=1e-5, **special_ids
+        )
+    return AlbertConfig(
+        **_SIZES,
+        embedding_size=16,
+        num_hidden_groups=1,
+        inner_group_num=1,
+        max_position_embeddings=40,
+        type_vocab_size=2,
+        **special_ids,
+    )
+
+
+def _randomise(model, seed):
+    """Redraw every parameter from a generator seeded with `seed`; tied tensors are drawn once."""
+    generator = torch.Generator().manual_seed(seed)
+    output_bias = getattr(model.get_output_embeddings(), "bias", None)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            owner_name, _, kind = name.rpartition(".")
+            if parameter is output_bias:
+                mean, std = 0.0, 0.5
+            elif kind == "bias":
+                mean, std = 0.0, 0.1
+            elif isinstance(model.get_submodule(owner_name), nn.LayerNorm):
+                mean, std = 1.0, 0.1
+            else:
+                mean, std = 0.0, 0.2
+            parameter.normal_(mean, std, generator=generator)
