@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import streamlit as st  # noqa: E402
 
 import mlmviz.device  # noqa: E402
-from mlmviz import toy  # noqa: E402
+from shared import current_model  # noqa: E402
 
 st.set_page_config(page_title="mlmviz", page_icon="🎭", layout="wide")
 
@@ -17,15 +17,25 @@ def device_name():
     return mlmviz.device.describe()
 
 
-with st.sidebar:
+def sidebar(model):
+    meta = model.metadata
     st.subheader("Model")
-    st.markdown(f"**{toy.NAME}**")
-    st.warning(
-        "This model's weights are random: its predictions are noise. "
-        "It shows how the app and the MaskedLMHead work until a trained "
-        "default model is embedded."
+    st.markdown(
+        f"**{meta['source']}**: {meta['architecture']}, {meta['num_layers']} layers, "
+        f"hidden size {meta['hidden_dim']}, vocabulary {meta['vocabulary_size']:,}, "
+        f"{meta['parameters'] / 1e6:.1f} M parameters, "
+        f"{'tied' if meta['tied'] else 'untied'} output embedding."
     )
-    st.caption(f"Head runs on: **{device_name()}**")
+    if model.head_check.trained:
+        st.caption(model.head_check.message)
+    else:
+        st.warning(model.head_check.message)
+    st.caption(f"Weights `{meta['weight_hash']}` · head runs on **{device_name()}**")
+
+
+device_name()  # before the first model is built: enables GPU memory growth
+with st.sidebar:
+    sidebar(current_model())
 
 page = st.navigation([st.Page("pages/predict.py", title="Predict", icon="🎯", default=True)])
 page.run()

@@ -1,10 +1,13 @@
 """Command line: `python -m mlmviz predict ...` and `python -m mlmviz train ...`."""
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from dataclasses import MISSING, fields
+
+from mlmviz.train_config import TrainConfig
 
 USAGE_ERROR = 2
 
@@ -27,8 +30,6 @@ def build_parser():
     predict.add_argument("--temperature", type=float, default=1.0)
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    from mlmviz.train import TrainConfig
-
     train = commands.add_parser("train", help="continue MLM training of a checkpoint")
     for field in fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -41,19 +42,28 @@ def build_parser():
 
 def main(argv=None):
     """Run the command line; return the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    from mlmviz.checkpoints import CheckpointError
-
+    command = _predict if args.command == "predict" else _train
     try:
-        if args.command == "predict":
-            _predict(args)
-        else:
-            _train(args)
-    except (ValueError, CheckpointError, OSError) as error:
+        with _quiet_stderr():  # TensorFlow's C++ logs go to file descriptor 2
+            command(args)
+    except (ValueError, OSError) as error:  # CheckpointError is a ValueError
         print(f"mlmviz: error: {error}", file=sys.stderr)
         return USAGE_ERROR
     return 0
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send file descriptor 2 (C++ logs included) to /dev/null for a while."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _predict(args):
@@ -91,7 +101,7 @@ def _json_result(result):
 
 
 def _train(args):
-    from mlmviz.train import TrainConfig, train
+    from mlmviz.train import train
 
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     train(config)

@@ -3,15 +3,19 @@
 Sources:
     "default"           the trained model embedded in `assets/default-model`
     a directory         a Hugging Face checkpoint (config.json +
-                        model.safetensors + tokenizer.json and/or vocab.txt)
+                        model.safetensors + tokenizer.json and/or vocab.txt),
+                        or a keras-hub preset of a MaskedLM task
+    a `.keras` file     a keras-hub MaskedLM task (loaded with safe_mode=True)
     "hf:ORG/NAME"       a Hugging Face Hub repository, through the local
                         Hugging Face cache (safetensors files only)
 Pickle-based files (.bin, .pt, .pth, .ckpt, ...) are refused unopened.
 """
 
 import hashlib
+import math
 from pathlib import Path
 
+from mlmviz import keras_hub_tasks
 from mlmviz.checkpoints import CheckpointError, refuse_pickle
 from mlmviz.hf import load_hf_directory
 from mlmviz.model import MaskedLM, check_head
@@ -40,11 +44,16 @@ def load(source="default"):
     refuse_pickle(path)
     if not path.exists():
         raise CheckpointError(f"{source} does not exist.")
+    if path.is_dir() and keras_hub_tasks.is_preset(path):
+        digest = file_hash(path / "model.weights.h5", path / "task.weights.h5")
+        return keras_hub_tasks.load_preset(path, source, digest)
     if path.is_dir():
         return load_directory(path, source=source)
+    if path.suffix == ".keras":
+        return keras_hub_tasks.load_keras_file(path, source, file_hash(path))
     raise CheckpointError(
-        f"{path.name}: mlmviz loads checkpoint directories "
-        "(config.json + model.safetensors + tokenizer) and hf:ORG/NAME."
+        f"{path.name}: mlmviz loads checkpoint directories (Hugging Face or "
+        "keras-hub preset), .keras files of keras-hub MaskedLM tasks, and hf:ORG/NAME."
     )
 
 
@@ -58,7 +67,7 @@ def load_directory(directory, source):
     backbone, head = ported.backbone, ported.head
     max_length = backbone.max_sequence_length
     tokenizer = Tokenizer.from_directory(directory, max_length=max_length)
-    head_params = sum(w.numpy().size for w in head.weights if "embeddings" not in w.path)
+    head_params = sum(math.prod(w.shape) for w in head.weights if "embeddings" not in w.path)
     metadata = {
         "source": source,
         "architecture": ported.config["model_type"],
@@ -91,10 +100,13 @@ def hub_snapshot(repo_id):
         ) from None
 
 
-def file_hash(path, length=16):
-    """First `length` hex digits of the SHA-256 of a file."""
+def file_hash(*paths, length=16):
+    """First `length` hex digits of the SHA-256 of the files that exist."""
     digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(2**20), b""):
-            digest.update(block)
+    for path in paths:
+        if not Path(path).is_file():
+            continue
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(2**20), b""):
+                digest.update(block)
     return digest.hexdigest()[:length]

@@ -234,10 +234,7 @@ def _layer_outputs(backbone):
     layers (shared ALBERT layers appear once per use), so it works for any
     keras-hub encoder whose layers are called one after another.
     """
-    output = backbone.output
-    if isinstance(output, dict):
-        output = output["sequence_output"]
-    states = [output]
+    states = [sequence_output(backbone)]
     while True:
         history = states[-1]._keras_history
         if type(history.operation).__name__ != "TransformerEncoder":
@@ -245,3 +242,9 @@ def _layer_outputs(backbone):
         node = history.operation._inbound_nodes[history.node_index]
         states.append(node.input_tensors[0])
     return states[::-1]
+
+
+def sequence_output(backbone):
+    """The symbolic tensor of the backbone's last hidden states."""
+    output = backbone.output
+    return output["sequence_output"] if isinstance(output, dict) else output

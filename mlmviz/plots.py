@@ -8,7 +8,7 @@ def probability_bars(table, title=""):
 
     Args:
         table: DataFrame with `token` and `probability` columns, sorted most
-            probable first (as `distributions.top_k_table` returns it).
+            probable first.
         title: figure title.
     """
     figure = go.Figure(

@@ -46,6 +46,10 @@ class Tokenizer:
             model's special tokens.
         mask_token: the model's mask token string, e.g. "[MASK]".
         max_length: the longest sequence the model accepts, specials included.
+
+    Attributes:
+        mask_token, mask_id: the mask token and its id.
+        special_tokens: dict of every special token to its id.
     """
 
     def __init__(self, tokenizer, mask_token, max_length):
@@ -57,7 +61,11 @@ class Tokenizer:
         if self.mask_id is None:
             raise CheckpointError(f"The tokenizer has no mask token {mask_token!r}.")
         self.max_length = max_length
-        self.vocabulary_size = tokenizer.get_vocab_size(with_added_tokens=True)
+        self.special_tokens = {
+            token.content: token_id
+            for token_id, token in tokenizer.get_added_tokens_decoder().items()
+            if token.special
+        }
 
     @classmethod
     def from_directory(cls, directory, max_length, mask_token=None):

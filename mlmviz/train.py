@@ -20,27 +20,11 @@ import numpy as np
 
 from mlmviz.hf import load_hf_directory
 from mlmviz.masking import corrupt
+from mlmviz.model import sequence_output
+from mlmviz.train_config import TrainConfig  # noqa: F401  (re-exported)
 from mlmviz.tokenization import Tokenizer
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
-
-
-@dataclass
-class TrainConfig:
-    """Settings of one training run (every field is a CLI option)."""
-
-    base: str
-    corpus: str
-    heldout: str
-    out: str
-    steps: int = 1500
-    batch_size: int = 64
-    sequence_length: int = 64
-    learning_rate: float = 5e-4
-    warmup_steps: int = 100
-    dropout: float = 0.1
-    seed: int = 0
-    log_every: int = 100
 
 
 @dataclass(frozen=True)
@@ -95,10 +79,9 @@ def build_training_model(backbone, head):
         for name in backbone.input
     }
     positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-    sequence = backbone(inputs)
-    if isinstance(sequence, dict):
-        sequence = sequence["sequence_output"]
-    return keras.Model({**inputs, "mask_positions": positions}, head(sequence, positions))
+    encoder = keras.Model(backbone.input, sequence_output(backbone))  # no pooler
+    hidden = encoder(inputs)
+    return keras.Model({**inputs, "mask_positions": positions}, head(hidden, positions))
 
 
 def model_inputs(backbone, token_ids, pad_id, positions):
@@ -192,6 +175,7 @@ def train(config, log=print):
         _batches(train_data, backbone, config, tokenizer.mask_id, pad_id, vocabulary_size),
         steps_per_epoch=chunk,
         epochs=max(1, config.steps // chunk),
+        shuffle=False,  # the generator shuffles
         verbose=2,
     ).history
     seconds = time.monotonic() - started

@@ -1,50 +1,49 @@
 """Predict: type a sentence, pick tokens to mask, see the head's top-k."""
 
+import pandas as pd
 import streamlit as st
 
-from mlmviz import distributions, plots, toy
-
-
-@st.cache_resource(show_spinner="Building the model…")
-def load_model():
-    return toy.ToyModel(seed=0)
-
+from mlmviz import plots
+from shared import current_model
 
 st.title("Fill the mask")
+model = current_model()
+mask_token = model.tokenizer.mask_token
 st.write(
-    "Pick the tokens to hide (or type `[MASK]`). The MaskedLMHead turns the "
-    "hidden state at each masked position into a probability for every "
-    "token in the vocabulary."
+    f"Type `{mask_token}` where a word should be guessed, or pick tokens to hide. "
+    "The MaskedLMHead turns the encoder's hidden state at each masked position "
+    "into a probability for every token in the vocabulary."
 )
 
-model = load_model()
-text = st.text_input("Text", value="the cat sat on the [MASK]", key="text")
-tokens = model.tokenize(text)
-if not tokens:
+text = st.text_input("Text", value=f"he opened the {mask_token} and walked into the room.", key="text")
+if not text.strip():
     st.info("Type a sentence to start.")
     st.stop()
 
+encoding = model.tokenizer.encode(text)
+words = [i for i, special in enumerate(encoding.special) if not special]
 picked = st.multiselect(
     "Tokens to mask",
-    options=range(len(tokens)),
-    format_func=lambda i: f"{i}: {tokens[i]}",
+    options=words,
+    format_func=lambda i: f"{i}: {encoding.tokens[i]}",
     key="picked",
 )
 left, right = st.columns(2)
 top_k = left.slider("Top-k", 1, 20, 5, key="top_k")
 temperature = right.slider("Temperature", 0.1, 3.0, 1.0, step=0.1, key="temperature")
 
-positions = model.mask_positions(tokens, picked)
-if not positions:
-    st.info("Nothing is masked yet: pick a token above or type [MASK].")
+try:
+    result = model.fill_mask(text, top_k=top_k, temperature=temperature, positions=picked)
+except ValueError as error:
+    st.info(str(error))
     st.stop()
 
-logits = model.mask_logits(tokens, positions)
-for column, position, row in zip(st.columns(len(positions)), positions, logits):
-    table = distributions.top_k_table(row, model.vocabulary, top_k, temperature)
-    with column:
-        st.plotly_chart(
-            plots.probability_bars(table, f"Position {position}: {tokens[position]}"),
-            key=f"bars-{position}",
-        )
+if result["truncated"]:
+    st.warning(f"The text is longer than the model's {model.metadata['max_length']} tokens: it was cut.")
+columns = st.columns(min(len(result["masks"]), 4))
+for i, mask in enumerate(result["masks"]):
+    table = pd.DataFrame(mask["predictions"])[["token", "probability", "logit"]]
+    with columns[i % len(columns)]:
+        title = f"Position {mask['position']}: {mask['original']}"
+        st.plotly_chart(plots.probability_bars(table, title), key=f"bars-{mask['position']}")
         st.dataframe(table, hide_index=True)

@@ -6,14 +6,19 @@ plus `tokenizer.json` and `tokenizer_config.json` from a real tokenizer trained
 here on a few dozen English sentences, so the model's `vocab_size` is the
 tokenizer's. Weights are drawn far from transformers' own initialisation (and
 the output bias made large) so that a wrong weight mapping changes the logits.
-Input and output embeddings stay tied, as transformers ties them.
+Input and output embeddings stay tied, as transformers ties them. With
+`with_head=False` the base model (no MLM head; BERT and RoBERTa with a pooler)
+is saved instead; its tensors equal the headed model's for the same seed.
+The same arguments give the same files on every run.
 
 `reference_logits(directory, token_ids)` reloads a checkpoint with transformers
 and returns its masked-LM logits: the numerical reference for the Keras port.
 """
 
+import collections
 import json
 import pathlib
+import string
 
 import numpy as np
 import torch
@@ -81,15 +86,18 @@ CORPUS = (
 _BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 _ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 _ALBERT_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+_ALPHABET = string.ascii_lowercase + string.digits
 
+_MAX_LENGTH = 40
 _SIZES = dict(num_hidden_layers=2, num_attention_heads=4, hidden_size=32, intermediate_size=37)
 
 
 def make_checkpoint(architecture, directory, *, with_head=True, seed=0):
-    """Write a tiny `*ForMaskedLM` checkpoint (or, without head, its base model) into `directory`."""
+    """Write a tiny `*ForMaskedLM` checkpoint, or without head its base model, into `directory`."""
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer = _make_tokenizer(architecture)
+    tokenizer.model_max_length = _MAX_LENGTH
     config = _make_config(architecture, tokenizer)
     model_class = AutoModelForMaskedLM if with_head else AutoModel
     model = model_class.from_config(config).eval()
@@ -113,58 +121,83 @@ def reference_logits(directory, token_ids):
 def _make_tokenizer(architecture):
     if architecture in ("bert", "distilbert"):
         tokenizer_class = BertTokenizer if architecture == "bert" else DistilBertTokenizer
-        trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=_BERT_SPECIALS)
-        vocab = _train(tokenizer_class, trainer)["vocab"]
-        return tokenizer_class(vocab=vocab)
+        return tokenizer_class(vocab=_wordpiece_vocab(tokenizer_class().backend_tokenizer))
     if architecture == "roberta":
-        trainer = trainers.BpeTrainer(
-            vocab_size=400,
-            special_tokens=_ROBERTA_SPECIALS,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        )
-        trained = _train(RobertaTokenizer, trainer)
-        # As in roberta-base, "<mask>" swallows the space before it.
-        mask = AddedToken("<mask>", lstrip=True, rstrip=False, special=True, normalized=False)
-        merges = [tuple(merge) for merge in trained["merges"]]
-        return RobertaTokenizer(vocab=trained["vocab"], merges=merges, mask_token=mask)
+        return _roberta_tokenizer()
     if architecture == "albert":
-        trainer = trainers.UnigramTrainer(vocab_size=300, special_tokens=_ALBERT_SPECIALS, unk_token="<unk>")
-        pieces = _train(AlbertTokenizer, trainer)["vocab"]
-        return AlbertTokenizer(vocab=[tuple(piece) for piece in pieces])
+        return _albert_tokenizer()
     raise ValueError(f"unknown architecture {architecture!r}; expected one of {ARCHITECTURES}")
 
 
-def _train(tokenizer_class, trainer):
-    """Train on CORPUS with `tokenizer_class`'s own normaliser and pre-tokeniser; return the model's JSON."""
-    backend = tokenizer_class().backend_tokenizer
+def _wordpiece_vocab(backend):
+    """Specials, characters (alone and as "##" continuations), then CORPUS's words by frequency.
+
+    Built by counting: `WordPieceTrainer` learns a different vocabulary on each run.
+    """
+    split, normalise = backend.pre_tokenizer.pre_tokenize_str, backend.normalizer.normalize_str
+    words = collections.Counter(word for line in CORPUS for word, _ in split(normalise(line)))
+    characters = sorted(set(_ALPHABET).union(*words))
+    continuations = [f"##{character}" for character in characters if character.isalnum()]
+    pieces = [*_BERT_SPECIALS, *characters, *continuations]
+    pieces += [word for word in sorted(words, key=lambda w: (-words[w], w)) if word not in pieces]
+    return {piece: index for index, piece in enumerate(pieces)}
+
+
+def _roberta_tokenizer():
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=_ROBERTA_SPECIALS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    trained = _train(RobertaTokenizer().backend_tokenizer, trainer)
+    merges = [tuple(merge) for merge in trained["merges"]]
+    # As in roberta-base, "<mask>" takes in the space before it.
+    mask = AddedToken("<mask>", lstrip=True, rstrip=False, special=True, normalized=False)
+    return RobertaTokenizer(vocab=trained["vocab"], merges=merges, mask_token=mask)
+
+
+def _albert_tokenizer():
+    trainer = trainers.UnigramTrainer(
+        vocab_size=300, special_tokens=_ALBERT_SPECIALS, unk_token="<unk>"
+    )
+    pieces = _train(AlbertTokenizer().backend_tokenizer, trainer)["vocab"]
+    # The trainer hands its last scores (1e-4 apart, for rare characters) to pieces in a
+    # different order on each run: coarse scores, ties sorted by name, make it reproducible.
+    specials, learned = pieces[: len(_ALBERT_SPECIALS)], pieces[len(_ALBERT_SPECIALS) :]
+    learned = [(piece, round(score, 1)) for piece, score in learned]
+    learned.sort(key=lambda item: (-item[1], item[0]))
+    return AlbertTokenizer(vocab=[tuple(piece) for piece in specials] + learned)
+
+
+def _train(backend, trainer):
+    """Train `backend`, with its own normaliser and pre-tokeniser, on CORPUS; return its model."""
     backend.train_from_iterator(CORPUS, trainer)
     return json.loads(backend.to_str())["model"]
 
 
 def _make_config(architecture, tokenizer):
-    special_ids = dict(
+    common = dict(
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.cls_token_id,
         eos_token_id=tokenizer.sep_token_id,
+        max_position_embeddings=_MAX_LENGTH,
     )
     if architecture == "bert":
-        return BertConfig(**_SIZES, max_position_embeddings=40, type_vocab_size=2, **special_ids)
+        return BertConfig(**_SIZES, type_vocab_size=2, **common)
     if architecture == "distilbert":
-        return DistilBertConfig(n_layers=2, n_heads=4, dim=32, hidden_dim=37, max_position_embeddings=40, **special_ids)
+        return DistilBertConfig(n_layers=2, n_heads=4, dim=32, hidden_dim=37, **common)
     if architecture == "roberta":
-        # Positions start after the padding id, hence 40 + 2 of them.
-        return RobertaConfig(
-            **_SIZES, max_position_embeddings=42, type_vocab_size=1, layer_norm_eps=1e-5, **special_ids
-        )
+        # Position ids start after the padding id, hence two more positions, as in roberta-base.
+        common["max_position_embeddings"] += 2
+        return RobertaConfig(**_SIZES, type_vocab_size=1, layer_norm_eps=1e-5, **common)
     return AlbertConfig(
         **_SIZES,
         embedding_size=16,
         num_hidden_groups=1,
         inner_group_num=1,
-        max_position_embeddings=40,
         type_vocab_size=2,
-        **special_ids,
+        **common,
     )
 
 

@@ -1,11 +1,10 @@
-"""The Streamlit app, run headless through AppTest."""
+"""The Streamlit app on the embedded default model, run headless through AppTest."""
 
 import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -15,30 +14,42 @@ def app():
     return AppTest.from_file(str(APP), default_timeout=120)
 
 
-def test_default_view_shows_a_prediction_chart(app):
+def _bars(app, index=0):
+    spec = json.loads(app.get("plotly_chart")[index].proto.spec)
+    return spec["data"][0]["y"], spec["data"][0]["x"]
+
+
+def test_default_view_predicts_the_typed_mask(app):
     app.run()
     assert not app.exception
-    charts = app.get("plotly_chart")
-    assert len(charts) == 1
-    spec = json.loads(charts[0].proto.spec)
-    probabilities = spec["data"][0]["x"]
-    assert len(probabilities) == 5
+    assert len(app.get("plotly_chart")) == 1
+    tokens, probabilities = _bars(app)
+    assert len(tokens) == 5
     assert probabilities == sorted(probabilities, reverse=True)
-    assert any("random" in w.value for w in app.warning)
+    sidebar = " ".join(m.value for m in app.sidebar.markdown)
+    assert "default" in sidebar and "bert" in sidebar
+    assert not app.sidebar.warning, "the default model's head must look trained"
 
 
-def test_picking_tokens_adds_one_chart_per_mask(app):
+def test_picking_a_token_adds_a_chart(app):
     app.run()
-    app.multiselect(key="picked").select(1).select(2).run()
+    app.multiselect(key="picked").select(2).run()
     assert not app.exception
-    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("plotly_chart")) == 2
 
 
 def test_top_k_controls_the_number_of_bars(app):
     app.run()
     app.slider(key="top_k").set_value(12).run()
-    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
-    assert len(spec["data"][0]["y"]) == 12
+    assert len(_bars(app)[0]) == 12
+
+
+def test_long_text_is_cut_and_says_so(app):
+    app.run()
+    app.text_input(key="text").set_value("[MASK] " + "word " * 600).run()
+    assert not app.exception
+    assert any("cut" in w.value for w in app.warning)
+    assert len(app.get("plotly_chart")) == 1
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""Softmax, temperature and top-k tables, in float32, against float64 numpy."""
+"""Float32 softmax with temperature against float64 numpy; the bar chart builder."""
 
 import ml_dtypes
 import numpy as np
+import pandas as pd
 import pytest
 
 from mlmviz import distributions, plots
@@ -49,21 +50,10 @@ def test_invalid_temperature_is_refused(temperature):
         distributions.softmax(LOGITS, temperature)
 
 
-def test_top_k_table_is_the_k_most_probable_tokens_in_order():
-    table = distributions.top_k_table(LOGITS[1], VOCABULARY, k=7)
-    order = np.argsort(-LOGITS[1])[:7]
-    assert list(table["token"]) == [VOCABULARY[i] for i in order]
-    np.testing.assert_array_equal(table["logit"], LOGITS[1][order])
-    assert list(table["probability"]) == sorted(table["probability"], reverse=True)
-
-
-@pytest.mark.parametrize("k, rows", [(0, 1), (3, 3), (500, 50)])
-def test_top_k_is_clipped_to_the_vocabulary(k, rows):
-    assert len(distributions.top_k_table(LOGITS[0], VOCABULARY, k=k)) == rows
-
-
 def test_probability_bars_show_the_table_best_first():
-    table = distributions.top_k_table(LOGITS[2], VOCABULARY, k=4)
+    order = np.argsort(-LOGITS[2])[:4]
+    probabilities = distributions.softmax(LOGITS[2])[order]
+    table = pd.DataFrame({"token": [VOCABULARY[i] for i in order], "probability": probabilities})
     figure = plots.probability_bars(table, "Position 3")
     bar = figure.data[0]
     assert list(bar.y) == list(table["token"])

@@ -18,7 +18,7 @@ def test_first_view_shows_a_probability_chart(page: Page, base_url):
     chart = page.locator("[data-testid=stPlotlyChart]")
     expect(chart).to_have_count(1, timeout=60_000)
     expect(chart.locator(".bars .point")).to_have_count(5)
-    expect(page.get_by_text("predictions are noise")).to_be_visible()
+    expect(page.get_by_text("head runs on")).to_be_visible()
 
 
 def test_typing_a_second_mask_adds_a_chart(page: Page, base_url):

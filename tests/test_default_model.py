@@ -1,0 +1,51 @@
+"""The embedded default model: a real, trained BERT that users see first."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import BertForMaskedLM
+
+import mlmviz
+from mlmviz.loading import DEFAULT_MODEL
+
+
+@pytest.fixture(scope="module")
+def model():
+    return mlmviz.load("default")
+
+
+def test_assets_fit_the_size_budget():
+    size = sum(f.stat().st_size for f in DEFAULT_MODEL.parent.rglob("*") if f.is_file())
+    assert size <= 25 * 2**20
+    assert (DEFAULT_MODEL / "MODEL_CARD.md").is_file()
+
+
+def test_it_is_the_documented_model_with_a_trained_head(model):
+    meta = model.metadata
+    assert (meta["architecture"], meta["num_layers"], meta["hidden_dim"]) == ("bert", 2, 128)
+    assert meta["vocabulary_size"] == 30522 and meta["tied"]
+    assert model.head_check.trained
+    card = (DEFAULT_MODEL / "MODEL_CARD.md").read_text()
+    assert meta["weight_hash"] in card
+
+
+def test_logits_match_transformers_on_the_real_checkpoint(model):
+    reference = BertForMaskedLM.from_pretrained(DEFAULT_MODEL).eval()
+    masked = model.mask("the children played in the [MASK] after [MASK] .")
+    with torch.no_grad():
+        logits = reference(torch.tensor([masked.ids])).logits[0, list(masked.positions)].numpy()
+    assert np.abs(model.stages(masked)["logits"][0] - logits).max() <= 1e-4
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("he opened the [MASK] and walked into the room.", "door"),
+        ("there are seven days in a [MASK].", "week"),
+        ("we ate dinner at the kitchen [MASK].", "table"),
+        ("paris is the capital of [MASK].", "france"),
+    ],
+)
+def test_everyday_sentences_get_sensible_answers(model, text, expected):
+    top = [p["token"] for p in model.fill_mask(text, top_k=5)["masks"][0]["predictions"]]
+    assert expected in top, top

@@ -1,0 +1,274 @@
+"""Loading Hugging Face checkpoints: parity with transformers, metadata, bad files."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load_file, save_file
+from transformers import AutoModelForMaskedLM
+
+import mlmviz
+from hf_checkpoints import ARCHITECTURES, make_checkpoint, reference_logits
+from mlmviz.checkpoints import CheckpointError
+from mlmviz.hf import load_hf_directory
+
+ROOT = Path(__file__).resolve().parents[1]
+MASK = {"bert": "[MASK]", "distilbert": "[MASK]", "roberta": "<mask>", "albert": "[MASK]"}
+TEXT = "the cat sat on the {mask} and the dog ran to the {mask} ."
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hf")
+    return {arch: make_checkpoint(arch, root / arch) for arch in ARCHITECTURES}
+
+
+@pytest.fixture(scope="session")
+def models(checkpoints):
+    return {arch: mlmviz.load(path) for arch, path in checkpoints.items()}
+
+
+def _copy(checkpoint, tmp_path):
+    target = tmp_path / checkpoint.name
+    target.mkdir()
+    for file in checkpoint.iterdir():
+        (target / file.name).write_bytes(file.read_bytes())
+    return target
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_logits_match_transformers(arch, models, checkpoints):
+    model = models[arch]
+    masked = model.mask(TEXT.format(mask=MASK[arch]))
+    assert len(masked.positions) == 2
+    reference = reference_logits(checkpoints[arch], np.array([masked.ids]))[0]
+    ours = model.stages(masked)["logits"][0]
+    difference = np.abs(ours - reference[list(masked.positions)]).max()
+    print(f"{arch}: max |ours - transformers| = {difference:.2e}")
+    assert difference <= 1e-4
+
+
+@pytest.mark.parametrize("arch", ["bert", "albert"])
+def test_layer_states_match_transformers_hidden_states(arch, models, checkpoints):
+    model = models[arch]
+    masked = model.mask(TEXT.format(mask=MASK[arch]))
+    reference = AutoModelForMaskedLM.from_pretrained(checkpoints[arch]).eval()
+    with torch.no_grad():
+        hidden = reference(torch.tensor([masked.ids]), output_hidden_states=True).hidden_states
+    expected = np.stack([h[0, list(masked.positions)].numpy() for h in hidden])
+    states = model.layer_states(masked)
+    assert states.shape == expected.shape == (3, 2, 32)
+    np.testing.assert_allclose(states, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_export_writes_back_the_same_tensors(arch, checkpoints, tmp_path):
+    ported = load_hf_directory(checkpoints[arch])
+    ported.save(tmp_path)
+    original = load_file(checkpoints[arch] / "model.safetensors")
+    exported = load_file(tmp_path / "model.safetensors")
+    assert exported.keys() == original.keys()
+    for name in original:
+        np.testing.assert_allclose(exported[name], original[name], atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_fill_mask_result(arch, models):
+    model = models[arch]
+    result = model.fill_mask(TEXT.format(mask=MASK[arch]), top_k=7, temperature=0.7)
+    assert result["model"] == str(model.metadata["source"])
+    assert [m["position"] for m in result["masks"]] == sorted(m["position"] for m in result["masks"])
+    for mask in result["masks"]:
+        probabilities = [p["probability"] for p in mask["predictions"]]
+        assert len(probabilities) == 7
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert 0 < sum(probabilities) <= 1 + 1e-6
+        for p in mask["predictions"]:
+            assert model.vocabulary[p["token_id"]] == p["token"]
+
+
+def test_metadata_describes_the_checkpoint(models, checkpoints):
+    meta = models["albert"].metadata
+    assert meta["architecture"] == "albert"
+    assert (meta["num_layers"], meta["hidden_dim"], meta["tied"]) == (2, 32, True)
+    assert meta["vocabulary_size"] == models["albert"].embedding_matrix.shape[0]
+    assert models["albert"].embedding_matrix.shape[1] == 16  # factorised embedding
+    assert len(meta["weight_hash"]) == 16
+    assert all(m.head_check.trained for m in models.values())
+
+
+def test_tokenizer_exposes_tokens_offsets_and_special_ids(models):
+    tokenizer = models["bert"].tokenizer
+    text = "the cat sat [MASK] ."
+    encoding = tokenizer.encode(text)
+    assert encoding.tokens[0] == "[CLS]" and encoding.tokens[-1] == "[SEP]"
+    assert [text[a:b] for a, b in encoding.offsets[1:-1]] == ["the", "cat", "sat", "[MASK]", "."]
+    assert encoding.special == (True, False, False, False, False, False, True)  # added specials
+    assert tokenizer.special_tokens["[MASK]"] == tokenizer.mask_id == encoding.ids[4]
+    assert {"[CLS]", "[SEP]", "[PAD]"} <= set(tokenizer.special_tokens)
+
+
+def test_explicit_positions_mask_real_words(models):
+    model = models["bert"]
+    text = "the cat sat on the mat ."
+    tokens = model.tokenizer.encode(text).tokens
+    result = model.fill_mask(text, positions=[2])
+    assert [m["position"] for m in result["masks"]] == [2]
+    assert result["masks"][0]["original"] == tokens[2] == "cat"
+
+
+@pytest.mark.parametrize(
+    "text, positions, message",
+    [
+        ("", (), "empty"),
+        ("the cat sat", (), "Nothing is masked"),
+        ("the cat sat", (99,), "outside the text"),
+        ("the cat sat", (0,), "special token"),
+        ("the cat sat", (1.5,), "integers"),
+    ],
+)
+def test_bad_requests_raise_value_errors(models, text, positions, message):
+    with pytest.raises(ValueError, match=message):
+        models["bert"].fill_mask(text, positions=positions)
+
+
+@pytest.mark.parametrize("top_k", [0, -3, 2.5, True])
+def test_bad_top_k_is_refused(models, top_k):
+    with pytest.raises(ValueError, match="top_k"):
+        models["bert"].fill_mask("a [MASK] b", top_k=top_k)
+
+
+def test_huge_top_k_is_clipped_to_the_vocabulary(models):
+    result = models["bert"].fill_mask("a [MASK] b", top_k=10**6)
+    assert len(result["masks"][0]["predictions"]) == models["bert"].head.vocabulary_size
+
+
+def test_text_over_the_length_limit_is_cut_and_flagged(models):
+    result = models["bert"].fill_mask("[MASK] " + "cat " * 100)
+    assert result["truncated"] and len(result["tokens"]) == 40
+
+
+def test_checkpoint_without_head_is_flagged(tmp_path):
+    model = mlmviz.load(make_checkpoint("bert", tmp_path / "base", with_head=False))
+    assert not model.head_check.trained
+    assert "no masked-LM head weights" in model.head_check.message
+
+
+def test_freshly_initialised_head_is_flagged(checkpoints, tmp_path):
+    directory = _copy(checkpoints["bert"], tmp_path)
+    tensors = load_file(directory / "model.safetensors")
+    tensors["cls.predictions.bias"][:] = 0
+    tensors["cls.predictions.transform.LayerNorm.weight"][:] = 1
+    tensors["cls.predictions.transform.LayerNorm.bias"][:] = 0
+    save_file(tensors, directory / "model.safetensors")
+    check = mlmviz.load(directory).head_check
+    assert not check.trained and "freshly initialised" in check.message
+
+
+def test_old_gamma_beta_names_load(checkpoints, tmp_path, models):
+    directory = _copy(checkpoints["bert"], tmp_path)
+    tensors = load_file(directory / "model.safetensors")
+    for name in [n for n in tensors if "LayerNorm.weight" in n]:
+        tensors[name.replace(".weight", ".gamma")] = tensors.pop(name)
+    save_file(tensors, directory / "model.safetensors")
+    text = "the [MASK] sat ."
+    ours = mlmviz.load(directory).fill_mask(text)["masks"][0]["predictions"]
+    assert ours == models["bert"].fill_mask(text)["masks"][0]["predictions"]
+
+
+def test_untied_decoder_becomes_an_output_kernel(checkpoints, tmp_path):
+    directory = _copy(checkpoints["bert"], tmp_path)
+    tensors = load_file(directory / "model.safetensors")
+    decoder = np.random.default_rng(0).normal(size=tensors["bert.embeddings.word_embeddings.weight"].shape)
+    tensors["cls.predictions.decoder.weight"] = decoder.astype("float32")
+    tensors["cls.predictions.decoder.bias"] = tensors["cls.predictions.bias"]
+    save_file(tensors, directory / "model.safetensors")
+    config = json.loads((directory / "config.json").read_text())
+    (directory / "config.json").write_text(json.dumps({**config, "tie_word_embeddings": False}))
+    model = mlmviz.load(directory)
+    assert not model.metadata["tied"]
+    masked = model.mask("the [MASK] sat .")
+    reference = reference_logits(directory, np.array([masked.ids]))[0, list(masked.positions)]
+    assert np.abs(model.stages(masked)["logits"][0] - reference).max() <= 1e-4
+
+
+def test_wrong_shape_names_the_tensor_and_both_shapes(checkpoints, tmp_path):
+    directory = _copy(checkpoints["bert"], tmp_path)
+    tensors = load_file(directory / "model.safetensors")
+    tensors["cls.predictions.bias"] = tensors["cls.predictions.bias"][:-1].copy()
+    save_file(tensors, directory / "model.safetensors")
+    with pytest.raises(CheckpointError, match=r"'cls.predictions.bias' has shape \(299,\).*\(300,\)"):
+        mlmviz.load(directory)
+
+
+def test_missing_tensor_is_named(checkpoints, tmp_path):
+    directory = _copy(checkpoints["roberta"], tmp_path)
+    tensors = load_file(directory / "model.safetensors")
+    del tensors["roberta.encoder.layer.1.output.dense.weight"]
+    save_file(tensors, directory / "model.safetensors")
+    with pytest.raises(CheckpointError, match="no tensor 'roberta.encoder.layer.1.output.dense.weight'"):
+        mlmviz.load(directory)
+
+
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        ("config.json", "no config.json"),
+        ("tokenizer.json", "no tokenizer"),
+        ("model.safetensors", "no model.safetensors"),
+        ("unknown", "Unsupported architecture 'gpt2'"),
+        ("bad json", "not valid JSON"),
+    ],
+)
+def test_broken_directories_give_one_clear_error(checkpoints, tmp_path, breakage, message):
+    directory = _copy(checkpoints["bert"], tmp_path)
+    if breakage == "unknown":
+        (directory / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    elif breakage == "bad json":
+        (directory / "config.json").write_text("{not json")
+    else:
+        (directory / breakage).unlink()
+    with pytest.raises(CheckpointError, match=message):
+        mlmviz.load(directory)
+
+
+def _cli(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "mlmviz", *args],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,
+    )
+
+
+def test_hub_source_loads_offline_from_the_cache(checkpoints, tmp_path):
+    """hf:ORG/NAME through a Hugging Face cache this test lays out itself."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--tiny-org--tiny-bert"
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    for file in checkpoints["bert"].iterdir():
+        (snapshot / file.name).write_bytes(file.read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    run = _cli(
+        "predict", "the cat sat on the [MASK] .", "--model", "hf:tiny-org/tiny-bert", "--json",
+        env={"HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"},
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["model"] == "hf:tiny-org/tiny-bert"
+    assert result["tokens"][6] == "[MASK]"
+
+
+def test_hub_source_missing_from_the_cache_is_a_clear_error(tmp_path):
+    run = _cli(
+        "predict", "a [MASK] b", "--model", "hf:nobody/nothing",
+        env={"HF_HUB_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"},
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith("mlmviz: error: hf:nobody/nothing could not be fetched")
+    assert len(run.stderr.strip().splitlines()) == 1
