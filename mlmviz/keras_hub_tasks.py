@@ -6,8 +6,10 @@ embedding, holding the same weights. A preset saved without task weights
 (the usual case for keras-hub's backbone presets) gets a freshly initialised
 head, which `check_head` reports as untrained.
 
-Tokenizers: WordPiece tasks (BERT, DistilBERT) are converted to a
-`tokenizers` WordPiece tokenizer with the same vocabulary and casing.
+Tokenizers are converted to `tokenizers` equivalents: WordPiece (BERT,
+DistilBERT) with the same vocabulary and casing, byte-level BPE (RoBERTa)
+with the same vocabulary and merges, SentencePiece unigram (ALBERT) from the
+task's proto.
 """
 
 import json
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import keras
 import keras_hub
+import tokenizers
+from sentencepiece import sentencepiece_model_pb2
 from tokenizers.implementations import BertWordPieceTokenizer
 
 from mlmviz.checkpoints import CheckpointError
@@ -98,16 +102,77 @@ def _our_head(theirs):
 
 
 def _tokenizer(keras_hub_tokenizer, max_length):
-    if not isinstance(keras_hub_tokenizer, keras_hub.tokenizers.WordPieceTokenizer):
-        raise CheckpointError(
-            f"keras-hub tokenizer {type(keras_hub_tokenizer).__name__} is not supported "
-            "yet (WordPiece tasks such as BERT and DistilBERT are); load the model's "
-            "Hugging Face checkpoint instead."
-        )
+    """Our `Tokenizer` equivalent to a keras-hub task's tokenizer."""
+    for kind, convert in _CONVERTERS:
+        if isinstance(keras_hub_tokenizer, kind):
+            tokenizer = convert(keras_hub_tokenizer)
+            return Tokenizer(tokenizer, keras_hub_tokenizer.mask_token, max_length)
+    raise CheckpointError(
+        f"keras-hub tokenizer {type(keras_hub_tokenizer).__name__} is not supported; "
+        "WordPiece, byte-level BPE and SentencePiece tokenizers are."
+    )
+
+
+def _wordpiece(keras_hub_tokenizer):
+    """BERT, DistilBERT: the same vocabulary, casing and accent stripping."""
     vocabulary = {token: i for i, token in enumerate(keras_hub_tokenizer.vocabulary)}
-    tokenizer = BertWordPieceTokenizer(
+    return BertWordPieceTokenizer(
         vocabulary,
         lowercase=keras_hub_tokenizer.lowercase,
         strip_accents=keras_hub_tokenizer.strip_accents,
     )._tokenizer
-    return Tokenizer(tokenizer, keras_hub_tokenizer.mask_token, max_length)
+
+
+def _byte_level_bpe(keras_hub_tokenizer):
+    """RoBERTa: the same vocabulary and merges, `<s> ... </s>` around texts."""
+    vocabulary = dict(keras_hub_tokenizer.vocabulary)
+    merges = [tuple(merge.split(" ")) for merge in keras_hub_tokenizer.merges]
+    prefix_space = keras_hub_tokenizer.add_prefix_space
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.BPE(vocabulary, merges))
+    tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=prefix_space)
+    tokenizer.decoder = tokenizers.decoders.ByteLevel()
+    _add_specials(tokenizer, keras_hub_tokenizer)
+    start, end = keras_hub_tokenizer.start_token, keras_hub_tokenizer.end_token
+    tokenizer.post_processor = tokenizers.processors.RobertaProcessing(
+        (end, vocabulary[end]), (start, vocabulary[start]), add_prefix_space=prefix_space
+    )
+    return tokenizer
+
+
+def _sentencepiece(keras_hub_tokenizer):
+    """ALBERT: the SentencePiece unigram model of the task's proto."""
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(keras_hub_tokenizer.proto)
+    if proto.trainer_spec.model_type != 1:  # 1 = unigram
+        raise CheckpointError("Only unigram SentencePiece models are supported.")
+    pieces = [(piece.piece, piece.score) for piece in proto.pieces]
+    tokenizer = tokenizers.Tokenizer(
+        tokenizers.models.Unigram(pieces, proto.trainer_spec.unk_id, False)
+    )
+    charsmap = proto.normalizer_spec.precompiled_charsmap
+    if charsmap:
+        tokenizer.normalizer = tokenizers.normalizers.Precompiled(charsmap)
+    tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.Metaspace()
+    tokenizer.decoder = tokenizers.decoders.Metaspace()
+    _add_specials(tokenizer, keras_hub_tokenizer)
+    start, end = keras_hub_tokenizer.start_token, keras_hub_tokenizer.end_token
+    tokenizer.post_processor = tokenizers.processors.TemplateProcessing(
+        single=f"{start} $A {end}",
+        special_tokens=[(start, tokenizer.token_to_id(start)), (end, tokenizer.token_to_id(end))],
+    )
+    return tokenizer
+
+
+def _add_specials(tokenizer, keras_hub_tokenizer):
+    """Keep the task's special tokens whole when typed (the mask above all)."""
+    tokenizer.add_special_tokens([
+        tokenizers.AddedToken(token, special=True, lstrip=token == "<mask>")
+        for token in keras_hub_tokenizer.special_tokens
+    ])
+
+
+_CONVERTERS = (
+    (keras_hub.tokenizers.WordPieceTokenizer, _wordpiece),
+    (keras_hub.tokenizers.BytePairTokenizer, _byte_level_bpe),
+    (keras_hub.tokenizers.SentencePieceTokenizer, _sentencepiece),
+)

@@ -1,73 +1,123 @@
 """keras-hub MaskedLM tasks as `.keras` files and preset directories."""
 
-import numpy as np
-import pytest
+import io
+import json
+
 import keras
 import keras_hub
+import numpy as np
+import pytest
+import sentencepiece
 
 import mlmviz
+from hf_checkpoints import CORPUS, make_checkpoint
 from mlmviz.checkpoints import CheckpointError
 
-VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on",
-              "mat", "a", "dog", "ran", "to", "park", "."]
+WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "park", "."]
+TEXTS = {
+    "bert": "the [MASK] sat on the [MASK] .",
+    "distilbert": "the [MASK] sat on the [MASK] .",
+    "roberta": "the<mask> sat on the<mask>.",
+    "albert": "the [MASK] sat on the [MASK] .",
+}
 
 
-@pytest.fixture(scope="module")
-def task():
-    keras.utils.set_random_seed(3)
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCABULARY)
-    preprocessor = keras_hub.models.BertMaskedLMPreprocessor(tokenizer, sequence_length=16)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(VOCABULARY), num_layers=2, num_heads=2, hidden_dim=8,
-        intermediate_dim=16, max_sequence_length=16,
+def _bert_parts():
+    tokenizer = keras_hub.models.BertTokenizer(
+        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     )
-    task = keras_hub.models.BertMaskedLM(backbone, preprocessor)
+    return tokenizer, keras_hub.models.BertMaskedLMPreprocessor, keras_hub.models.BertBackbone, \
+        keras_hub.models.BertMaskedLM, {}
+
+
+def _distilbert_parts():
+    tokenizer = keras_hub.models.DistilBertTokenizer(
+        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+    )
+    return tokenizer, keras_hub.models.DistilBertMaskedLMPreprocessor, \
+        keras_hub.models.DistilBertBackbone, keras_hub.models.DistilBertMaskedLM, {}
+
+
+def _roberta_parts(tmp_path):
+    spec = json.loads((make_checkpoint("roberta", tmp_path / "hf") / "tokenizer.json").read_text())
+    merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
+    tokenizer = keras_hub.models.RobertaTokenizer(vocabulary=spec["model"]["vocab"], merges=merges)
+    return tokenizer, keras_hub.models.RobertaMaskedLMPreprocessor, \
+        keras_hub.models.RobertaBackbone, keras_hub.models.RobertaMaskedLM, {}
+
+
+def _albert_parts():
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(CORPUS), model_writer=model, vocab_size=120,
+        model_type="unigram", pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
+        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"],
+    )
+    tokenizer = keras_hub.models.AlbertTokenizer(proto=model.getvalue())
+    extra = {"embedding_dim": 4, "num_groups": 1, "num_inner_repetitions": 1}
+    return tokenizer, keras_hub.models.AlbertMaskedLMPreprocessor, \
+        keras_hub.models.AlbertBackbone, keras_hub.models.AlbertMaskedLM, extra
+
+
+def _build_task(arch, tmp_path):
+    keras.utils.set_random_seed(3)
+    parts = {"bert": _bert_parts, "distilbert": _distilbert_parts, "albert": _albert_parts}.get(arch)
+    tokenizer, preprocessor, backbone, task, extra = parts() if parts else _roberta_parts(tmp_path)
+    backbone = backbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=2, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=32, **extra,
+    )
+    task = task(backbone, preprocessor(tokenizer, sequence_length=32))
     rng = np.random.default_rng(0)
     for weight in task.masked_lm_head.weights:  # a "trained" head: nothing at its initial value
         weight.assign(rng.normal(size=weight.shape, scale=0.5).astype("float32") + np.asarray(weight))
     return task
 
 
-@pytest.fixture(scope="module")
-def files(task, tmp_path_factory):
-    root = tmp_path_factory.mktemp("keras_hub")
+@pytest.fixture(scope="module", params=sorted(TEXTS))
+def saved(request, tmp_path_factory):
+    """(architecture, task, folder holding task.keras and preset/)."""
+    root = tmp_path_factory.mktemp(request.param)
+    task = _build_task(request.param, root)
     task.save(root / "task.keras")
     task.save_to_preset(root / "preset")
-    return root
+    return request.param, task, root
 
 
 def _task_logits(task, masked):
     ids = np.array([masked.ids], dtype="int32")
-    inputs = {
-        "token_ids": ids, "padding_mask": np.ones_like(ids), "segment_ids": np.zeros_like(ids),
-        "mask_positions": np.array([masked.positions], dtype="int32"),
-    }
+    inputs = {"token_ids": ids, "padding_mask": np.ones_like(ids), "segment_ids": np.zeros_like(ids)}
+    inputs = {name: inputs[name] for name in task.backbone.input}
+    inputs["mask_positions"] = np.array([masked.positions], dtype="int32")
     return keras.ops.convert_to_numpy(task(inputs))[0]
 
 
 @pytest.mark.parametrize("name", ["task.keras", "preset"])
-def test_matches_the_tasks_own_output(task, files, name):
-    model = mlmviz.load(files / name)
-    masked = model.mask("the [MASK] sat on the [MASK] .")
-    assert masked.positions == (2, 6)
+def test_matches_the_tasks_own_output(saved, name):
+    arch, task, root = saved
+    model = mlmviz.load(root / name)
+    masked = model.mask(TEXTS[arch])
+    assert len(masked.positions) == 2
     np.testing.assert_allclose(model.stages(masked)["logits"][0], _task_logits(task, masked), atol=1e-5)
     assert model.head_check.trained
-    assert model.metadata["architecture"] == "BertMaskedLM"
+    assert model.metadata["architecture"] == type(task).__name__
     assert model.head is not task.masked_lm_head
 
 
-def test_tokenization_matches_keras_hub(task, files):
-    model = mlmviz.load(files / "preset")
-    ids = keras.ops.convert_to_numpy(task.preprocessor.tokenizer("the cat sat on the mat ."))
-    assert list(model.tokenizer.encode("the cat sat on the mat .").ids[1:-1]) == list(ids)
+def test_tokenization_matches_keras_hub(saved):
+    _, task, root = saved
+    model = mlmviz.load(root / "preset")
+    for text in ("the cat sat on the mat .", "a dog ran to the park ."):
+        ids = keras.ops.convert_to_numpy(task.preprocessor.tokenizer(text))
+        assert list(model.tokenizer.encode(text).ids[1:-1]) == list(ids)
 
 
-def test_preset_without_task_weights_has_an_untrained_head(files, tmp_path):
+def test_preset_without_task_weights_has_an_untrained_head(saved, tmp_path):
+    _, _, root = saved
     preset = tmp_path / "preset"
-    preset.mkdir()
-    for file in (files / "preset").rglob("*"):
+    for file in (root / "preset").rglob("*"):
         if file.is_file() and file.name not in ("task.json", "task.weights.h5"):
-            target = preset / file.relative_to(files / "preset")
+            target = preset / file.relative_to(root / "preset")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(file.read_bytes())
     model = mlmviz.load(preset)
