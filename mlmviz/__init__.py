@@ -1,8 +1,8 @@
 """mlmviz: look inside a masked language model's prediction head.
 
-`MaskedLMHead`, `ReversibleEmbedding`, `check_mask_positions` and `load` are
-imported on first use, so that `python -m mlmviz` can start (and report bad
-arguments) before TensorFlow is imported.
+`MaskedLMHead`, `ReversibleEmbedding`, `check_mask_positions`, `load` and
+`save` are imported on first use, so that `python -m mlmviz` can start (and
+report bad arguments) before TensorFlow is imported.
 """
 
 import importlib
@@ -12,6 +12,7 @@ _EXPORTS = {
     "ReversibleEmbedding": "mlmviz.layers",
     "check_mask_positions": "mlmviz.layers",
     "load": "mlmviz.loading",
+    "save": "mlmviz.saving",
 }
 __all__ = list(_EXPORTS)
 

@@ -33,15 +33,6 @@ def is_preset(directory):
     return metadata.is_file() and "keras_hub_version" in json.loads(metadata.read_text())
 
 
-def load_keras_file(path, source, weight_hash):
-    """A `.keras` archive of a keras-hub MaskedLM task, loaded in safe mode."""
-    try:
-        task = keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many types for bad archives
-        raise CheckpointError(f"{Path(path).name} could not be loaded: {error}") from None
-    return from_task(task, source, weight_hash)
-
-
 def load_preset(directory, source, weight_hash):
     """A keras-hub preset directory holding a MaskedLM task (or a backbone)."""
     try:

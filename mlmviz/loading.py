@@ -5,7 +5,8 @@ Sources:
     a directory         a Hugging Face checkpoint (config.json +
                         model.safetensors + tokenizer.json and/or vocab.txt),
                         or a keras-hub preset of a MaskedLM task
-    a `.keras` file     a keras-hub MaskedLM task (loaded with safe_mode=True)
+    a `.keras` file     written by `mlmviz.save`, or a keras-hub MaskedLM task
+                        (loaded with safe_mode=True)
     "hf:ORG/NAME"       a Hugging Face Hub repository, through the local
                         Hugging Face cache (safetensors files only)
 Pickle-based files (.bin, .pt, .pth, .ckpt, ...) are refused unopened.
@@ -15,7 +16,9 @@ import hashlib
 import math
 from pathlib import Path
 
-from mlmviz import keras_hub_tasks
+import keras
+
+from mlmviz import keras_hub_tasks, saving
 from mlmviz.checkpoints import CheckpointError, refuse_pickle
 from mlmviz.hf import load_hf_directory
 from mlmviz.model import MaskedLM, check_head
@@ -50,11 +53,26 @@ def load(source="default"):
     if path.is_dir():
         return load_directory(path, source=source)
     if path.suffix == ".keras":
-        return keras_hub_tasks.load_keras_file(path, source, file_hash(path))
+        return load_keras_file(path, source)
     raise CheckpointError(
         f"{path.name}: mlmviz loads checkpoint directories (Hugging Face or "
         "keras-hub preset), .keras files of keras-hub MaskedLM tasks, and hf:ORG/NAME."
     )
+
+
+def load_keras_file(path, source):
+    """A `.keras` file written by `mlmviz.save` or holding a keras-hub MaskedLM task.
+
+    Loaded with `safe_mode=True`: archives that would run code (a `Lambda`
+    layer, say) are refused.
+    """
+    try:
+        keras_model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many types for bad archives
+        raise CheckpointError(f"{Path(path).name} could not be loaded: {error}") from None
+    if saving.is_saved_by_mlmviz(keras_model):
+        return saving.from_saved(keras_model, source, file_hash(path))
+    return keras_hub_tasks.from_task(keras_model, source, file_hash(path))
 
 
 def load_directory(directory, source):

@@ -113,6 +113,10 @@ class Tokenizer:
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
         return [encoding.ids for encoding in encodings]
 
+    def to_json(self):
+        """The underlying `tokenizers` tokenizer as a JSON string."""
+        return self._tokenizer.to_str()
+
     def id_to_token(self, token_id):
         """The string of one token id."""
         return self._tokenizer.id_to_token(int(token_id))

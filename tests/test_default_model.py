@@ -49,3 +49,10 @@ def test_logits_match_transformers_on_the_real_checkpoint(model):
 def test_everyday_sentences_get_sensible_answers(model, text, expected):
     top = [p["token"] for p in model.fill_mask(text, top_k=5)["masks"][0]["predictions"]]
     assert expected in top, top
+
+
+def test_saved_as_keras_it_keeps_its_exact_gelu_and_predictions(model, tmp_path):
+    mlmviz.save(model, tmp_path / "default.keras")
+    restored = mlmviz.load(tmp_path / "default.keras")
+    masked = model.mask("he opened the [MASK] and walked into the room.")
+    np.testing.assert_array_equal(restored.stages(masked)["logits"], model.stages(masked)["logits"])

@@ -272,3 +272,32 @@ def test_hub_source_missing_from_the_cache_is_a_clear_error(tmp_path):
     assert run.returncode == 2
     assert run.stderr.startswith("mlmviz: error: hf:nobody/nothing could not be fetched")
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("arch", ["bert", "albert"])
+def test_mlmviz_keras_file_round_trip(arch, models, tmp_path):
+    model = models[arch]
+    mlmviz.save(model, tmp_path / "model.keras")
+    restored = mlmviz.load(tmp_path / "model.keras")
+    text = TEXT.format(mask=MASK[arch])
+    masked, again = model.mask(text), restored.mask(text)
+    assert again == masked
+    np.testing.assert_array_equal(restored.stages(again)["logits"], model.stages(masked)["logits"])
+    np.testing.assert_array_equal(restored.layer_states(again), model.layer_states(masked))
+    assert restored.head.token_embedding is not None and restored.metadata["tied"]
+    np.testing.assert_array_equal(restored.embedding_matrix, model.embedding_matrix)
+    assert restored.metadata["architecture"] == arch
+    assert restored.metadata["source"] == str(tmp_path / "model.keras")
+    assert restored.head_check.trained
+
+
+def test_save_needs_a_keras_file_name(models, tmp_path):
+    with pytest.raises(ValueError, match="must end in .keras"):
+        mlmviz.save(models["bert"], tmp_path / "model.h5")
+
+
+@pytest.mark.parametrize("arch", ["distilbert", "roberta"])
+def test_save_refuses_nested_embeddings_with_a_reason(arch, models, tmp_path):
+    with pytest.raises(ValueError, match=f"{arch} models cannot be saved as .keras yet"):
+        mlmviz.save(models[arch], tmp_path / "model.keras")
+    assert not (tmp_path / "model.keras").exists()
