@@ -326,14 +326,21 @@ def _port_embeddings(backbone, tensors, prefix, segment):
     tensors.port_norm(backbone.get_layer("embeddings_layer_norm"), f"{prefix}.LayerNorm")
 
 
+def _sizes(config):
+    """keras-hub backbone sizes from a BERT-style config (BERT, RoBERTa, ALBERT)."""
+    return {
+        "vocabulary_size": config["vocab_size"],
+        "num_layers": config["num_hidden_layers"],
+        "num_heads": config["num_attention_heads"],
+        "hidden_dim": config["hidden_size"],
+        "intermediate_dim": config["intermediate_size"],
+    }
+
+
 def _port_bert(config, tensors, dropout):
     prefix = _base_prefix(tensors, "bert")
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=config["vocab_size"],
-        num_layers=config["num_hidden_layers"],
-        num_heads=config["num_attention_heads"],
-        hidden_dim=config["hidden_size"],
-        intermediate_dim=config["intermediate_size"],
+        **_sizes(config),
         dropout=dropout,
         max_sequence_length=config["max_position_embeddings"],
         num_segments=config.get("type_vocab_size", 2),
@@ -389,11 +396,7 @@ def _port_roberta(config, tensors, dropout):
     # RoBERTa numbers positions from padding_idx + 1; keras-hub from 0.
     offset = config.get("pad_token_id", 1) + 1
     backbone = keras_hub.models.RobertaBackbone(
-        vocabulary_size=config["vocab_size"],
-        num_layers=config["num_hidden_layers"],
-        num_heads=config["num_attention_heads"],
-        hidden_dim=config["hidden_size"],
-        intermediate_dim=config["intermediate_size"],
+        **_sizes(config),
         dropout=dropout,
         max_sequence_length=config["max_position_embeddings"] - offset,
     )
@@ -425,12 +428,8 @@ def _port_roberta(config, tensors, dropout):
 def _port_albert(config, tensors, dropout):
     prefix = _base_prefix(tensors, "albert")
     backbone = keras_hub.models.AlbertBackbone(
-        vocabulary_size=config["vocab_size"],
-        num_layers=config["num_hidden_layers"],
-        num_heads=config["num_attention_heads"],
+        **_sizes(config),
         embedding_dim=config["embedding_size"],
-        hidden_dim=config["hidden_size"],
-        intermediate_dim=config["intermediate_size"],
         num_groups=config.get("num_hidden_groups", 1),
         num_inner_repetitions=config.get("inner_group_num", 1),
         dropout=dropout,

@@ -21,22 +21,22 @@ def test_first_view_shows_a_probability_chart(page: Page, base_url):
     expect(page.get_by_text("head runs on")).to_be_visible()
 
 
-def test_typing_a_second_mask_adds_a_chart(page: Page, base_url):
+def _type_text(page: Page, base_url, text):
+    """Open the app and replace the text, as a user would."""
     page.goto(base_url)
     _settle(page)
     box = page.get_by_label("Text")
-    box.fill("the [MASK] sat on the [MASK]")
+    box.fill(text)
     box.press("Enter")
     _settle(page)
+
+
+def test_typing_a_second_mask_adds_a_chart(page: Page, base_url):
+    _type_text(page, base_url, "the [MASK] sat on the [MASK]")
     expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(2, timeout=60_000)
 
 
 def test_clearing_the_text_shows_a_hint_not_an_error(page: Page, base_url):
-    page.goto(base_url)
-    _settle(page)
-    box = page.get_by_label("Text")
-    box.fill("")
-    box.press("Enter")
-    _settle(page)
+    _type_text(page, base_url, "")
     expect(page.get_by_text("Type a sentence to start.")).to_be_visible()
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
