@@ -74,8 +74,11 @@ class MaskedLM:
 
     Args:
         tokenizer: an `mlmviz.tokenization.Tokenizer`.
-        backbone: a keras-hub backbone (functional model).
-        head: our `MaskedLMHead`, tied to the backbone's token embedding.
+        backbone: the encoder, a functional model (a keras-hub backbone, or
+            the encoder of an `mlmviz.save` file) whose `input` is a dict of
+            `token_ids`, `padding_mask` (and `segment_ids`), with a
+            `token_embedding` attribute.
+        head: our `MaskedLMHead`, usually tied to that token embedding.
         metadata: dict describing the checkpoint (source, architecture, ...).
         head_check: the `HeadCheck` verdict.
     """
@@ -120,21 +123,7 @@ class MaskedLM:
             raise ValueError("The text is empty: type a sentence.")
         encoding = self.tokenizer.encode(text)
         ids = list(encoding.ids)
-        chosen = set()
-        for position in positions:
-            if isinstance(position, bool) or not isinstance(position, (int, np.integer)):
-                raise ValueError(f"Mask positions must be integers. Received {position!r}")
-            if not 0 <= position < len(ids):
-                raise ValueError(
-                    f"Mask position {position} is outside the text's "
-                    f"{len(ids)} tokens (0 to {len(ids) - 1})."
-                )
-            if encoding.special[position] and ids[position] != self.tokenizer.mask_id:
-                raise ValueError(
-                    f"Position {position} is the special token "
-                    f"{encoding.tokens[position]!r}; pick a word."
-                )
-            chosen.add(int(position))
+        chosen = {_check_position(position, encoding) for position in positions}
         typed = {i for i, token_id in enumerate(ids) if token_id == self.tokenizer.mask_id}
         masked = tuple(sorted(chosen | typed))
         if not masked:
@@ -219,6 +208,24 @@ class MaskedLM:
         }
         inputs = {name: inputs[name] for name in self.backbone.input}
         return [keras.ops.convert_to_numpy(s) for s in self._layers(inputs, training=False)]
+
+
+def _check_position(position, encoding):
+    """`position` as an int if it is a word's position in `encoding`."""
+    if isinstance(position, bool) or not isinstance(position, (int, np.integer)):
+        raise ValueError(f"Mask positions must be integers. Received {position!r}")
+    count = len(encoding.ids)
+    if not 0 <= position < count:
+        raise ValueError(
+            f"Mask position {position} is outside the text's {count} tokens "
+            f"(0 to {count - 1})."
+        )
+    if encoding.special[position]:
+        raise ValueError(
+            f"Position {position} is the special token {encoding.tokens[position]!r}; "
+            "pick a word."
+        )
+    return int(position)
 
 
 def _check_top_k(top_k, vocabulary_size):
