@@ -15,3 +15,20 @@ def softmax(logits, temperature=1.0):
     scaled -= scaled.max(axis=-1, keepdims=True)
     weights = np.exp(scaled)
     return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def entropy(probabilities):
+    """Entropy in nats over the last axis, float32 (0 * log 0 counts as 0)."""
+    p = np.asarray(probabilities, dtype=np.float32)
+    logs = np.log(np.where(p > 0, p, 1.0))
+    return -(p * logs).sum(axis=-1)
+
+
+def rank(probabilities, token_id):
+    """1-based rank of `token_id` in one distribution (1 = most probable).
+
+    Ties share the better rank: the rank is 1 + the number of tokens with a
+    strictly higher probability.
+    """
+    p = np.asarray(probabilities, dtype=np.float32)
+    return int((p > p[token_id]).sum()) + 1

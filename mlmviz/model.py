@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from mlmviz.distributions import softmax
+from mlmviz.distributions import entropy, rank, softmax
 from mlmviz.layers import MaskedLMHead
 
 
@@ -148,54 +148,124 @@ class MaskedLM:
 
     def stages(self, masked):
         """`MaskedLMHead.stages` for the masked text (batch of one)."""
-        final = self._run_layers(masked.ids)[-1]  # (1, seq, hidden)
-        positions = np.array([masked.positions], dtype="int32")  # (1, masks)
+        return self._stages(masked.ids, masked.positions)
+
+    def _stages(self, ids, positions):
+        final = self._run_layers(ids)[-1]  # (1, seq, hidden)
+        positions = np.array([positions], dtype="int32")  # (1, masks)
         return self.head.stages(final, positions)
 
-    def fill_mask(self, text, top_k=5, temperature=1.0, positions=()):
-        """Top-k predictions at every mask of `text`.
+    def fill_mask(self, text, top_k=5, temperature=1.0, positions=(), targets=()):
+        """Top-k predictions at every mask of `text`, each mask on its own.
+
+        The head predicts every mask independently from the same context (the
+        other masks stay masked); see `fill_sequentially` for the alternative.
 
         Args:
             text: input text, with the model's mask token typed where wanted.
             top_k: predictions per mask (1 to the vocabulary size).
             temperature: softmax temperature, > 0.
-            positions: extra token positions to mask.
+            positions: extra token positions to mask (real words the user hid).
+            targets: words whose probability and rank to report at each mask.
 
         Returns:
             dict with `model` (source), `tokens`, `truncated` and `masks`:
-            one entry per mask in position order with `position`, the
-            `original` token there and `predictions`, a list of dicts with
-            `token`, `token_id`, `probability` and `logit`, most probable
-            first.
+            one entry per mask in position order with
+            - `position`, and `original`: the token there before masking;
+            - `predictions`: dicts with `token`, `token_id`, `probability`
+              and `logit`, most probable first;
+            - `entropy` of the distribution, in nats;
+            - `original_probability` and `original_rank` (1 = top) of the
+              hidden word, or None where the mask token was typed;
+            - `targets`: per target word, `word`, `token`, `token_id`,
+              `probability`, `rank` and `split` (True when the word is
+              several tokens: the first one is scored).
 
         Raises:
-            ValueError: for bad text, positions, `top_k` or `temperature`.
+            ValueError: for bad text, positions, `top_k`, `temperature` or an
+                empty target.
         """
         top_k = _check_top_k(top_k, self.head.vocabulary_size)
+        target_ids = [self._target(word) for word in targets]
         masked = self.mask(text, positions)
         logits = self.stages(masked)["logits"][0]  # (masks, vocab)
-        probabilities = softmax(logits, temperature)
-        masks = []
-        for position, row, probs in zip(masked.positions, logits, probabilities):
-            best = np.argsort(-probs, kind="stable")[:top_k]
-            masks.append({
-                "position": position,
-                "original": masked.encoding.tokens[position],
-                "predictions": [
-                    {
-                        "token": self.vocabulary[i],
-                        "token_id": int(i),
-                        "probability": float(probs[i]),
-                        "logit": float(row[i]),
-                    }
-                    for i in best
-                ],
-            })
+        probabilities = softmax(logits, temperature)  # (masks, vocab)
+        masks = [
+            self._describe_mask(masked, position, row, probs, top_k, target_ids)
+            for position, row, probs in zip(masked.positions, logits, probabilities)
+        ]
         return {
             "model": self.metadata["source"],
             "tokens": list(masked.encoding.tokens),
             "truncated": masked.encoding.truncated,
             "masks": masks,
+        }
+
+    def fill_sequentially(self, text, positions=(), temperature=1.0):
+        """Fill the masks one at a time, most confident first.
+
+        At each step the model is run on the text with the masks still
+        open, the single most probable (mask, token) pair is written in, and
+        the model runs again. Unlike `fill_mask`, later choices see earlier
+        ones.
+
+        Returns:
+            list of steps in fill order, dicts with `position`, `token`,
+            `token_id` and `probability` (at the time of filling).
+        """
+        masked = self.mask(text, positions)
+        ids, remaining, steps = list(masked.ids), list(masked.positions), []
+        while remaining:
+            logits = self._stages(ids, remaining)["logits"][0]  # (open masks, vocab)
+            probabilities = softmax(logits, temperature)
+            mask, token_id = np.unravel_index(np.argmax(probabilities), probabilities.shape)
+            position = remaining.pop(int(mask))
+            ids[position] = int(token_id)
+            steps.append({
+                "position": position,
+                "token": self.vocabulary[token_id],
+                "token_id": int(token_id),
+                "probability": float(probabilities[mask, token_id]),
+            })
+        return steps
+
+    def _target(self, word):
+        """(word, token id of its first piece, split into several pieces?)."""
+        pieces = self.tokenizer.encode_words([word.strip()])[0] if word.strip() else []
+        if not pieces:
+            raise ValueError(f"The target {word!r} has no tokens.")
+        return word.strip(), pieces[0], len(pieces) > 1
+
+    def _describe_mask(self, masked, position, row, probs, top_k, target_ids):
+        best = np.argsort(-probs, kind="stable")[:top_k]
+        original_id = masked.encoding.ids[position]
+        hidden = original_id != self.tokenizer.mask_id
+        return {
+            "position": position,
+            "original": masked.encoding.tokens[position],
+            "predictions": [
+                {
+                    "token": self.vocabulary[i],
+                    "token_id": int(i),
+                    "probability": float(probs[i]),
+                    "logit": float(row[i]),
+                }
+                for i in best
+            ],
+            "entropy": float(entropy(probs)),
+            "original_probability": float(probs[original_id]) if hidden else None,
+            "original_rank": rank(probs, original_id) if hidden else None,
+            "targets": [
+                {
+                    "word": word,
+                    "token": self.vocabulary[token_id],
+                    "token_id": token_id,
+                    "probability": float(probs[token_id]),
+                    "rank": rank(probs, token_id),
+                    "split": split,
+                }
+                for word, token_id, split in target_ids
+            ],
         }
 
     def _run_layers(self, ids):

@@ -60,3 +60,16 @@ def test_probability_bars_show_the_table_best_first():
     np.testing.assert_allclose(bar.x, table["probability"])
     assert figure.layout.yaxis.autorange == "reversed"
     assert figure.layout.title.text == "Position 3"
+
+
+def test_entropy_matches_the_definition():
+    probabilities = distributions.softmax(LOGITS)
+    expected = -(probabilities.astype("float64") * np.log(probabilities)).sum(-1)
+    np.testing.assert_allclose(distributions.entropy(probabilities), expected, rtol=1e-5)
+    assert distributions.entropy(np.full(50, 1 / 50)) == pytest.approx(np.log(50), rel=1e-6)
+    assert distributions.entropy(np.eye(1, 50)[0]) == 0
+
+
+def test_rank_counts_strictly_better_tokens():
+    probabilities = np.array([0.1, 0.4, 0.1, 0.3, 0.1])
+    assert [distributions.rank(probabilities, i) for i in range(5)] == [3, 1, 3, 2, 3]

@@ -15,7 +15,9 @@ from transformers import AutoModelForMaskedLM
 import mlmviz
 from hf_checkpoints import ARCHITECTURES, make_checkpoint, reference_logits
 from mlmviz.checkpoints import CheckpointError
+from mlmviz.distributions import softmax
 from mlmviz.hf import load_hf_directory
+from mlmviz.model import Masked
 
 ROOT = Path(__file__).resolve().parents[1]
 MASK = {"bert": "[MASK]", "distilbert": "[MASK]", "roberta": "<mask>", "albert": "[MASK]"}
@@ -301,3 +303,55 @@ def test_save_refuses_nested_embeddings_with_a_reason(arch, models, tmp_path):
     with pytest.raises(ValueError, match=f"{arch} models cannot be saved as .keras yet"):
         mlmviz.save(models[arch], tmp_path / "model.keras")
     assert not (tmp_path / "model.keras").exists()
+
+
+def test_hidden_word_probability_rank_and_entropy(models):
+    model = models["bert"]
+    text = "the cat sat on the mat ."
+    mask = model.fill_mask(text, positions=[2], temperature=1.3)["masks"][0]
+    masked = model.mask(text, positions=[2])
+    probabilities = softmax(model.stages(masked)["logits"][0, 0], 1.3).astype("float64")
+    cat = masked.encoding.ids[2]
+    assert mask["original"] == "cat"
+    assert mask["original_probability"] == pytest.approx(probabilities[cat], rel=1e-5)
+    assert mask["original_rank"] == 1 + int((probabilities > probabilities[cat]).sum())
+    assert mask["entropy"] == pytest.approx(-(probabilities * np.log(probabilities)).sum(), rel=1e-4)
+    typed = model.fill_mask("the [MASK] sat .")["masks"][0]
+    assert typed["original_probability"] is None and typed["original_rank"] is None
+
+
+def test_targets_are_scored_at_every_mask(models):
+    model = models["bert"]
+    text = "the [MASK] sat on the [MASK] ."
+    result = model.fill_mask(text, targets=["dog", "catsat"])
+    probabilities = softmax(model.stages(model.mask(text))["logits"][0])  # (masks, vocab)
+    for mask, row in zip(result["masks"], probabilities):
+        dog, split = mask["targets"]
+        assert (dog["word"], dog["token"], dog["split"]) == ("dog", "dog", False)
+        assert dog["probability"] == pytest.approx(row[dog["token_id"]], rel=1e-6)
+        assert dog["rank"] == 1 + int((row > row[dog["token_id"]]).sum())
+        assert split["split"] and split["token"] == "cat"
+    with pytest.raises(ValueError, match="has no tokens"):
+        model.fill_mask("the [MASK] sat .", targets=["  "])
+
+
+def test_sequential_filling_matches_a_brute_force_loop(models):
+    model = models["bert"]
+    masked = model.mask("the [MASK] sat on the [MASK] and the [MASK] ran .")
+    ids, remaining, expected = list(masked.ids), list(masked.positions), []
+    while remaining:
+        probabilities = softmax(model.stages(Masked(masked.encoding, tuple(ids), tuple(remaining)))["logits"][0])
+        best = max(
+            ((probabilities[m, t], remaining[m], t) for m in range(len(remaining))
+             for t in range(probabilities.shape[1])),
+        )
+        ids[best[1]] = best[2]
+        remaining.remove(best[1])
+        expected.append((best[1], best[2]))
+    steps = model.fill_sequentially("the [MASK] sat on the [MASK] and the [MASK] ran .")
+    assert [(s["position"], s["token_id"]) for s in steps] == expected
+    first = max(
+        (m["predictions"][0]["probability"], m["position"])
+        for m in model.fill_mask("the [MASK] sat on the [MASK] and the [MASK] ran .")["masks"]
+    )
+    assert steps[0]["position"] == first[1]
