@@ -15,7 +15,10 @@ st.write(
     "into a probability for every token in the vocabulary."
 )
 
-text = st.text_input("Text", value=f"he opened the {mask_token} and walked into the room.", key="text")
+text = st.text_input(
+    "Text", value=f"he opened the {mask_token} and walked into the room.", key="text",
+    bind="query-params",
+)
 if not text.strip():
     st.info("Type a sentence to start.")
     st.stop()
@@ -27,13 +30,19 @@ picked = st.multiselect(
     options=words,
     format_func=lambda i: f"{i}: {encoding.tokens[i]}",
     key="picked",
+    bind="query-params",
 )
-left, right = st.columns(2)
-top_k = left.slider("Top-k", 1, 20, 5, key="top_k")
-temperature = right.slider("Temperature", 0.1, 3.0, 1.0, step=0.1, key="temperature")
+left, middle, right = st.columns(3)
+top_k = left.slider("Top-k", 1, 20, 5, key="top_k", bind="query-params")
+temperature = middle.slider(
+    "Temperature", 0.1, 3.0, 1.0, step=0.1, key="temperature", bind="query-params"
+)
+targets = [w for w in right.text_input("Candidate words (comma-separated)", key="targets").split(",") if w.strip()]
 
 try:
-    result = model.fill_mask(text, top_k=top_k, temperature=temperature, positions=picked)
+    result = model.fill_mask(
+        text, top_k=top_k, temperature=temperature, positions=picked, targets=targets
+    )
 except ValueError as error:
     st.info(str(error))
     st.stop()
@@ -46,4 +55,27 @@ for i, mask in enumerate(result["masks"]):
     with columns[i % len(columns)]:
         title = f"Position {mask['position']}: {mask['original']}"
         st.plotly_chart(plots.probability_bars(table, title), key=f"bars-{mask['position']}")
+        st.caption(f"Entropy {mask['entropy']:.2f} nats")
+        if mask["original_rank"] is not None:
+            st.caption(
+                f"The hidden word **{mask['original']}**: probability "
+                f"{mask['original_probability']:.1%}, rank {mask['original_rank']:,}"
+            )
+        for target in mask["targets"]:
+            note = f" (scored as its first piece {target['token']})" if target["split"] else ""
+            st.caption(
+                f"{target['word']}{note}: probability {target['probability']:.2%}, "
+                f"rank {target['rank']:,}"
+            )
         st.dataframe(table, hide_index=True)
+
+if len(result["masks"]) > 1:
+    st.subheader("Independent or one at a time?")
+    st.write(
+        "The charts above are what the head computes: every mask predicted on its own, "
+        "with the other masks still hidden. Filling the most confident mask first and "
+        "running the model again lets later guesses see earlier ones."
+    )
+    if st.button("Fill one at a time", key="sequential"):
+        steps = model.fill_sequentially(text, positions=picked, temperature=temperature)
+        st.dataframe(pd.DataFrame(steps), hide_index=True)

@@ -62,3 +62,33 @@ def test_bad_input_shows_a_message_not_an_error(app, text, message):
     assert not app.exception
     assert any(message in info.value for info in app.info)
     assert app.text_input(key="text").value == text
+
+
+def test_hidden_word_and_candidates_are_scored(app):
+    app.run()
+    app.text_input(key="text").set_value("the cat sat on the mat.").run()
+    app.multiselect(key="picked").select(2).run()
+    app.text_input(key="targets").set_value("dog, bird").run()
+    assert not app.exception
+    captions = " ".join(c.value for c in app.caption)
+    assert "The hidden word **cat**" in captions
+    assert "dog: probability" in captions and "bird: probability" in captions
+    assert "Entropy" in captions
+
+
+def test_fill_one_at_a_time_lists_every_mask(app):
+    app.run()
+    app.text_input(key="text").set_value("the [MASK] sat on the [MASK].").run()
+    app.button(key="sequential").click().run()
+    assert not app.exception
+    steps = app.dataframe[-1].value
+    assert sorted(steps["position"]) == [2, 6]
+
+
+def test_url_parameters_restore_the_view(app):
+    app.query_params["text"] = "paris is the capital of [MASK]."
+    app.query_params["top_k"] = "8"
+    app.run()
+    assert not app.exception
+    assert app.text_input(key="text").value == "paris is the capital of [MASK]."
+    assert len(_bars(app)[0]) == 8
