@@ -15,20 +15,38 @@ st.write(
     "into a probability for every token in the vocabulary."
 )
 
-text = st.text_input(
-    "Text", value=f"he opened the {mask_token} and walked into the room.", key="text",
-    bind="query-params",
+EXAMPLES = [
+    f"he opened the {mask_token} and walked into the room.",
+    f"she drank a glass of {mask_token} with her breakfast.",
+    f"there are seven days in a {mask_token}.",
+    "the children played in the park after school.",
+    f"the {mask_token} barked at the {mask_token} all night.",
+]
+
+
+def use_example():
+    st.session_state.text = st.session_state.example
+
+
+st.selectbox(
+    "Examples", EXAMPLES, index=None, placeholder="Pick an example sentence",
+    key="example", on_change=use_example,
 )
+text = st.text_input("Text", value=EXAMPLES[0], key="text", bind="query-params")
 if not text.strip():
     st.info("Type a sentence to start.")
     st.stop()
 
 encoding = model.tokenizer.encode(text)
-words = [i for i, special in enumerate(encoding.special) if not special]
-picked = st.multiselect(
-    "Tokens to mask",
+words = [
+    i for i, (special, token_id) in enumerate(zip(encoding.special, encoding.ids))
+    if not special and token_id != model.tokenizer.mask_id
+]
+picked = st.pills(
+    "Click tokens to mask them (click again to unmask)",
     options=words,
-    format_func=lambda i: f"{i}: {encoding.tokens[i]}",
+    selection_mode="multi",
+    format_func=lambda i: encoding.tokens[i],
     key="picked",
     bind="query-params",
 )

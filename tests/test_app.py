@@ -31,11 +31,22 @@ def test_default_view_predicts_the_typed_mask(app):
     assert not app.sidebar.warning, "the default model's head must look trained"
 
 
-def test_picking_a_token_adds_a_chart(app):
+def test_clicking_a_token_masks_it_and_clicking_again_unmasks_it(app):
     app.run()
-    app.multiselect(key="picked").select(2).run()
+    app.pills(key="picked").select(2).run()
     assert not app.exception
     assert len(app.get("plotly_chart")) == 2
+    app.pills(key="picked").unselect(2).run()
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_an_example_sentence_replaces_the_text(app):
+    app.run()
+    example = app.selectbox(key="example").options[2]
+    app.selectbox(key="example").select(example).run()
+    assert not app.exception
+    assert app.text_input(key="text").value == example
+    assert "week" in _bars(app)[0]
 
 
 def test_top_k_controls_the_number_of_bars(app):
@@ -67,7 +78,7 @@ def test_bad_input_shows_a_message_not_an_error(app, text, message):
 def test_hidden_word_and_candidates_are_scored(app):
     app.run()
     app.text_input(key="text").set_value("the cat sat on the mat.").run()
-    app.multiselect(key="picked").select(2).run()
+    app.pills(key="picked").select(2).run()
     app.text_input(key="targets").set_value("dog, bird").run()
     assert not app.exception
     captions = " ".join(c.value for c in app.caption)

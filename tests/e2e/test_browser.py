@@ -40,3 +40,18 @@ def test_clearing_the_text_shows_a_hint_not_an_error(page: Page, base_url):
     _type_text(page, base_url, "")
     expect(page.get_by_text("Type a sentence to start.")).to_be_visible()
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def test_clicking_a_token_masks_it_and_the_url_reproduces_the_view(page: Page, base_url):
+    _type_text(page, base_url, "the cat sat on the mat.")
+    expect(page.get_by_text("Nothing is masked")).to_be_visible()
+    page.get_by_role("button", name="cat", exact=True).click()
+    _settle(page)
+    expect(page.get_by_text("Position 2: cat")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("The hidden word")).to_be_visible()
+    shared_url = page.url
+    assert "text=" in shared_url
+    page.goto(shared_url)
+    _settle(page)
+    expect(page.get_by_label("Text")).to_have_value("the cat sat on the mat.")
+    expect(page.get_by_text("Position 2: cat")).to_be_visible(timeout=60_000)
