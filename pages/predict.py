@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from mlmviz import plots
+from mlmviz import export, plots
 from shared import current_model
 
 st.title("Fill the mask")
@@ -28,10 +28,36 @@ def use_example():
     st.session_state.text = st.session_state.example
 
 
+def load_view():
+    """Restore text, masks, top-k and temperature from an uploaded view."""
+    upload = st.session_state.view_file
+    if upload is None:
+        return
+    try:
+        bundle = export.read_bundle(upload.getvalue())
+    except ValueError as error:
+        st.session_state.view_error = str(error)
+        return
+    st.session_state.view_error = None
+    st.session_state.text = bundle["text"]
+    st.session_state.picked = bundle["positions"]
+    st.session_state.top_k = min(max(bundle["top_k"], 1), 20)
+    st.session_state.temperature = min(max(bundle["temperature"], 0.1), 3.0)
+    if bundle.get("weight_hash") != model.metadata["weight_hash"]:
+        st.session_state.view_error = (
+            f"This view was made with model {bundle.get('model')!r} "
+            f"(weights {bundle.get('weight_hash')}); it is shown on the current model."
+        )
+
+
 st.selectbox(
     "Examples", EXAMPLES, index=None, placeholder="Pick an example sentence",
     key="example", on_change=use_example,
 )
+with st.expander("Load a saved view (.json)"):
+    st.file_uploader("View file", type=["json"], key="view_file", on_change=load_view)
+if st.session_state.get("view_error"):
+    st.warning(st.session_state.view_error)
 text = st.text_input("Text", value=EXAMPLES[0], key="text", bind="query-params")
 if not text.strip():
     st.info("Type a sentence to start.")
@@ -86,6 +112,17 @@ for i, mask in enumerate(result["masks"]):
                 f"rank {target['rank']:,}"
             )
         st.dataframe(table, hide_index=True)
+
+left, right = st.columns(2)
+left.download_button(
+    "Download predictions (CSV)", export.predictions_csv(result),
+    file_name="mlmviz-predictions.csv", mime="text/csv", key="download_csv",
+)
+right.download_button(
+    "Download this view (JSON)",
+    export.view_bundle(result, model.metadata, text, picked, top_k, temperature),
+    file_name="mlmviz-view.json", mime="application/json", key="download_json",
+)
 
 if len(result["masks"]) > 1:
     st.subheader("Independent or one at a time?")

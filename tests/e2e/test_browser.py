@@ -1,5 +1,7 @@
 """The app in a real Chromium: it loads, predicts, and reacts to the user."""
 
+import json
+
 from playwright.sync_api import Page, expect
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
@@ -55,3 +57,22 @@ def test_clicking_a_token_masks_it_and_the_url_reproduces_the_view(page: Page, b
     _settle(page)
     expect(page.get_by_label("Text")).to_have_value("the cat sat on the mat.")
     expect(page.get_by_text("Position 2: cat")).to_be_visible(timeout=60_000)
+
+
+def test_a_downloaded_view_loads_back(page: Page, base_url, tmp_path):
+    _type_text(page, base_url, "paris is the capital of [MASK].")
+    expect(page.get_by_text("Position 6: [MASK]")).to_be_visible(timeout=60_000)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download this view (JSON)").click()
+    saved = tmp_path / "view.json"
+    download.value.save_as(saved)
+    bundle = json.loads(saved.read_text())
+    assert bundle["text"] == "paris is the capital of [MASK]."
+    assert bundle["masks"][0]["predictions"][0]["token"]
+
+    page.goto(base_url)
+    _settle(page)
+    page.get_by_text("Load a saved view (.json)").click()
+    page.locator("input[type=file]").set_input_files(saved)
+    _settle(page)
+    expect(page.get_by_label("Text")).to_have_value("paris is the capital of [MASK].", timeout=60_000)
