@@ -7,9 +7,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import streamlit as st  # noqa: E402
 
 import mlmviz.device  # noqa: E402
-from shared import current_model  # noqa: E402
+from mlmviz.checkpoints import CheckpointError  # noqa: E402
+from mlmviz.uploads import store_upload  # noqa: E402
+from shared import UPLOADS, current_model, load_model  # noqa: E402
 
 st.set_page_config(page_title="mlmviz", page_icon="🎭", layout="wide")
+MAX_UPLOAD_BYTES = st.get_option("server.maxUploadSize") * 2**20
 
 
 @st.cache_resource(show_spinner="Finding the compute device…")
@@ -17,9 +20,39 @@ def device_name():
     return mlmviz.device.describe()
 
 
-def sidebar(model):
+def choose_source():
+    """The source the sidebar asks for, or None while nothing new is chosen."""
+    kind = st.radio(
+        "Model", ["Embedded default", "Checkpoint path", "Upload"], key="model_kind",
+        help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
+        "or hf:ORG/NAME from the local Hugging Face cache.",
+    )
+    if kind == "Embedded default":
+        return "default"
+    if kind == "Checkpoint path":
+        path = st.text_input("Path or hf:ORG/NAME", key="model_path", bind="query-params")
+        return path.strip() or None
+    upload = st.file_uploader(
+        "A .keras file or a .zip of a checkpoint directory", type=["keras", "zip"], key="model_upload"
+    )
+    if upload is None:
+        return None
+    return str(store_upload(upload.name, upload.getvalue(), UPLOADS, MAX_UPLOAD_BYTES))
+
+
+def switch_model():
+    """Load the chosen model; on failure keep the previous one and say why."""
+    try:
+        source = choose_source()
+        if source is not None:
+            load_model(source)
+            st.session_state.model_source = source
+    except CheckpointError as error:
+        st.error(f"{error} The previous model stays loaded.")
+
+
+def describe(model):
     meta = model.metadata
-    st.subheader("Model")
     st.markdown(
         f"**{meta['source']}**: {meta['architecture']}, {meta['num_layers']} layers, "
         f"hidden size {meta['hidden_dim']}, vocabulary {meta['vocabulary_size']:,}, "
@@ -33,9 +66,11 @@ def sidebar(model):
     st.caption(f"Weights `{meta['weight_hash']}` · head runs on **{device_name()}**")
 
 
+# st.navigation must come before the sidebar's widgets: widgets created
+# before it lose their state on every rerun (checked on Streamlit 1.67).
+page = st.navigation([st.Page("pages/predict.py", title="Predict", icon="🎯", default=True)])
 device_name()  # before the first model is built: enables GPU memory growth
 with st.sidebar:
-    sidebar(current_model())
-
-page = st.navigation([st.Page("pages/predict.py", title="Predict", icon="🎯", default=True)])
+    switch_model()
+    describe(current_model())
 page.run()

@@ -103,3 +103,39 @@ def test_url_parameters_restore_the_view(app):
     assert not app.exception
     assert app.text_input(key="text").value == "paris is the capital of [MASK]."
     assert len(_bars(app)[0]) == 8
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from hf_checkpoints import make_checkpoint
+
+    return make_checkpoint("bert", tmp_path_factory.mktemp("app") / "tiny-bert")
+
+
+def _choose_path(app, path):
+    """Pick "Checkpoint path" in the sidebar and type `path`.
+
+    Set through session state: AppTest drops the state of widgets in an
+    st.navigation entrypoint when they are changed after the first run (the
+    browser test covers the clicks).
+    """
+    app.session_state["model_kind"] = "Checkpoint path"
+    app.session_state["model_path"] = str(path)
+    app.run()
+
+
+def test_a_broken_checkpoint_keeps_the_previous_model(app, tmp_path):
+    (tmp_path / "config.json").write_text("{broken")
+    _choose_path(app, tmp_path)
+    assert not app.exception
+    assert any("not valid JSON" in e.value and "previous model stays" in e.value for e in app.error)
+    assert "**default**" in " ".join(m.value for m in app.sidebar.markdown)
+    assert len(app.get("plotly_chart")) == 1
+    assert app.text_input(key="text").value.startswith("he opened")
+
+
+def test_a_checkpoint_path_switches_the_model(app, tiny_checkpoint):
+    _choose_path(app, tiny_checkpoint)
+    assert not app.exception
+    assert str(tiny_checkpoint) in " ".join(m.value for m in app.sidebar.markdown)
+    assert len(app.get("plotly_chart")) == 1

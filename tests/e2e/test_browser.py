@@ -76,3 +76,16 @@ def test_a_downloaded_view_loads_back(page: Page, base_url, tmp_path):
     page.locator("input[type=file]").set_input_files(saved)
     _settle(page)
     expect(page.get_by_label("Text")).to_have_value("paris is the capital of [MASK].", timeout=60_000)
+
+
+def test_a_broken_checkpoint_path_shows_an_error_and_keeps_the_model(page: Page, base_url, tmp_path):
+    (tmp_path / "config.json").write_text("{broken")
+    page.goto(base_url)
+    _settle(page)
+    page.get_by_role("radio", name="Checkpoint path").check(force=True)
+    path = page.get_by_label("Path or hf:ORG/NAME")
+    expect(path).to_be_visible(timeout=60_000)
+    path.fill(str(tmp_path))
+    path.press("Enter")
+    expect(page.get_by_text("previous model stays loaded")).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(1)
