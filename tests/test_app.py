@@ -65,7 +65,8 @@ def test_long_text_is_cut_and_says_so(app):
 
 @pytest.mark.parametrize(
     "text, message",
-    [("", "Type a sentence"), ("   ", "Type a sentence"), ("the cat sat", "Nothing is masked")],
+    [("", "Type a sentence"), ("   ", "Type a sentence"), ("the cat sat", "Nothing is masked"),
+     ("[CLS] [SEP]", "Nothing is masked")],
 )
 def test_bad_input_shows_a_message_not_an_error(app, text, message):
     app.run()

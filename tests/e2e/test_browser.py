@@ -20,7 +20,19 @@ def test_first_view_shows_a_probability_chart(page: Page, base_url):
     chart = page.locator("[data-testid=stPlotlyChart]")
     expect(chart).to_have_count(1, timeout=60_000)
     expect(chart.locator(".bars .point")).to_have_count(5)
+    # Plotly draws the reversed category axis bottom-up: the last tick is the top bar.
+    expect(chart.locator(".ytick").last).to_have_text("door")  # the default sentence
     expect(page.get_by_text("head runs on")).to_be_visible()
+
+
+def test_top_k_slider_changes_the_number_of_bars(page: Page, base_url):
+    page.goto(base_url)
+    _settle(page)
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    bars = page.locator("[data-testid=stPlotlyChart] .bars .point")
+    expect(bars).to_have_count(7, timeout=60_000)
 
 
 def _type_text(page: Page, base_url, text):
