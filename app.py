@@ -24,6 +24,7 @@ def choose_source():
     """The source the sidebar asks for, or None while nothing new is chosen."""
     kind = st.radio(
         "Model", ["Embedded default", "Checkpoint path", "Upload"], key="model_kind",
+        bind="query-params",
         help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
         "or hf:ORG/NAME from the local Hugging Face cache.",
     )

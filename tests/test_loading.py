@@ -355,3 +355,15 @@ def test_sequential_filling_matches_a_brute_force_loop(models):
         for m in model.fill_mask("the [MASK] sat on the [MASK] and the [MASK] ran .")["masks"]
     )
     assert steps[0]["position"] == first[1]
+
+
+def test_concurrent_requests_give_the_serial_results(models):
+    """The app shares one model between sessions: threads must not interfere."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = models["bert"]
+    texts = [f"the [MASK] sat on the {word} ." for word in ("mat", "dog", "park", "cat")] * 4
+    serial = [model.fill_mask(text, top_k=3) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parallel = list(pool.map(lambda text: model.fill_mask(text, top_k=3), texts))
+    assert parallel == serial

@@ -1,8 +1,11 @@
 """The app in a real Chromium: it loads, predicts, and reacts to the user."""
 
 import json
+from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
+
+from hf_checkpoints import make_checkpoint
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
@@ -101,3 +104,13 @@ def test_a_broken_checkpoint_path_shows_an_error_and_keeps_the_model(page: Page,
     path.press("Enter")
     expect(page.get_by_text("previous model stays loaded")).to_be_visible(timeout=60_000)
     expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(1)
+
+
+def test_the_url_selects_the_model(page: Page, base_url, tmp_path):
+    checkpoint = make_checkpoint("bert", tmp_path / "tiny-bert")
+    query = urlencode({"model_kind": "Checkpoint path", "model_path": str(checkpoint)})
+    page.goto(f"{base_url}/?{query}")
+    _settle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text(str(checkpoint))).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(1, timeout=60_000)
