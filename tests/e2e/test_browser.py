@@ -1,6 +1,7 @@
 """The app in a real Chromium: it loads, predicts, and reacts to the user."""
 
 import json
+import zipfile
 from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
@@ -113,4 +114,21 @@ def test_the_url_selects_the_model(page: Page, base_url, tmp_path):
     _settle(page)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text(str(checkpoint))).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(1, timeout=60_000)
+
+
+def test_uploading_a_zipped_checkpoint_switches_the_model(page: Page, base_url, tmp_path):
+    checkpoint = make_checkpoint("bert", tmp_path / "tiny-bert")
+    archive = tmp_path / "tiny-bert.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for file in checkpoint.iterdir():
+            out.write(file, f"tiny-bert/{file.name}")
+    page.goto(base_url)
+    _settle(page)
+    page.get_by_role("radio", name="Upload").check(force=True)
+    sidebar = page.get_by_test_id("stSidebar")
+    upload = sidebar.locator("input[type=file]")
+    expect(upload).to_have_count(1, timeout=60_000)
+    upload.set_input_files(archive)
+    expect(sidebar.get_by_text("mlmviz-uploads")).to_be_visible(timeout=60_000)
     expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(1, timeout=60_000)
