@@ -106,6 +106,13 @@ class MaskedLM:
         embeddings = self.backbone.token_embedding.embeddings
         return keras.ops.convert_to_numpy(embeddings).astype("float32")
 
+    def maskable_positions(self, encoding):
+        """Positions a user may mask: words, not special or already-masked tokens."""
+        return [
+            i for i, (special, token_id) in enumerate(zip(encoding.special, encoding.ids))
+            if not special and token_id != self.tokenizer.mask_id
+        ]
+
     def mask(self, text, positions=()):
         """Tokenize `text` and mask its typed mask tokens plus `positions`.
 

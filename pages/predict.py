@@ -36,15 +36,15 @@ def load_view():
     try:
         bundle = export.read_bundle(upload.getvalue())
     except ValueError as error:
-        st.session_state.view_error = str(error)
+        st.session_state.view_message = str(error)
         return
-    st.session_state.view_error = None
+    st.session_state.view_message = None
     st.session_state.text = bundle["text"]
     st.session_state.picked = bundle["positions"]
     st.session_state.top_k = min(max(bundle["top_k"], 1), 20)
     st.session_state.temperature = min(max(bundle["temperature"], 0.1), 3.0)
     if bundle.get("weight_hash") != model.metadata["weight_hash"]:
-        st.session_state.view_error = (
+        st.session_state.view_message = (
             f"This view was made with model {bundle.get('model')!r} "
             f"(weights {bundle.get('weight_hash')}); it is shown on the current model."
         )
@@ -56,21 +56,17 @@ st.selectbox(
 )
 with st.expander("Load a saved view (.json)"):
     st.file_uploader("View file", type=["json"], key="view_file", on_change=load_view)
-if st.session_state.get("view_error"):
-    st.warning(st.session_state.view_error)
+if st.session_state.get("view_message"):
+    st.warning(st.session_state.view_message)
 text = st.text_input("Text", value=EXAMPLES[0], key="text", bind="query-params")
 if not text.strip():
     st.info("Type a sentence to start.")
     st.stop()
 
 encoding = model.tokenizer.encode(text)
-words = [
-    i for i, (special, token_id) in enumerate(zip(encoding.special, encoding.ids))
-    if not special and token_id != model.tokenizer.mask_id
-]
 picked = st.pills(
     "Click tokens to mask them (click again to unmask)",
-    options=words,
+    options=model.maskable_positions(encoding),
     selection_mode="multi",
     format_func=lambda i: encoding.tokens[i],
     key="picked",

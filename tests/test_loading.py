@@ -115,6 +115,12 @@ def test_tokenizer_exposes_tokens_offsets_and_special_ids(models):
     assert {"[CLS]", "[SEP]", "[PAD]"} <= set(tokenizer.special_tokens)
 
 
+def test_maskable_positions_are_the_words(models):
+    model = models["bert"]
+    encoding = model.tokenizer.encode("the [MASK] sat .")
+    assert [encoding.tokens[i] for i in model.maskable_positions(encoding)] == ["the", "sat", "."]
+
+
 def test_explicit_positions_mask_real_words(models):
     model = models["bert"]
     text = "the cat sat on the mat ."
