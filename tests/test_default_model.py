@@ -43,7 +43,7 @@ def test_logits_match_transformers_on_the_real_checkpoint(model):
         ("he opened the [MASK] and walked into the room.", "door"),
         ("there are seven days in a [MASK].", "week"),
         ("we ate dinner at the kitchen [MASK].", "table"),
-        ("paris is the capital of [MASK].", "france"),
+        ("birds can [MASK] high in the sky.", "fly"),
     ],
 )
 def test_everyday_sentences_get_sensible_answers(model, text, expected):
