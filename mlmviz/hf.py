@@ -217,19 +217,6 @@ def _set_feedforward_activation(layers, activation):
         layer._feedforward_intermediate_dense.activation = activation
 
 
-def _bert_layer_names(prefix):
-    return {
-        "query": f"{prefix}.attention.self.query",
-        "key": f"{prefix}.attention.self.key",
-        "value": f"{prefix}.attention.self.value",
-        "attention_output": f"{prefix}.attention.output.dense",
-        "attention_norm": f"{prefix}.attention.output.LayerNorm",
-        "intermediate": f"{prefix}.intermediate.dense",
-        "output": f"{prefix}.output.dense",
-        "output_norm": f"{prefix}.output.LayerNorm",
-    }
-
-
 def _make_head(backbone, hidden_dim, activation, epsilon, tensors, prefix):
     """Our head with the checkpoint's head weights (under `prefix`), if any.
 
