@@ -15,7 +15,6 @@ task's proto.
 import json
 from pathlib import Path
 
-import keras
 import keras_hub
 import tokenizers
 from sentencepiece import sentencepiece_model_pb2
