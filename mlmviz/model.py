@@ -278,12 +278,7 @@ class MaskedLM:
     def _run_layers(self, ids):
         """Per-layer hidden states `[(1, seq, hidden)] * (layers + 1)` as numpy."""
         token_ids = np.array([ids], dtype="int32")  # (1, seq)
-        inputs = {
-            "token_ids": token_ids,
-            "padding_mask": np.ones_like(token_ids),
-            "segment_ids": np.zeros_like(token_ids),
-        }
-        inputs = {name: inputs[name] for name in self.backbone.input}
+        inputs = encoder_inputs(self.backbone, token_ids, np.ones_like(token_ids))
         return [keras.ops.convert_to_numpy(s) for s in self._layers(inputs, training=False)]
 
 
@@ -332,3 +327,13 @@ def sequence_output(backbone):
     """The symbolic tensor of the backbone's last hidden states."""
     output = backbone.output
     return output["sequence_output"] if isinstance(output, dict) else output
+
+
+def encoder_inputs(backbone, token_ids, padding_mask):
+    """The input dict of a keras-hub encoder (single segment), by its input names."""
+    inputs = {
+        "token_ids": token_ids,
+        "padding_mask": padding_mask,
+        "segment_ids": np.zeros_like(token_ids),
+    }
+    return {name: inputs[name] for name in backbone.input}

@@ -20,7 +20,7 @@ import numpy as np
 
 from mlmviz.hf import load_hf_directory
 from mlmviz.masking import corrupt
-from mlmviz.model import sequence_output
+from mlmviz.model import encoder_inputs, sequence_output
 from mlmviz.train_config import TrainConfig  # noqa: F401  (re-exported)
 from mlmviz.tokenization import Tokenizer
 
@@ -86,13 +86,8 @@ def build_training_model(backbone, head):
 
 def model_inputs(backbone, token_ids, pad_id, positions):
     """The input dict `build_training_model` expects, from token ids."""
-    inputs = {
-        "token_ids": token_ids,
-        "padding_mask": (token_ids != pad_id).astype("int32"),
-        "segment_ids": np.zeros_like(token_ids),
-    }
-    inputs = {name: inputs[name] for name in backbone.input}
-    return {**inputs, "mask_positions": positions}
+    padding_mask = (token_ids != pad_id).astype("int32")
+    return {**encoder_inputs(backbone, token_ids, padding_mask), "mask_positions": positions}
 
 
 def masked_accuracy(model, backbone, packed, mask_id, pad_id, vocabulary_size, seed=0):
