@@ -22,7 +22,7 @@ from tokenizers.implementations import BertWordPieceTokenizer
 
 from mlmviz.checkpoints import CheckpointError
 from mlmviz.layers import MaskedLMHead
-from mlmviz.model import MaskedLM, check_head
+from mlmviz.model import MaskedLM, check_head, describe
 from mlmviz.tokenization import Tokenizer
 
 
@@ -56,17 +56,7 @@ def from_task(task, source, weight_hash):
     head = _our_head(theirs)
     backbone = task.backbone
     tokenizer = _tokenizer(task.preprocessor.tokenizer, backbone.max_sequence_length)
-    metadata = {
-        "source": source,
-        "architecture": type(task).__name__,
-        "vocabulary_size": head.vocabulary_size,
-        "hidden_dim": backbone.hidden_dim,
-        "num_layers": backbone.num_layers,
-        "max_length": backbone.max_sequence_length,
-        "tied": head.token_embedding is not None,
-        "parameters": task.count_params(),
-        "weight_hash": weight_hash,
-    }
+    metadata = describe(source, type(task).__name__, backbone, head, weight_hash)
     return MaskedLM(tokenizer, backbone, head, metadata, check_head(head))
 
 

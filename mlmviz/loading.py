@@ -13,7 +13,6 @@ Pickle-based files (.bin, .pt, .pth, .ckpt, ...) are refused unopened.
 """
 
 import hashlib
-import math
 from pathlib import Path
 
 import keras
@@ -21,7 +20,7 @@ import keras
 from mlmviz import keras_hub_tasks, saving
 from mlmviz.checkpoints import CheckpointError, refuse_pickle
 from mlmviz.hf import load_hf_directory
-from mlmviz.model import MaskedLM, check_head
+from mlmviz.model import MaskedLM, check_head, describe
 from mlmviz.tokenization import Tokenizer
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-model"
@@ -83,20 +82,11 @@ def load_directory(directory, source):
             refuse_pickle(path)  # a pickle-only checkpoint: say how to convert
     ported = load_hf_directory(directory)
     backbone, head = ported.backbone, ported.head
-    max_length = backbone.max_sequence_length
-    tokenizer = Tokenizer.from_directory(directory, max_length=max_length)
-    head_params = sum(math.prod(w.shape) for w in head.weights if "embeddings" not in w.path)
-    metadata = {
-        "source": source,
-        "architecture": ported.config["model_type"],
-        "vocabulary_size": head.vocabulary_size,
-        "hidden_dim": backbone.hidden_dim,
-        "num_layers": backbone.num_layers,
-        "max_length": max_length,
-        "tied": head.token_embedding is not None,
-        "parameters": backbone.count_params() + head_params,
-        "weight_hash": file_hash(directory / "model.safetensors"),
-    }
+    tokenizer = Tokenizer.from_directory(directory, max_length=backbone.max_sequence_length)
+    metadata = describe(
+        source, ported.config["model_type"], backbone, head,
+        file_hash(directory / "model.safetensors"),
+    )
     return MaskedLM(
         tokenizer, backbone, head, metadata, check_head(head, ported.has_head_weights)
     )

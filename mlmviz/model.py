@@ -7,6 +7,7 @@ mask positions, the head and its tied embedding matrix, and a verdict on
 whether the head looks trained.
 """
 
+import math
 from dataclasses import dataclass
 
 import keras
@@ -52,6 +53,22 @@ def check_head(head, has_head_weights=True):
             "are noise.",
         )
     return HeadCheck(True, "The head has trained weights.")
+
+
+def describe(source, architecture, backbone, head, weight_hash):
+    """The `metadata` dict of a `MaskedLM` built from a keras-hub backbone."""
+    own = sum(math.prod(w.shape) for w in head.weights if "embeddings" not in w.path)
+    return {
+        "source": source,
+        "architecture": architecture,
+        "vocabulary_size": head.vocabulary_size,
+        "hidden_dim": backbone.hidden_dim,
+        "num_layers": backbone.num_layers,
+        "max_length": backbone.max_sequence_length,
+        "tied": head.token_embedding is not None,
+        "parameters": backbone.count_params() + own,  # the tied embedding once
+        "weight_hash": weight_hash,
+    }
 
 
 @dataclass(frozen=True)
@@ -238,10 +255,11 @@ class MaskedLM:
 
     def _target(self, word):
         """(word, token id of its first piece, split into several pieces?)."""
-        pieces = self.tokenizer.encode_words([word.strip()])[0] if word.strip() else []
+        word = word.strip()
+        pieces = self.tokenizer.encode_words([word])[0] if word else []
         if not pieces:
             raise ValueError(f"The target {word!r} has no tokens.")
-        return word.strip(), pieces[0], len(pieces) > 1
+        return word, pieces[0], len(pieces) > 1
 
     def _describe_mask(self, masked, position, row, probs, top_k, target_ids):
         best = np.argsort(-probs, kind="stable")[:top_k]
