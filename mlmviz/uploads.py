@@ -24,8 +24,9 @@ MAX_MEMBERS = 1000
 def store_upload(name, data, root, max_bytes):
     """Write an upload under `root`; return the path `mlmviz.load` should read.
 
-    The same content always lands at the same path (named by its SHA-256),
-    so a model cache keyed by path loads it once.
+    The same content always lands at the same path (named by its SHA-256)
+    and is written only once, so Streamlit reruns with the upload still in
+    place cost nothing and a model cache keyed by path loads it once.
 
     Raises:
         CheckpointError: for an unsupported or refused file.
@@ -37,37 +38,55 @@ def store_upload(name, data, root, max_bytes):
     root.mkdir(parents=True, exist_ok=True)
     if suffix == ".keras":
         path = root / f"{digest}.keras"
-        path.write_bytes(data)
+        if not path.is_file():
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(data)
+            partial.replace(path)
         return path
     if suffix == ".zip":
-        return _extract(data, root / digest, max_bytes)
+        target = root / digest
+        if not target.is_dir():
+            _extract(data, target, max_bytes)
+        return _checkpoint_folder(target)
     raise CheckpointError(
         f"{name}: upload a .keras file or a .zip of a checkpoint directory."
     )
 
 
 def _extract(data, target, max_bytes):
-    """Extract a zipped checkpoint into `target`; return its checkpoint folder."""
+    """Extract a zipped checkpoint into `target`, all or nothing.
+
+    Members go to a scratch folder renamed to `target` once every one was
+    written, so a refused or damaged zip leaves no `target` behind.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise CheckpointError("The upload is not a valid zip file.") from None
     members = [m for m in archive.infolist() if not m.is_dir()]
     _check_members(members, max_bytes)
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
+    scratch = target.with_name(target.name + ".partial")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        _write_members(archive, members, scratch, max_bytes)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    scratch.rename(target)
+
+
+def _write_members(archive, members, folder, max_bytes):
     budget = max_bytes
     for member in members:
         refuse_pickle(Path(member.filename))
-        destination = target.joinpath(*PurePosixPath(member.filename).parts)
+        destination = folder.joinpath(*PurePosixPath(member.filename).parts)
         destination.parent.mkdir(parents=True, exist_ok=True)
         try:
             with archive.open(member) as source, open(destination, "wb") as out:
                 budget -= _copy_limited(source, out, min(member.file_size, budget))
         except (zipfile.BadZipFile, zlib.error) as error:
             raise CheckpointError(f"The zip member {member.filename!r} is damaged: {error}") from None
-    return _checkpoint_folder(target)
 
 
 def _check_members(members, max_bytes):

@@ -61,10 +61,12 @@ def test_too_many_members_are_refused(tmp_path):
         store_upload("many.zip", data, tmp_path / "up", LIMIT)
 
 
-def test_pickles_inside_a_zip_are_refused(tmp_path):
+def test_pickles_inside_a_zip_are_refused_and_nothing_is_left(tmp_path):
     data = _zip([("config.json", b"{}"), ("pytorch_model.bin", pickle.dumps({"a": 1}))])
-    with pytest.raises(CheckpointError, match="pickle-based"):
-        store_upload("x.zip", data, tmp_path / "up", LIMIT)
+    for _ in range(2):  # a second try is refused again, not served half-extracted
+        with pytest.raises(CheckpointError, match="pickle-based"):
+            store_upload("x.zip", data, tmp_path / "up", LIMIT)
+    assert list((tmp_path / "up").iterdir()) == []
 
 
 @pytest.mark.parametrize(
