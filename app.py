@@ -52,7 +52,7 @@ def switch_model():
         st.error(f"{error} The previous model stays loaded.")
 
 
-def describe(model):
+def show_model(model):
     meta = model.metadata
     st.markdown(
         f"**{meta['source']}**: {meta['architecture']}, {meta['num_layers']} layers, "
@@ -73,5 +73,5 @@ page = st.navigation([st.Page("pages/predict.py", title="Predict", icon="🎯", 
 device_name()  # before the first model is built: enables GPU memory growth
 with st.sidebar:
     switch_model()
-    describe(current_model())
+    show_model(current_model())
 page.run()
