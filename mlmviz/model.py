@@ -123,6 +123,24 @@ class MaskedLM:
         embeddings = self.backbone.token_embedding.embeddings
         return keras.ops.convert_to_numpy(embeddings).astype("float32")
 
+    @property
+    def output_matrix(self):
+        """The rows the head scores against, `(vocab, feature_dim)` float32 numpy.
+
+        The tied embedding matrix for a tied head, else the transposed
+        `output_kernel`: logits = normed vector @ output_matrix.T + bias.
+        """
+        if self.head.token_embedding is not None:
+            weights = self.head.token_embedding.embeddings  # (vocab, feature)
+        else:
+            weights = keras.ops.transpose(self.head.output_kernel)  # (vocab, feature)
+        return keras.ops.convert_to_numpy(weights).astype("float32")
+
+    @property
+    def output_bias(self):
+        """The head's output bias `(vocab,)`, float32 numpy."""
+        return keras.ops.convert_to_numpy(self.head.output_bias).astype("float32")
+
     def maskable_positions(self, encoding):
         """Positions a user may mask: words, not special or already-masked tokens."""
         return [
@@ -178,6 +196,28 @@ class MaskedLM:
         final = self._run_layers(ids)[-1]  # (1, seq, hidden)
         positions = np.array([positions], dtype="int32")  # (1, masks)
         return self.head.stages(final, positions)
+
+    def batch_logits(self, token_ids, positions, batch_size=64):
+        """Head logits for many equal-length sequences, run in chunks.
+
+        Args:
+            token_ids: `(batch, seq)` int ids, masks already written in.
+            positions: `(batch, masks)` positions to score in each row.
+            batch_size: rows per encoder call (bounds memory).
+
+        Returns:
+            float32 `(batch, masks, vocab)` logits before any activation.
+        """
+        token_ids = np.asarray(token_ids, dtype="int32")  # (batch, seq)
+        positions = np.asarray(positions, dtype="int32")  # (batch, masks)
+        chunks = []
+        for start in range(0, len(token_ids), batch_size):
+            ids = token_ids[start:start + batch_size]  # (chunk, seq)
+            inputs = encoder_inputs(self.backbone, ids, np.ones_like(ids))
+            final = self._layers(inputs, training=False)[-1]  # (chunk, seq, hidden)
+            chunk = self.head.stages(final, positions[start:start + batch_size])
+            chunks.append(chunk["logits"])  # (chunk, masks, vocab)
+        return np.concatenate(chunks)
 
     def fill_mask(self, text, top_k=5, temperature=1.0, positions=(), targets=()):
         """Top-k predictions at every mask of `text`, each mask on its own.

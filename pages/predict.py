@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from mlmviz import export, plots
-from shared import current_model
+from shared import current_model, examples, keep, set_shared, text_and_masks
 
 st.title("Fill the mask")
 model = current_model()
@@ -15,17 +15,11 @@ st.write(
     "into a probability for every token in the vocabulary."
 )
 
-EXAMPLES = [
-    f"he opened the {mask_token} and walked into the room.",
-    f"she drank a glass of {mask_token} with her breakfast.",
-    f"there are seven days in a {mask_token}.",
-    "the children played in the park after school.",
-    f"the {mask_token} barked at the {mask_token} all night.",
-]
+EXAMPLES = examples(mask_token)
 
 
 def use_example():
-    st.session_state.text = st.session_state.example
+    set_shared("text", st.session_state.example)
 
 
 def load_view():
@@ -39,9 +33,9 @@ def load_view():
         st.session_state.view_message = str(error)
         return
     st.session_state.view_message = None
-    st.session_state.text = bundle["text"]
-    st.session_state.picked = bundle["positions"]
-    st.session_state.top_k = min(max(bundle["top_k"], 1), 20)
+    set_shared("text", bundle["text"])
+    set_shared("picked", bundle["positions"])
+    set_shared("top_k", min(max(bundle["top_k"], 1), 20))
     st.session_state.temperature = min(max(bundle["temperature"], 0.1), 3.0)
     if bundle.get("weight_hash") != model.metadata["weight_hash"]:
         st.session_state.view_message = (
@@ -58,22 +52,12 @@ with st.expander("Load a saved view (.json)"):
     st.file_uploader("View file", type=["json"], key="view_file", on_change=load_view)
 if st.session_state.get("view_message"):
     st.warning(st.session_state.view_message)
-text = st.text_input("Text", value=EXAMPLES[0], key="text", bind="query-params")
-if not text.strip():
-    st.info("Type a sentence to start.")
-    st.stop()
-
-encoding = model.tokenizer.encode(text)
-picked = st.pills(
-    "Click tokens to mask them (click again to unmask)",
-    options=model.maskable_positions(encoding),
-    selection_mode="multi",
-    format_func=lambda i: encoding.tokens[i],
-    key="picked",
-    bind="query-params",
-)
+text, encoding, picked = text_and_masks(model)
 left, middle, right = st.columns(3)
-top_k = left.slider("Top-k", 1, 20, 5, key="top_k", bind="query-params")
+st.session_state.setdefault("top_k", 5)
+top_k = keep("top_k", left.slider(
+    "Top-k", 1, 20, key="top_k", bind="query-params", on_change=keep, args=("top_k",)
+))
 temperature = middle.slider(
     "Temperature", 0.1, 3.0, 1.0, step=0.1, key="temperature", bind="query-params"
 )

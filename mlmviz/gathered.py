@@ -1,0 +1,75 @@
+"""The vectors the head reads, collected across masks and sentences.
+
+For every mask of every sentence: the gathered hidden state (what the
+encoder produced there), the normalised vector after the head's transform
+(what is projected onto the vocabulary), and the head's top prediction.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Vectors of many masks, one row each.
+
+    Attributes:
+        sentence: index of the sentence each row comes from.
+        position: token position of the mask.
+        token: the token at the position before masking (the mask token
+            where it was typed).
+        predicted: the head's most probable token.
+        gathered: `(rows, hidden_dim)` hidden states at the masks.
+        normed: `(rows, feature_dim)` after dense, activation and LayerNorm.
+        skipped: `(line number, message)` of sentences that gave no rows.
+    """
+
+    sentence: tuple
+    position: tuple
+    token: tuple
+    predicted: tuple
+    gathered: np.ndarray
+    normed: np.ndarray
+    skipped: tuple
+
+
+def collect(model, texts, positions=None):
+    """Run every text through the model and keep the vectors at its masks.
+
+    Args:
+        model: a `MaskedLM`.
+        texts: sentences; each needs a typed mask token, or positions.
+        positions: optional per-text extra mask positions.
+
+    Returns:
+        `Gathered`. A text the model cannot mask (empty, no mask, bad
+        position) is skipped with its message, not raised.
+    """
+    positions = positions or [()] * len(texts)
+    rows, gathered, normed, skipped = [], [], [], []
+    for number, (text, extra) in enumerate(zip(texts, positions)):
+        try:
+            masked = model.mask(text, extra)
+        except ValueError as error:
+            skipped.append((number + 1, str(error)))
+            continue
+        stages = model.stages(masked)
+        best = stages["logits"][0].argmax(axis=-1)  # (masks,)
+        for n, position in enumerate(masked.positions):
+            rows.append((number, position, masked.encoding.tokens[position],
+                         model.vocabulary[best[n]]))
+        gathered.append(stages["gathered"][0])  # (masks, hidden)
+        normed.append(stages["normed"][0])  # (masks, feature)
+    columns = list(zip(*rows)) or [(), (), (), ()]
+    return Gathered(
+        *(tuple(c) for c in columns),
+        gathered=np.concatenate(gathered) if gathered else np.zeros((0, 0), "float32"),
+        normed=np.concatenate(normed) if normed else np.zeros((0, 0), "float32"),
+        skipped=tuple(skipped),
+    )
+
+
+def labels(result):
+    """A short label per row: "s<sentence>:<token>" (1-based sentence)."""
+    return [f"s{s + 1}:{t}" for s, t in zip(result.sentence, result.token)]

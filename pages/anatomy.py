@@ -1,0 +1,75 @@
+"""Head anatomy: one masked position through the MaskedLMHead, stage by stage."""
+
+import pandas as pd
+import streamlit as st
+
+from mlmviz import anatomy, plots
+from shared import (
+    choose_mask, current_model, current_source, head_stages, masked_or_stop, text_and_masks,
+)
+
+st.title("Inside the head")
+st.write(
+    "The encoder gives one hidden vector per token. At each masked position the head "
+    "**gathers** that vector, passes it through a **dense** layer and its activation, "
+    "**normalises** it (LayerNorm), and **projects** it onto every row of the token "
+    "embedding matrix: one dot product per vocabulary token. Adding a learned per-token "
+    "**bias** gives the logits, and **softmax** turns them into probabilities."
+)
+model, source = current_model(), current_source()
+text, encoding, picked = text_and_masks(model)
+masked = masked_or_stop(model, text, picked)
+stages = head_stages(source, text, tuple(picked))
+
+
+@st.fragment
+def show_mask():
+    index = choose_mask(masked, encoding, key="anatomy_mask")
+    left, right = st.columns(2)
+    top_k = left.slider("Tokens to show", 3, 20, 10, key="anatomy_top_k")
+    temperature = right.slider("Temperature", 0.1, 3.0, 1.0, step=0.1, key="anatomy_temperature")
+
+    st.subheader("1 · Gather → dense → activation → LayerNorm")
+    names = anatomy.VECTOR_STAGES
+    vectors = [stages[name][0, index] for name in names]
+    width = max(v.size for v in vectors)
+    padded = [list(v) + [float("nan")] * (width - v.size) for v in vectors]
+    labels = [anatomy.STAGE_TITLES[name] for name in names]
+    st.plotly_chart(plots.vector_heatmap(padded, labels, "Each stage's vector, one cell per dimension"),
+                    key="anatomy_vectors")
+    summary = pd.DataFrame(anatomy.vector_summary(stages, index))
+    left, right = st.columns([3, 2])
+    left.dataframe(summary, hide_index=True)
+    shown = right.selectbox("Histogram of", labels, index=3, key="anatomy_histogram")
+    right.plotly_chart(plots.value_histogram(vectors[labels.index(shown)], shown),
+                       key="anatomy_histogram_chart")
+    st.caption(
+        "LayerNorm recentres and rescales the vector (mean ≈ β, spread ≈ γ), so every "
+        "mask reaches the projection at a comparable length."
+    )
+
+    st.subheader("2 · Projection + bias = logit")
+    table = pd.DataFrame(anatomy.anatomy_table(stages, index, model.vocabulary, top_k, temperature))
+    st.plotly_chart(plots.logit_split_bars(table, "Each top token's logit, split in two"),
+                    key="anatomy_split")
+    st.write(
+        "The **context** term is the dot product of the normalised vector with the token's "
+        "embedding row: what this sentence says. The **bias** term is the same for every "
+        "sentence: a learned prior that favours frequent tokens."
+    )
+
+    st.subheader("3 · Softmax: with and without the context")
+    st.plotly_chart(
+        plots.paired_probability_bars(
+            table["token"], table["probability"], table["bias_only_probability"],
+            ["the head", "bias only"], "Probability of the top tokens",
+        ),
+        key="anatomy_prior",
+    )
+    prior = pd.DataFrame(anatomy.bias_only_top(stages["bias"], model.vocabulary, top_k, temperature))
+    st.write("What the head predicts from the bias alone, for any sentence:")
+    st.dataframe(prior, hide_index=True)
+    st.dataframe(table, hide_index=True)
+
+
+show_mask()

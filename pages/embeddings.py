@@ -1,0 +1,89 @@
+"""Tied-embedding similarity: the geometry that turns a vector into logits."""
+
+import pandas as pd
+import streamlit as st
+
+from mlmviz import neighbours, plots
+from shared import (
+    choose_mask, current_model, current_source, head_stages, load_model, masked_or_stop,
+    text_and_masks,
+)
+
+st.title("Embedding similarity")
+st.write(
+    "The head scores every token by the dot product of its transformed vector with that "
+    "token's row of the output matrix, then adds the token's bias. So the tokens it "
+    "predicts are the rows that point the same way as the vector **and** are long, "
+    "helped by a large bias. Cosine similarity ignores the length: comparing the two "
+    "rankings shows how much a row's norm matters."
+)
+model, source = current_model(), current_source()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Measuring the vocabulary…")
+def geometry(source):
+    """Per-model constants: the output matrix, its row norms, the bias, the tie check."""
+    model = load_model(source)
+    matrix = model.output_matrix  # (vocab, feature)
+    tie = neighbours.tie_report(matrix, model.embedding_matrix)
+    return matrix, neighbours.row_norms(matrix), model.output_bias, tie
+
+
+matrix, norms, bias, tie = geometry(source)
+if model.head.token_embedding is not None:
+    st.success("This head is **tied**: its output matrix is the input token embedding itself.")
+elif tie["tied"]:
+    st.info("This head has its own output kernel, equal to the input embedding.")
+else:
+    detail = (
+        f"largest difference {tie['max_abs_difference']:.3g}, mean row cosine "
+        f"{tie['mean_row_cosine']:.3f}" if tie["same_shape"] else "different shapes"
+    )
+    st.info(f"This head is **untied**: its output kernel is not the input embedding ({detail}).")
+
+text, encoding, picked = text_and_masks(model)
+masked = masked_or_stop(model, text, picked)
+stages = head_stages(source, text, tuple(picked))
+
+
+def neighbour_table(vector, k, metric):
+    ids, scores = neighbours.nearest_rows(matrix, vector, k, metric, norms)
+    return pd.DataFrame({
+        "token": [model.vocabulary[i] for i in ids], metric: scores,
+        "row norm": norms[ids], "bias": bias[ids],
+    })
+
+
+@st.fragment
+def show_mask():
+    index = choose_mask(masked, encoding, key="embeddings_mask")
+    k = st.slider("Neighbours", 5, 30, 10, key="embeddings_k")
+    vector = stages["normed"][0, index]  # (feature,)
+    left, right = st.columns(2)
+    left.markdown("**By dot product** (the logits without the bias)")
+    left.dataframe(neighbour_table(vector, k, "dot"), hide_index=True)
+    right.markdown("**By cosine** (direction only)")
+    try:
+        right.dataframe(neighbour_table(vector, k, "cosine"), hide_index=True)
+    except ValueError as error:
+        right.info(str(error))
+
+    top = stages["logits"][0, index].argsort()[::-1][:k]  # (k,) best first
+    tokens = [model.vocabulary[i] for i in top]
+    st.plotly_chart(
+        plots.matrix_heatmap(neighbours.cosine_matrix(matrix[top]), tokens,
+                             "Cosine similarity among the top predictions' rows"),
+        key="embeddings_similarity",
+    )
+    st.plotly_chart(
+        plots.norm_bias_scatter(norms, bias, model.vocabulary, top,
+                                "Every token: row norm vs output bias"),
+        key="embeddings_scatter",
+    )
+    st.caption(
+        "Tokens high and to the right win often whatever the context: a long row gives "
+        "large dot products and a large bias adds to every logit. Frequent words sit there."
+    )
+
+
+show_mask()

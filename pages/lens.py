@@ -1,0 +1,53 @@
+"""Logit lens: the trained head applied to every encoder layer."""
+
+import pandas as pd
+import streamlit as st
+
+from mlmviz import logit_lens, plots
+from shared import (
+    choose_mask, current_model, current_source, load_model, masked_or_stop, text_and_masks,
+)
+
+st.title("Logit lens")
+st.write(
+    "The head was trained to read the encoder's **last** layer. Applying the same head to "
+    "the output of the embeddings and of every earlier layer shows where, going up the "
+    "encoder, the final answer appears: its rank drops to 1 and its probability rises. "
+    "The last row is exactly the Predict page's result."
+)
+model, source = current_model(), current_source()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def lens(source, text, positions):
+    model = load_model(source)
+    return logit_lens.lens_logits(model, model.mask(text, positions))
+
+
+text, encoding, picked = text_and_masks(model)
+masked = masked_or_stop(model, text, picked)
+logits = lens(source, text, tuple(picked))
+
+
+@st.fragment
+def show_mask():
+    index = choose_mask(masked, encoding, key="lens_mask")
+    top_k = st.slider("Tokens per layer", 1, 10, 5, key="lens_top_k")
+    table = logit_lens.lens_table(logits, index, model.vocabulary, top_k)
+    rows = table["layers"]
+    st.plotly_chart(
+        plots.lens_lines(
+            [r["layer"] for r in rows], [r["final_probability"] for r in rows],
+            [r["final_rank"] for r in rows], table["final"],
+            f"The final prediction “{table['final']}” layer by layer",
+        ),
+        key="lens_lines",
+    )
+    frame = pd.DataFrame(
+        [[r["layer"], *r["top"], r["final_rank"], r["final_probability"]] for r in rows],
+        columns=["layer", *[f"#{i + 1}" for i in range(top_k)], "final rank", "final probability"],
+    )
+    st.dataframe(frame, hide_index=True)
+
+
+show_mask()
