@@ -12,3 +12,14 @@ def pytest_addoption(parser):
         action="store_true",
         help="fail unless Keras sees a GPU (for runs on a GPU machine)",
     )
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The shipped default model, loaded once for the whole run."""
+    import mlmviz
+
+    return mlmviz.load("default")

@@ -22,6 +22,7 @@ import string
 
 import numpy as np
 import torch
+from safetensors.numpy import load_file, save_file
 from tokenizers import AddedToken, pre_tokenizers, trainers
 from torch import nn
 from transformers import (
@@ -106,6 +107,20 @@ def make_checkpoint(architecture, directory, *, with_head=True, seed=0):
         assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    return directory
+
+
+def untie_bert(directory, seed=0):
+    """Give a BERT checkpoint in `directory` its own random decoder matrix (untied head)."""
+    directory = pathlib.Path(directory)
+    tensors = load_file(directory / "model.safetensors")
+    shape = tensors["bert.embeddings.word_embeddings.weight"].shape
+    decoder = np.random.default_rng(seed).normal(size=shape).astype("float32")
+    tensors["cls.predictions.decoder.weight"] = decoder
+    tensors["cls.predictions.decoder.bias"] = tensors["cls.predictions.bias"]
+    save_file(tensors, directory / "model.safetensors")
+    config = json.loads((directory / "config.json").read_text())
+    (directory / "config.json").write_text(json.dumps({**config, "tie_word_embeddings": False}))
     return directory
 
 

@@ -13,7 +13,7 @@ from safetensors.numpy import load_file, save_file
 from transformers import AutoModelForMaskedLM
 
 import mlmviz
-from hf_checkpoints import ARCHITECTURES, make_checkpoint, reference_logits
+from hf_checkpoints import ARCHITECTURES, make_checkpoint, reference_logits, untie_bert
 from mlmviz.checkpoints import CheckpointError
 from mlmviz.distributions import softmax
 from mlmviz.hf import load_hf_directory
@@ -190,14 +190,7 @@ def test_old_gamma_beta_names_load(checkpoints, tmp_path, models):
 
 
 def test_untied_decoder_becomes_an_output_kernel(checkpoints, tmp_path):
-    directory = _copy(checkpoints["bert"], tmp_path)
-    tensors = load_file(directory / "model.safetensors")
-    decoder = np.random.default_rng(0).normal(size=tensors["bert.embeddings.word_embeddings.weight"].shape)
-    tensors["cls.predictions.decoder.weight"] = decoder.astype("float32")
-    tensors["cls.predictions.decoder.bias"] = tensors["cls.predictions.bias"]
-    save_file(tensors, directory / "model.safetensors")
-    config = json.loads((directory / "config.json").read_text())
-    (directory / "config.json").write_text(json.dumps({**config, "tie_word_embeddings": False}))
+    directory = untie_bert(_copy(checkpoints["bert"], tmp_path))
     model = mlmviz.load(directory)
     assert not model.metadata["tied"]
     masked = model.mask("the [MASK] sat .")

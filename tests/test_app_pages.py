@@ -1,0 +1,112 @@
+"""The analysis pages in AppTest: each renders on the default model and on a
+loaded checkpoint, shares the Predict page's text and masks, and answers bad
+input with a message."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = ["anatomy", "states", "embeddings", "lens"]
+
+
+@pytest.fixture
+def app():
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    return at
+
+
+def _open(app, page):
+    app.switch_page(f"pages/{page}.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _charts(app):
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_draws_its_charts(app, page):
+    _open(app, page)
+    assert _charts(app), f"{page} drew no chart"
+
+
+def test_text_and_masks_follow_the_user_between_pages(app):
+    app.text_input(key="text").set_value("the dog chased the [MASK] .").run()
+    app.pills(key="picked").select(2).run()  # "dog"
+    for page in PAGES + ["predict"]:
+        _open(app, page)
+        assert app.text_input(key="text").value == "the dog chased the [MASK] ."
+        assert app.pills(key="picked").value == [2]
+
+
+def test_anatomy_splits_the_logits_and_shows_the_prior(app):
+    _open(app, "anatomy")
+    split = next(c for c in _charts(app) if "Each top token's logit" in c["layout"]["title"]["text"])
+    assert split["data"][0]["y"][0] == "door"  # the default sentence's best guess
+    app.selectbox(key="anatomy_mask")  # one mask: still a chooser
+    app.slider(key="anatomy_top_k").set_value(4).run()
+    split = next(c for c in _charts(app) if "Each top token's logit" in c["layout"]["title"]["text"])
+    assert len(split["data"][0]["y"]) == 4
+
+
+def test_states_page_needs_two_masks_for_pca_and_reports_bad_lines(app):
+    _open(app, "states")
+    assert any("at least two masks" in info.value for info in app.info)
+    app.text_area(key="states_batch").set_value("the [MASK] sat .\nno mask here\nthe [MASK] ran .").run()
+    assert not app.exception
+    assert any("Line 2 skipped" in w.value for w in app.warning)
+    scatter = [c for c in _charts(app) if "PCA" in c["layout"]["title"]["text"]]
+    assert len(scatter) == 2
+    app.text_area(key="states_batch").set_value("   ").run()
+    assert any("at least one sentence" in info.value for info in app.info)
+
+
+def test_lens_ends_with_the_prediction(app):
+    _open(app, "lens")
+    table = app.dataframe[0].value
+    assert table["layer"].tolist() == ["embeddings", "layer 1", "layer 2"]
+    assert table["#1"].tolist()[-1] == "door" and table["final rank"].tolist()[-1] == 1
+
+
+def test_embeddings_page_says_the_head_is_tied(app):
+    _open(app, "embeddings")
+    assert any("tied" in s.value for s in app.success)
+    dot, cosine = app.dataframe[0].value, app.dataframe[1].value
+    assert len(dot) == len(cosine) == 10
+    assert dot["dot"].is_monotonic_decreasing and cosine["cosine"].is_monotonic_decreasing
+    titles = [c["layout"]["title"]["text"] for c in _charts(app)]
+    assert any("Cosine similarity among" in t for t in titles)
+    assert any("row norm vs output bias" in t for t in titles)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("text, message", [("the cat sat", "Nothing is masked"), ("", "Type a sentence")])
+def test_bad_text_shows_a_message(app, page, text, message):
+    app.text_input(key="text").set_value(text).run()
+    _open(app, page)
+    assert any(message in info.value for info in app.info)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from hf_checkpoints import make_checkpoint, untie_bert
+
+    return untie_bert(make_checkpoint("bert", tmp_path_factory.mktemp("pages") / "untied-bert"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_works_on_a_loaded_untied_checkpoint(page, tiny_checkpoint):
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.session_state["model_kind"] = "Checkpoint path"
+    app.session_state["model_path"] = str(tiny_checkpoint)
+    app.run()
+    app.text_input(key="text").set_value("the [MASK] sat on the [MASK] .").run()
+    _open(app, page)
+    assert _charts(app)
+    if page == "embeddings":
+        assert any("untied" in info.value for info in app.info)
