@@ -226,3 +226,21 @@ def test_figures_carry_their_data_as_plain_lists(default_model, stages):
     assert scatter["data"][1]["text"] == ["e"] and scatter["data"][1]["y"] == [4.0]
     lines = _spec(plots.lens_lines(["embeddings", "layer 1"], [0.1, 0.5], [40, 1], "door"))
     assert lines["data"][1]["y"] == [40, 1]
+
+
+@pytest.mark.parametrize("architecture", ["distilbert", "roberta", "albert"])
+def test_the_analyses_hold_for_every_architecture(architecture, tmp_path):
+    model = mlmviz.load(make_checkpoint(architecture, tmp_path / architecture))
+    mask = model.tokenizer.mask_token
+    masked = model.mask(f"the {mask} sat on the {mask} .")
+    stages = model.stages(masked)
+    ids = np.arange(model.head.vocabulary_size)
+    parts = anatomy.decompose(stages, 1, ids)
+    np.testing.assert_allclose(parts["context"] + parts["bias"], parts["logit"], atol=1e-5)
+    direct = stages["normed"][0] @ model.output_matrix.T + model.output_bias
+    np.testing.assert_allclose(stages["logits"][0], direct, atol=1e-4)
+    lens = logit_lens.lens_logits(model, masked)
+    assert lens.shape[0] == model.metadata["num_layers"] + 1
+    np.testing.assert_allclose(lens[-1], stages["logits"][0], atol=1e-5)
+    result = gathered.collect(model, [f"a {mask} b .", f"{mask} c ."])
+    assert pca_2d(result.normed)[0].shape == (2, 2)
