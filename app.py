@@ -69,7 +69,16 @@ def show_model(model):
 
 # st.navigation must come before the sidebar's widgets: widgets created
 # before it lose their state on every rerun (checked on Streamlit 1.67).
-page = st.navigation([st.Page("pages/predict.py", title="Predict", icon="🎯", default=True)])
+PAGES = [
+    st.Page("pages/predict.py", title="Predict", icon="🎯", default=True),
+    st.Page("pages/anatomy.py", title="Head anatomy", icon="🔬"),
+    st.Page("pages/states.py", title="Hidden states", icon="🗺️"),
+    st.Page("pages/embeddings.py", title="Embedding similarity", icon="🧭"),
+    st.Page("pages/lens.py", title="Logit lens", icon="🔭"),
+    st.Page("pages/masking_lab.py", title="Masking lab", icon="🧪"),
+    st.Page("pages/compare.py", title="Compare checkpoints", icon="⚖️"),
+]
+page = st.navigation(PAGES)
 device_name()  # before the first model is built: enables GPU memory growth
 with st.sidebar:
     switch_model()

@@ -6,6 +6,9 @@ token with probability `mask_rate` (80 %), by a random token with
 probability `random_rate` (10 %), and leave it unchanged otherwise (10 %).
 The model is trained to predict the original token at every selected
 position, and only there.
+
+`corrupt` does this to training batches; `masking_lab` does it to one
+sentence (token by token or whole words) and scores the model on it.
 """
 
 from dataclasses import dataclass
@@ -63,14 +66,7 @@ def corrupt(
     Raises:
         ValueError: if the rates are outside [0, 1] or mask + random > 1.
     """
-    for name, rate in (("selection_rate", selection_rate), ("mask_rate", mask_rate),
-                       ("random_rate", random_rate)):
-        if not 0 <= rate <= 1:
-            raise ValueError(f"{name} must lie in [0, 1]. Received {rate}")
-    if mask_rate + random_rate > 1:
-        raise ValueError(
-            f"mask_rate + random_rate must be <= 1. Received {mask_rate} + {random_rate}"
-        )
+    check_rates(selection_rate, mask_rate, random_rate)
     token_ids = np.array(token_ids, dtype="int32")
     batch = token_ids.shape[0]
     positions = np.zeros((batch, max_predictions), dtype="int32")
@@ -93,3 +89,215 @@ def corrupt(
         token_ids[row, masked] = mask_id
         token_ids[row, randomised] = rng.integers(0, vocabulary_size, len(randomised))
     return Corruption(token_ids, positions, labels, weights)
+
+
+def check_rates(selection_rate, mask_rate, random_rate):
+    """Raise `ValueError` unless each rate is in [0, 1] and mask + random <= 1."""
+    for name, rate in (("selection_rate", selection_rate), ("mask_rate", mask_rate),
+                       ("random_rate", random_rate)):
+        if not 0 <= rate <= 1:
+            raise ValueError(f"{name} must lie in [0, 1]. Received {rate}")
+    if mask_rate + random_rate > 1:
+        raise ValueError(
+            f"mask_rate + random_rate must be <= 1. Received {mask_rate} + {random_rate}"
+        )
+
+
+# The masking lab: one sentence, corrupted as in training, then scored.
+
+ACTIONS = ("mask", "random", "keep")
+
+
+def continuation_prefix(vocabulary):
+    """The prefix "##" for a WordPiece vocabulary, else None (words told by offsets).
+
+    A vocabulary counts as WordPiece when over 5 % of its entries are "##"
+    pieces (bert-base-uncased: 19 %); byte-level BPE vocabularies hold a
+    few "##"-like strings ("###") but far fewer.
+    """
+    pieces = sum(token.startswith("##") and len(token) > 2 for token in vocabulary)
+    return "##" if pieces > 0.05 * len(vocabulary) else None
+
+
+def word_groups(tokens, offsets, selectable, prefix="##"):
+    """Group token positions into words, for whole-word masking.
+
+    Args:
+        tokens: token strings of one encoding.
+        offsets: `(start, end)` character span of each token.
+        selectable: one bool per token; False tokens (special tokens, typed
+            mask tokens) belong to no group and end the word before them.
+        prefix: the mark of a word-continuing piece ("##" for WordPiece),
+            or None: then a token continues the word when it starts exactly
+            where the previous token ended (BPE / SentencePiece, whose
+            word-start marks differ: "Ġ", "▁").
+
+    Returns:
+        list of lists of positions, each list one word's pieces, in order.
+    """
+    groups, previous = [], None  # previous: the last token's position if selectable
+    for position, (token, (start, _)) in enumerate(zip(tokens, offsets)):
+        if not selectable[position]:
+            previous = None
+            continue
+        if prefix is not None:
+            continues = token.startswith(prefix)
+        else:
+            continues = previous is not None and start == offsets[previous][1]
+        if continues and previous is not None:
+            groups[-1].append(position)
+        else:
+            groups.append([position])
+        previous = position
+    return groups
+
+
+def select_groups(groups, rng, selection_rate):
+    """Choose whole groups at random until `round(rate * tokens)` are covered.
+
+    As BERT's whole-word masking: groups are visited in random order and
+    one that would overshoot the budget is skipped, except the first, so
+    a positive rate always selects something.
+
+    Returns:
+        sorted int array `(selected,)` of positions.
+    """
+    budget = round(selection_rate * sum(len(group) for group in groups))
+    if selection_rate > 0 and groups:
+        budget = max(1, budget)
+    chosen = []
+    for index in rng.permutation(len(groups)):
+        if len(chosen) >= budget:
+            break
+        if chosen and len(chosen) + len(groups[index]) > budget:
+            continue
+        chosen.extend(groups[index])
+    return np.sort(np.array(chosen, dtype="int64"))  # (selected,)
+
+
+@dataclass(frozen=True)
+class SentenceCorruption:
+    """One sequence corrupted as in training.
+
+    Attributes:
+        token_ids: `(seq,)` what the model reads.
+        positions: `(selected,)` selected positions, sorted.
+        labels: `(selected,)` the original ids there (the targets).
+        actions: `(selected,)` "mask", "random" or "keep" per position.
+    """
+
+    token_ids: np.ndarray
+    positions: np.ndarray
+    labels: np.ndarray
+    actions: np.ndarray
+
+
+def corrupt_sentence(token_ids, groups, rng, mask_id, vocabulary_size,
+                     selection_rate=0.15, mask_rate=0.8, random_rate=0.1):
+    """`corrupt` for one sequence whose selectable tokens come in groups.
+
+    Singleton groups give token-level masking, `word_groups` whole-word
+    masking. The mask / random / keep choice is made per token, as in
+    BERT's whole-word masking.
+
+    Raises:
+        ValueError: for rates outside [0, 1] or mask + random > 1.
+    """
+    check_rates(selection_rate, mask_rate, random_rate)
+    ids = np.array(token_ids, dtype="int32")  # (seq,)
+    chosen = select_groups(groups, rng, selection_rate)  # (selected,)
+    draw = rng.random(len(chosen))  # (selected,)
+    actions = np.select([draw < mask_rate, draw < mask_rate + random_rate],
+                        ACTIONS[:2], ACTIONS[2])  # (selected,)
+    labels = ids[chosen]  # (selected,)
+    ids[chosen[actions == "mask"]] = mask_id
+    randomised = chosen[actions == "random"]
+    ids[randomised] = rng.integers(0, vocabulary_size, len(randomised))
+    return SentenceCorruption(ids, chosen, labels, actions)
+
+
+def cross_entropy(logits, labels):
+    """`-log softmax(logits)[label]` in nats over the last axis, float32.
+
+    Args:
+        logits: `(..., vocab)`.
+        labels: `(...)` int ids.
+    """
+    logits = np.asarray(logits, dtype=np.float32)  # (..., vocab)
+    top = logits.max(axis=-1, keepdims=True)  # (..., 1)
+    log_norm = top[..., 0] + np.log(np.exp(logits - top).sum(axis=-1))  # (...)
+    picked = np.take_along_axis(logits, np.asarray(labels)[..., None], axis=-1)  # (..., 1)
+    return log_norm - picked[..., 0]
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """A sentence corrupted as in training and the model's loss on it.
+
+    Attributes:
+        tokens: the original token strings (special tokens included).
+        shown: the token strings the model reads.
+        corruption: the `SentenceCorruption`.
+        groups: the groups selection drew from (words or single tokens).
+        losses: `(selected,)` cross-entropy in nats at each selected position.
+        predictions: `(selected,)` the model's top-1 token id there.
+        loss: mean of `losses`, the MLM training loss of this sentence.
+        accuracy: fraction of selected positions where top-1 == label.
+    """
+
+    tokens: tuple
+    shown: tuple
+    corruption: SentenceCorruption
+    groups: list
+    losses: np.ndarray
+    predictions: np.ndarray
+    loss: float
+    accuracy: float
+
+    @property
+    def actions(self):
+        """Per token: "" where not selected, else "mask", "random" or "keep"."""
+        actions = [""] * len(self.tokens)
+        for position, action in zip(self.corruption.positions, self.corruption.actions):
+            actions[position] = str(action)
+        return actions
+
+
+def masking_lab(model, text, seed=0, whole_word=False,
+                selection_rate=0.15, mask_rate=0.8, random_rate=0.1):
+    """Corrupt `text` as MLM training would, run `model` on it, score it.
+
+    Special tokens and typed mask tokens are never selected. The model
+    reads the corrupted ids (`model.batch_logits`) and is scored at the
+    selected positions only, against the original tokens.
+
+    Raises:
+        ValueError: for fewer than two selectable tokens, bad rates, or
+            when nothing is selected (a zero rate).
+    """
+    encoding = model.tokenizer.encode(text)
+    selectable = np.zeros(len(encoding.ids), dtype=bool)  # (seq,)
+    selectable[model.maskable_positions(encoding)] = True
+    if selectable.sum() < 2:
+        raise ValueError("The text needs at least two tokens (besides mask tokens): "
+                         "with fewer there is no context to predict from.")
+    if whole_word:
+        prefix = continuation_prefix(model.vocabulary)
+        groups = word_groups(encoding.tokens, encoding.offsets, selectable, prefix)
+    else:
+        groups = [[int(i)] for i in np.flatnonzero(selectable)]
+    corruption = corrupt_sentence(
+        encoding.ids, groups, np.random.default_rng(seed), model.tokenizer.mask_id,
+        len(model.vocabulary), selection_rate, mask_rate, random_rate,
+    )
+    if not len(corruption.positions):
+        raise ValueError("Nothing is selected: raise the selection rate.")
+    batch = corruption.token_ids[None], corruption.positions[None]  # (1, seq), (1, selected)
+    logits = model.batch_logits(*batch)[0]  # (selected, vocab)
+    losses = cross_entropy(logits, corruption.labels)  # (selected,)
+    predictions = logits.argmax(axis=-1)  # (selected,)
+    shown = [model.vocabulary[i] for i in corruption.token_ids]
+    return LabResult(
+        tuple(encoding.tokens), tuple(shown), corruption, groups, losses, predictions,
+        float(losses.mean()), float(np.mean(predictions == corruption.labels)),
+    )

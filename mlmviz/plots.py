@@ -203,12 +203,15 @@ def corruption_strip(original, shown, actions, title=""):
         actions: per token "" (not selected), "mask", "random" or "keep".
     """
     codes = [list(CORRUPTION_COLOURS).index(a) for a in actions]
-    steps = [(i / 4, c) for i, c in enumerate(CORRUPTION_COLOURS.values()) for i in (i, i + 1)]
+    # A stepped colour scale: code k (of 4) fills the band [k/4, (k+1)/4].
+    steps = []
+    for code, colour in enumerate(CORRUPTION_COLOURS.values()):
+        steps += [(code / 4, colour), ((code + 1) / 4, colour)]
     state = [a or "not selected" for a in actions]
     figure = go.Figure(
         go.Heatmap(
             z=[codes, codes], x=list(range(len(codes))), y=["original", "model reads"],
-            text=[list(original), list(shown)], texttemplate="%{text}",
+            text=[list(original), list(shown)], texttemplate="%{text}", textfont={"size": 11},
             customdata=[state, state], hovertemplate="%{y}: %{text} (%{customdata})<extra></extra>",
             colorscale=steps, zmin=-0.5, zmax=3.5, showscale=False, xgap=2, ygap=2,
         )
@@ -220,7 +223,7 @@ def corruption_strip(original, shown, actions, title=""):
     figure.update_xaxes(visible=False)
     figure.update_yaxes(autorange="reversed")
     figure.update_layout(legend={"orientation": "h", "y": -0.1}, plot_bgcolor="white")
-    return _compact(figure, 190, title)
+    return _compact(figure, 230, title)
 
 
 def surprise_strip(tokens, surprise, title=""):
@@ -234,7 +237,7 @@ def surprise_strip(tokens, surprise, title=""):
     figure = go.Figure(
         go.Heatmap(
             z=[surprise.tolist()], x=list(range(len(tokens))), y=["surprise"],
-            text=[list(tokens)], texttemplate="%{text}",
+            text=[list(tokens)], texttemplate="%{text}", textfont={"size": 11},
             hovertemplate="%{text}: %{z:.2f} nats<extra></extra>",
             colorscale="Reds", zmin=0, colorbar={"thickness": 10, "title": "nats"},
             xgap=2,

@@ -1,0 +1,80 @@
+"""Pseudo-log-likelihood: how natural a masked LM finds a whole sentence.
+
+A masked LM gives no left-to-right probability of a text. Salazar et al.
+(2020, "Masked Language Model Scoring") mask each token in turn and add up
+the log-probability of the original token given all the others:
+PLL = sum_i log p(w_i | w without w_i). Pseudo-perplexity is
+exp(-PLL / n) over the n scored tokens; lower means more expected.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlmviz.masking import cross_entropy
+
+
+@dataclass(frozen=True)
+class PseudoLikelihood:
+    """Per-token log-probabilities of one text, each token masked on its own.
+
+    Attributes:
+        positions: `(n,)` the scored positions (not special, not typed masks).
+        tokens: the n scored token strings.
+        log_probabilities: `(n,)` log p(token | the rest) in nats, float32.
+        typed_masks: how many typed mask tokens were left out of the score
+            (they stay masked in every row).
+    """
+
+    positions: np.ndarray
+    tokens: tuple
+    log_probabilities: np.ndarray
+    typed_masks: int
+
+    @property
+    def surprise(self):
+        """`(n,)` −log p per token, in nats."""
+        return -self.log_probabilities
+
+    @property
+    def total(self):
+        """The pseudo-log-likelihood, the sum of `log_probabilities`."""
+        return float(self.log_probabilities.sum())
+
+    @property
+    def pseudo_perplexity(self):
+        """exp(−PLL / n)."""
+        return float(np.exp(-self.total / len(self.positions)))
+
+
+def masked_rows(token_ids, positions, mask_id):
+    """One copy of `token_ids` per position, with that position masked.
+
+    Returns:
+        int32 `(n, seq)`: row i is `token_ids` with `positions[i]` masked.
+    """
+    rows = np.repeat(np.asarray(token_ids, dtype="int32")[None], len(positions), axis=0)  # (n, seq)
+    rows[np.arange(len(positions)), positions] = mask_id
+    return rows
+
+
+def pseudo_log_likelihood(model, text):
+    """Score every token of `text` with `model`, masking one at a time.
+
+    All n rows go through the model in one `model.batch_logits` call.
+
+    Raises:
+        ValueError: when the text has fewer than two tokens to score.
+    """
+    encoding = model.tokenizer.encode(text)
+    positions = np.array(model.maskable_positions(encoding), dtype="int64")  # (n,)
+    if len(positions) < 2:
+        raise ValueError("The text needs at least two tokens (besides mask tokens): "
+                         "each one is predicted from the others.")
+    ids = np.array(encoding.ids, dtype="int32")  # (seq,)
+    rows = masked_rows(ids, positions, model.tokenizer.mask_id)  # (n, seq)
+    logits = model.batch_logits(rows, positions[:, None])[:, 0]  # (n, vocab)
+    log_probabilities = -cross_entropy(logits, ids[positions])  # (n,)
+    typed = int(np.sum(ids == model.tokenizer.mask_id))
+    tokens = tuple(encoding.tokens[i] for i in positions)
+    return PseudoLikelihood(positions, tokens, log_probabilities, typed)

@@ -1,0 +1,116 @@
+"""Masking lab: what MLM training does to a sentence, and pseudo-log-likelihood."""
+
+import pandas as pd
+import streamlit as st
+
+from mlmviz import plots
+from mlmviz.masking import masking_lab
+from mlmviz.pseudo_likelihood import pseudo_log_likelihood
+from shared import current_model, current_source, load_model, text_and_masks
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def run_lab(source, text, seed, whole_word, selection_rate, mask_rate, random_rate):
+    model = load_model(source)
+    return masking_lab(model, text, seed, whole_word, selection_rate, mask_rate, random_rate)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def run_pll(source, text):
+    return pseudo_log_likelihood(load_model(source), text)
+
+
+def lab_settings(mask_token):
+    """The lab's widgets: `(seed, whole_word, selection, mask, random)`, rates as fractions."""
+    left, middle, right, last = st.columns(4)
+    selection = left.slider("Selected tokens (%)", 0, 100, 15, key="lab_rate")
+    masked = middle.slider(f"… of those shown as {mask_token} (%)", 0, 100, 80, key="lab_mask")
+    randomised = right.slider("… of those replaced at random (%)", 0, 100, 10, key="lab_random")
+    seed = last.number_input("Seed", 0, 1_000_000, 0, key="lab_seed")
+    whole_word = st.toggle("Whole-word masking (a word's pieces are selected together)",
+                           key="lab_whole_word")
+    st.caption(f"The rest of the selected tokens, {max(0, 100 - masked - randomised)} %, "
+               "are left unchanged: the model must still predict them.")
+    return int(seed), whole_word, selection / 100, masked / 100, randomised / 100
+
+
+def lab_table(result, vocabulary):
+    """One row per selected position: what the model read and how it did."""
+    corruption = result.corruption
+    return pd.DataFrame({
+        "position": corruption.positions,
+        "original (label)": [result.tokens[i] for i in corruption.positions],
+        "model reads": [result.shown[i] for i in corruption.positions],
+        "action": corruption.actions,
+        "top-1 prediction": [vocabulary[i] for i in result.predictions],
+        "loss (nats)": result.losses,
+    })
+
+
+@st.fragment
+def lab(source, text, mask_token):
+    settings = lab_settings(mask_token)
+    try:
+        result = run_lab(source, text, *settings)
+    except ValueError as error:
+        st.warning(str(error))
+        return
+    st.plotly_chart(plots.corruption_strip(result.tokens, result.shown, result.actions),
+                    key="lab_strip")
+    left, right = st.columns(2)
+    left.metric("MLM loss (mean cross-entropy at the selected positions)",
+                f"{result.loss:.3f} nats")
+    hits = round(result.accuracy * len(result.losses))
+    right.metric("Accuracy (top-1 = original)", f"{result.accuracy:.0%}",
+                 help=f"{hits} of {len(result.losses)} selected positions")
+    st.dataframe(lab_table(result, load_model(source).vocabulary), hide_index=True)
+
+
+st.title("Masking lab")
+model = current_model()
+mask_token = model.tokenizer.mask_token
+st.write(
+    "**How a masked language model learns.** In training the model never sees the "
+    "answers it must give. In every sentence a random 15 % of the tokens are "
+    f"*selected*. Of those, 80 % are replaced by `{mask_token}`, 10 % by a random "
+    "token and 10 % are left as they are, so the model cannot assume that only "
+    f"`{mask_token}` positions need fixing. At every selected position it must name "
+    "the original token; the training loss is the average cross-entropy, "
+    "−log p(original token), over the selected positions only: the other tokens "
+    "teach it nothing in this step. With *whole-word masking* all the pieces of a "
+    "word (`play ##ing`) are selected together, so one piece cannot give the other away."
+)
+text, encoding, _ = text_and_masks(model)
+st.caption("This page ignores the tokens clicked above: the lab selects its own, and "
+           "the pseudo-likelihood masks every token in turn.")
+if encoding.truncated:
+    st.warning(f"The text is longer than the model's {model.metadata['max_length']} "
+               "tokens: it was cut.")
+
+st.subheader("What training does to the sentence")
+lab(current_source(), text, mask_token)
+
+st.subheader("How natural is the sentence? Pseudo-log-likelihood")
+st.write(
+    "A masked LM gives no left-to-right probability of a sentence. Instead, mask each "
+    "token in turn and ask how probable the model finds the original token given all "
+    "the others; the sum of these log-probabilities is the *pseudo-log-likelihood* "
+    "(PLL, Salazar et al. 2020). The strip shows each token's surprise, −log p: "
+    "dark where the model did not expect the word. Pseudo-perplexity, exp(−PLL / n), "
+    "is about how many tokens the model hesitates between at each place: lower means "
+    "a more natural sentence for this model."
+)
+try:
+    with st.spinner("Masking each token in turn…"):
+        pll = run_pll(current_source(), text)
+except ValueError as error:
+    st.info(str(error))
+    st.stop()
+st.plotly_chart(plots.surprise_strip(pll.tokens, pll.surprise), key="pll_strip")
+left, middle, right = st.columns(3)
+left.metric("Pseudo-log-likelihood", f"{pll.total:.2f} nats")
+middle.metric("Pseudo-perplexity", f"{pll.pseudo_perplexity:.2f}")
+right.metric("Tokens scored", len(pll.positions))
+if pll.typed_masks:
+    st.caption(f"{pll.typed_masks} typed `{mask_token}` token(s) are not scored (their "
+               "word is unknown); they stay masked while the other tokens are scored.")

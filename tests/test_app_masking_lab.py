@@ -1,0 +1,81 @@
+"""The Masking lab page on the default model, run headless through AppTest."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+TEXT = "the children played football in the park after school on a sunny afternoon."
+
+
+@pytest.fixture
+def page():
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    app.switch_page("pages/masking_lab.py").run()
+    return app
+
+
+def _charts(app):
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def _model_reads(app):
+    """The corrupted tokens of the lab's strip (its second row)."""
+    return _charts(app)[0]["data"][0]["text"][1]
+
+
+def test_the_page_shows_the_corruption_and_the_surprise_strip(page):
+    assert not page.exception
+    strip, surprise = _charts(page)
+    assert strip["data"][0]["text"][0][0] == "[CLS]"
+    assert surprise["data"][0]["text"][0][:2] == ["he", "opened"]
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Tokens scored"] == "9"
+    assert any("Pseudo-perplexity" in label for label in metrics)
+    assert any("nats" in value for value in metrics.values())
+    assert any("typed `[MASK]`" in c.value for c in page.caption)
+
+
+def test_seed_and_rate_change_the_corruption(page):
+    page.text_input(key="text").set_value(TEXT).run()
+    before = _model_reads(page)
+    rows = len(page.dataframe[0].value)
+    page.number_input(key="lab_seed").set_value(1).run()
+    assert not page.exception
+    assert _model_reads(page) != before
+    page.slider(key="lab_rate").set_value(60).run()
+    assert not page.exception
+    assert len(page.dataframe[0].value) > rows
+
+
+def test_whole_word_masking_keeps_word_pieces_together(page):
+    page.text_input(key="text").set_value("the unbelievably playful kittens chased them.").run()
+    page.slider(key="lab_rate").set_value(40).run()
+    words = [{2, 3, 4, 5, 6}, {8, 9}]  # un ##bel ##ie ##va ##bly, kitten ##s
+
+    def split():
+        chosen = set(page.dataframe[0].value["position"])
+        return [word for word in words if word & chosen and not word <= chosen]
+
+    assert split(), "seed 0 splits a word at token level"
+    page.toggle(key="lab_whole_word").set_value(True).run()
+    assert not page.exception
+    assert not split()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [(("text_input", "text", "hello"), "at least two tokens"),
+     (("text_input", "text", ""), "Type a sentence"),
+     (("slider", "lab_random", 30), "<= 1"),
+     (("slider", "lab_rate", 0), "Nothing is selected")],
+)
+def test_bad_input_shows_a_message_not_an_error(page, change, message):
+    kind, key, value = change
+    getattr(page, kind)(key=key).set_value(value).run()
+    assert not page.exception
+    messages = [m.value for m in page.info] + [m.value for m in page.warning]
+    assert any(message in m for m in messages), messages
