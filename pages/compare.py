@@ -1,0 +1,163 @@
+"""Compare checkpoints: two models on the same text and masks, side by side."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from mlmviz import compare, plots
+from shared import current_model, current_source, keep, load_model, masked_or_stop, text_and_masks
+
+EXPLANATION = """
+Both models read the same sentence with the same tokens hidden, and each turns every
+mask into a probability for every token of its vocabulary. **KL(A‖B)**, the
+Kullback–Leibler divergence, is the average of log(P_A / P_B) over A's guesses: how
+surprised, in nats, you would be by A's answers if you expected B's. It is 0 when the
+two distributions are identical and grows as A puts probability where B puts little;
+it is not symmetric, so **KL(B‖A)** asks the same question the other way round, and it
+becomes infinite when one model gives a token a probability the other rounds to zero.
+The **Jensen–Shannon divergence (JS)** compares each model with their average: it is
+symmetric, always finite, and runs from 0 (identical) to ln 2 ≈ 0.693 nats (no token
+in common). **Top-k overlap** counts the tokens found in both top-k lists; the
+**Jaccard** index divides that by the number of different tokens in the two lists
+(1 = the same tokens, perhaps in another order).
+"""
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def comparison(source_a, source_b, text, positions, top_k, targets):
+    """`compare.compare_masks` of the two cached models (plain, hashable arguments)."""
+    return compare.compare_masks(
+        load_model(source_a), load_model(source_b), text, positions, top_k, targets
+    )
+
+
+def choose_second():
+    """The source of model B, or None while no path is typed."""
+    kind = st.radio(
+        "Model B", ["Embedded default", "Checkpoint path"], horizontal=True,
+        key="compare_kind", bind="query-params",
+    )
+    if kind == "Embedded default":
+        return "default"
+    path = st.text_input(
+        "Model B: path or hf:ORG/NAME", key="compare_path", bind="query-params",
+        help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
+        "or hf:ORG/NAME from the local Hugging Face cache.",
+    )
+    return path.strip() or None
+
+
+def second_model_or_stop(source):
+    """Model B, or a message and stop when it cannot be loaded."""
+    if source is None:
+        st.info("Type the path of model B, or hf:ORG/NAME.")
+        st.stop()
+    try:
+        model = load_model(source)
+    except ValueError as error:  # CheckpointError is a ValueError
+        st.error(f"Model B could not be loaded: {error}")
+        st.stop()
+    if not model.head_check.trained:
+        st.warning(f"Model B: {model.head_check.message}")
+    return model
+
+
+def label(letter, source):
+    return f"{letter}: {Path(source).name or source}"
+
+
+def summary_table(result):
+    """One row per mask: divergences (same vocabulary only) and top-k overlap."""
+    rows = []
+    for mask in result["masks"]:
+        row = {"position": mask["position"], "masked": mask["original"]}
+        if result["same_vocabulary"]:
+            row.update({"KL(A‖B)": mask["kl_ab"], "KL(B‖A)": mask["kl_ba"], "JS": mask["js"]})
+        shared = mask["overlap"]["count"]
+        row.update({"shared top-k": f"{shared} of {len(mask['a']['predictions'])}",
+                    "Jaccard": mask["overlap"]["jaccard"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def target_table(result):
+    """One row per (mask, target word): probability and rank in each model."""
+    rows = [
+        {"position": mask["position"], "target": a["word"],
+         "P in A": a["probability"], "rank in A": a["rank"],
+         "P in B": b["probability"], "rank in B": b["rank"]}
+        for mask in result["masks"]
+        for a, b in zip(mask["a"]["targets"], mask["b"]["targets"])
+    ]
+    return pd.DataFrame(rows)
+
+
+@st.fragment
+def mask_detail(result, name_a, name_b):
+    """The paired bar chart and both top-k lists of one mask (its own rerun)."""
+    masks = result["masks"]
+    index = 0
+    if len(masks) > 1:
+        index = st.selectbox(
+            "Mask to draw", range(len(masks)), key="compare_mask",
+            format_func=lambda i: f"position {masks[i]['position']}: {masks[i]['original']}",
+        )
+    mask = masks[index]
+    rows = pd.DataFrame(mask["rows"])
+    title = f"Position {mask['position']}: {mask['original']}"
+    st.plotly_chart(
+        plots.paired_probability_bars(
+            rows["token"], rows["probability_a"], rows["probability_b"], (name_a, name_b), title
+        ),
+        key="compare_bars",
+    )
+    for column, name, side in zip(st.columns(2), (name_a, name_b), ("a", "b")):
+        column.markdown(f"**{name}** · entropy {mask[side]['entropy']:.2f} nats")
+        table = pd.DataFrame(mask[side]["predictions"])[["token", "probability"]]
+        column.dataframe(table, hide_index=True)
+
+
+st.title("Compare two checkpoints")
+model_a, source_a = current_model(), current_source()
+st.write(
+    f"**A** is the sidebar's model (`{source_a}`). Choose **B** below: both predict the "
+    "same masks in the same text."
+)
+source_b = choose_second()
+model_b = second_model_or_stop(source_b)
+text, _, picked = text_and_masks(model_a)
+masked_or_stop(model_a, text, picked)
+left, right = st.columns(2)
+st.session_state.setdefault("top_k", 5)
+top_k = keep("top_k", left.slider("Top-k", 1, 20, key="top_k", bind="query-params"))
+typed = right.text_input("Target words (comma-separated)", key="compare_targets")
+targets = tuple(word.strip() for word in typed.split(",") if word.strip())
+
+try:
+    result = comparison(source_a, source_b, text, tuple(picked), top_k, targets)
+except ValueError as error:
+    st.warning(str(error))
+    st.stop()
+
+if result["truncated"]:
+    st.warning(
+        f"The text is longer than model A's {model_a.metadata['max_length']} tokens: it was cut."
+    )
+if not result["same_vocabulary"]:
+    st.warning(
+        f"The two models have different vocabularies ({len(model_a.vocabulary):,} and "
+        f"{len(model_b.vocabulary):,} tokens): their probabilities are spread over different "
+        "sets of tokens, so KL and JS divergences are not defined. Only the top-k lists "
+        "are compared, token string by token string."
+    )
+name_a, name_b = label("A", source_a), label("B", source_b)
+st.dataframe(
+    summary_table(result), hide_index=True,
+    column_config={name: st.column_config.NumberColumn(format="%.4f")
+                   for name in ("KL(A‖B)", "KL(B‖A)", "JS", "Jaccard")},
+)
+if targets:
+    st.dataframe(target_table(result), hide_index=True)
+st.markdown(EXPLANATION)
+mask_detail(result, name_a, name_b)

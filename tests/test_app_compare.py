@@ -1,0 +1,113 @@
+"""The "Compare checkpoints" page, run headless through AppTest on real models."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGE = "pages/compare.py"
+
+
+@pytest.fixture
+def app():
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    return app.switch_page(PAGE).run()
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from hf_checkpoints import make_checkpoint
+
+    return make_checkpoint("bert", tmp_path_factory.mktemp("compare-app") / "tiny-bert")
+
+
+def _table(app, column):
+    """The first table on the page with `column`."""
+    return next(d.value for d in app.dataframe if column in d.value.columns)
+
+
+def _choose_b(app, path):
+    app.radio(key="compare_kind").set_value("Checkpoint path").run()
+    return app.text_input(key="compare_path").set_value(str(path)).run()
+
+
+def test_the_default_model_against_itself_shows_zero_divergence(app):
+    assert not app.exception
+    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert len(chart["data"]) == 2
+    assert chart["data"][0]["x"] == chart["data"][1]["x"]
+    summary = _table(app, "Jaccard")
+    assert list(summary["KL(A‖B)"]) == [0.0] and list(summary["JS"]) == [0.0]
+    assert list(summary["Jaccard"]) == [1.0]
+    assert "Jensen–Shannon" in " ".join(m.value for m in app.markdown)
+
+
+def test_two_masks_can_be_drawn_one_at_a_time(app):
+    app.pills(key="picked").select(2).run()  # "opened", beside the typed mask at 4
+    assert len(_table(app, "Jaccard")) == 2
+    app.selectbox(key="compare_mask").select(1).run()
+    assert not app.exception
+    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert chart["layout"]["title"]["text"].startswith("Position 4")
+
+
+def test_targets_are_ranked_in_both_models(app):
+    app.text_input(key="compare_targets").set_value("door, table").run()
+    assert not app.exception
+    targets = _table(app, "target")
+    assert list(targets["target"]) == ["door", "table"]
+    assert list(targets["rank in A"]) == list(targets["rank in B"])
+
+
+def test_a_broken_second_model_shows_the_message(app, tmp_path):
+    (tmp_path / "config.json").write_text("{broken")
+    _choose_b(app, tmp_path)
+    assert not app.exception
+    assert any("Model B could not be loaded" in e.value and "not valid JSON" in e.value
+               for e in app.error)
+    _choose_b(app, tmp_path / "missing")
+    assert any("does not exist" in e.value for e in app.error)
+    app.radio(key="compare_kind").set_value("Embedded default").run()
+    assert not app.exception and not app.error
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_different_vocabulary_compares_top_k_only(app, tiny_checkpoint):
+    _choose_b(app, tiny_checkpoint)
+    app.text_input(key="text").set_value("the cat sat on the [MASK].").run()
+    assert not app.exception
+    assert any("different vocabularies" in w.value for w in app.warning)
+    summary = _table(app, "Jaccard")
+    assert "KL(A‖B)" not in summary.columns and "Jaccard" in summary.columns
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_text_tokenized_differently_stops_with_a_message(app, tiny_checkpoint):
+    _choose_b(app, tiny_checkpoint)  # the example text splits "opened" in the tiny vocabulary
+    assert not app.exception
+    assert any("different tokens" in w.value for w in app.warning)
+    assert not app.get("plotly_chart")
+
+
+@pytest.mark.parametrize(
+    "text, message", [("", "Type a sentence"), ("the cat sat", "Nothing is masked")]
+)
+def test_bad_input_shows_a_message_not_an_error(app, text, message):
+    app.text_input(key="text").set_value(text).run()
+    assert not app.exception
+    assert any(message in info.value for info in app.info)
+
+
+def test_the_sidebars_model_is_a(tiny_checkpoint):
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.session_state["model_kind"] = "Checkpoint path"  # sidebar widgets: set before the run
+    app.session_state["model_path"] = str(tiny_checkpoint)
+    app.run()
+    app.switch_page(PAGE).run()
+    assert any("different tokens" in w.value for w in app.warning)  # B is still the default
+    _choose_b(app, tiny_checkpoint)
+    assert not app.exception and not app.warning
+    assert list(_table(app, "JS")["JS"]) == [0.0]
