@@ -70,13 +70,13 @@ def show_model(model):
 # st.navigation must come before the sidebar's widgets: widgets created
 # before it lose their state on every rerun (checked on Streamlit 1.67).
 PAGES = [
-    st.Page("pages/predict.py", title="Predict", icon="🎯", default=True),
-    st.Page("pages/anatomy.py", title="Head anatomy", icon="🔬"),
-    st.Page("pages/states.py", title="Hidden states", icon="🗺️"),
-    st.Page("pages/embeddings.py", title="Embedding similarity", icon="🧭"),
-    st.Page("pages/lens.py", title="Logit lens", icon="🔭"),
-    st.Page("pages/masking_lab.py", title="Masking lab", icon="🧪"),
-    st.Page("pages/compare.py", title="Compare checkpoints", icon="⚖️"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/target:", default=True),
+    st.Page("pages/anatomy.py", title="Head anatomy", icon=":material/biotech:"),
+    st.Page("pages/states.py", title="Hidden states", icon=":material/scatter_plot:"),
+    st.Page("pages/embeddings.py", title="Embedding similarity", icon=":material/explore:"),
+    st.Page("pages/lens.py", title="Logit lens", icon=":material/layers:"),
+    st.Page("pages/masking_lab.py", title="Masking lab", icon=":material/science:"),
+    st.Page("pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
 ]
 page = st.navigation(PAGES)
 device_name()  # before the first model is built: enables GPU memory growth

@@ -1,5 +1,7 @@
 """Pure plotly figure builders: data in, `go.Figure` out."""
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -86,13 +88,15 @@ def logit_split_bars(table, title=""):
     return _compact(figure, 120 + 26 * len(tokens), title)
 
 
-def paired_probability_bars(tokens, first, second, names, title=""):
+def paired_probability_bars(tokens, first, second, names, title="", log_scale=False):
     """Two probabilities per token as grouped horizontal bars.
 
     Args:
         tokens: category labels, top first.
         first, second: probabilities per token.
         names: legend names of the two series.
+        log_scale: a logarithmic probability axis, for series of very
+            different sizes.
     """
     figure = go.Figure([
         go.Bar(name=names[0], y=list(tokens), x=np.asarray(first, dtype=float).tolist(),
@@ -101,7 +105,10 @@ def paired_probability_bars(tokens, first, second, names, title=""):
                orientation="h"),
     ])
     figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.15})
-    figure.update_xaxes(title="probability", tickformat=".0%")
+    if log_scale:
+        figure.update_xaxes(title="probability (log scale)", type="log", exponentformat="power")
+    else:
+        figure.update_xaxes(title="probability", tickformat=".0%")
     figure.update_yaxes(type="category", autorange="reversed")
     return _compact(figure, 120 + 34 * len(tokens), title)
 
@@ -182,8 +189,9 @@ def lens_lines(layers, probabilities, ranks, token, title=""):
     ])
     figure.update_layout(
         yaxis={"title": "probability", "range": [0, 1], "tickformat": ".0%"},
-        yaxis2={"title": "rank (log)", "type": "log", "overlaying": "y", "side": "right",
-                "autorange": "reversed"},
+        yaxis2={"title": "rank (log scale, 1 at the top)", "type": "log", "overlaying": "y",
+                "side": "right", "range": [math.log10(max(ranks)) + 0.3, -0.1],
+                "tickvals": [10**i for i in range(int(math.log10(max(ranks))) + 1)]},
         legend={"orientation": "h", "y": -0.2},
     )
     figure.update_xaxes(type="category")

@@ -62,9 +62,13 @@ def show_mask():
     st.plotly_chart(
         plots.paired_probability_bars(
             table["token"], table["probability"], table["bias_only_probability"],
-            ["the head", "bias only"], "Probability of the top tokens",
+            ["the head", "bias only"], "Probability of the top tokens", log_scale=True,
         ),
         key="anatomy_prior",
+    )
+    st.caption(
+        "Note the logarithmic axis: the bias alone spreads its probability thinly over the "
+        "whole vocabulary; the context is what makes one token stand out."
     )
     prior = pd.DataFrame(anatomy.bias_only_top(stages["bias"], model.vocabulary, top_k, temperature))
     st.write("What the head predicts from the bias alone, for any sentence:")

@@ -17,7 +17,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8765
 TEXT = "the [MASK] barked at the [MASK] all night."
-SHOTS = {"predict": "", "anatomy": "anatomy", "lens": "lens", "states": "states"}
+# name: (URL path, window height)
+SHOTS = {"predict": ("", 1100), "anatomy": ("anatomy", 2300), "lens": ("lens", 1300)}
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
@@ -45,7 +46,9 @@ def main():
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                  args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            for name, path in SHOTS.items():
+            for name, (path, height) in SHOTS.items():
+                # Streamlit scrolls inside the window: a tall window shows more.
+                page.set_viewport_size({"width": 1400, "height": height})
                 page.goto(f"{url}/{path}?{urllib.parse.urlencode({'text': TEXT})}")
                 page.wait_for_selector(IDLE, timeout=120_000)
                 page.wait_for_selector("[data-testid=stPlotlyChart] .main-svg", timeout=120_000)
