@@ -18,7 +18,7 @@ def test_each_page_draws_a_chart_for_the_text_typed_on_predict(page: Page, base_
     _type_text(page, base_url, TEXT)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     _settle(page)
-    expect(page.get_by_label("Text")).to_have_value(TEXT, timeout=60_000)
+    expect(page.get_by_label("Text", exact=True)).to_have_value(TEXT, timeout=60_000)
     chart = page.locator("[data-testid=stPlotlyChart] .main-svg").first
     expect(chart).to_be_visible(timeout=60_000)
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
