@@ -78,6 +78,7 @@ def test_clicking_a_token_masks_it_and_the_url_reproduces_the_view(page: Page, b
 def test_a_downloaded_view_loads_back(page: Page, base_url, tmp_path):
     _type_text(page, base_url, "paris is the capital of [MASK].")
     expect(page.get_by_text("Position 6: [MASK]")).to_be_visible(timeout=60_000)
+    _settle(page)  # the run that drew the chart has also drawn the new download button
     with page.expect_download() as download:
         page.get_by_role("button", name="Download this view (JSON)").click()
     saved = tmp_path / "view.json"
