@@ -9,8 +9,7 @@ def softmax(logits, temperature=1.0):
     Raises:
         ValueError: when `temperature` is not a finite positive number.
     """
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be > 0. Received {temperature}")
+    check_temperature(temperature)
     scaled = np.asarray(logits, dtype=np.float32) / np.float32(temperature)
     scaled -= scaled.max(axis=-1, keepdims=True)
     weights = np.exp(scaled)
@@ -32,3 +31,14 @@ def rank(probabilities, token_id):
     """
     p = np.asarray(probabilities, dtype=np.float32)
     return int((p > p[token_id]).sum()) + 1
+
+
+def check_temperature(temperature):
+    """Raise `ValueError` unless `temperature` is a finite number > 0."""
+    try:
+        valid = bool(np.isfinite(temperature) and temperature > 0)
+    except TypeError:
+        valid = False
+    if not valid:
+        raise ValueError(f"temperature must be > 0. Received {temperature!r}")
+    return float(temperature)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from mlmviz.distributions import entropy, rank, softmax
+from mlmviz.compiled import Predictor, encoder_inputs
+from mlmviz.distributions import check_temperature, softmax
 from mlmviz.layers import MaskedLMHead
 
 
@@ -109,6 +110,7 @@ class MaskedLM:
         self.metadata = metadata
         self.head_check = head_check
         self._layers = keras.Model(backbone.inputs, _layer_outputs(backbone))
+        self._predictor = Predictor(backbone, head)
         self.vocabulary = [
             tokenizer.id_to_token(i) or f"[unused id {i}]"
             for i in range(head.vocabulary_size)
@@ -250,13 +252,17 @@ class MaskedLM:
                 empty target.
         """
         top_k = _check_top_k(top_k, self.head.vocabulary_size)
+        temperature = check_temperature(temperature)
         target_ids = [self._target(word) for word in targets]
         masked = self.mask(text, positions)
-        logits = self.stages(masked)["logits"][0]  # (masks, vocab)
-        probabilities = softmax(logits, temperature)  # (masks, vocab)
+        queries = [  # (masks, 1 + targets): the hidden word, then the targets
+            [masked.encoding.ids[position]] + [token_id for _, token_id, _ in target_ids]
+            for position in masked.positions
+        ]
+        readout = self._predictor(masked.ids, masked.positions, queries, temperature, top_k)
         masks = [
-            self._describe_mask(masked, position, row, probs, top_k, target_ids)
-            for position, row, probs in zip(masked.positions, logits, probabilities)
+            self._describe_mask(masked, index, readout, top_k, target_ids)
+            for index in range(len(masked.positions))
         ]
         return {
             "model": self.metadata["source"],
@@ -277,19 +283,22 @@ class MaskedLM:
             list of steps in fill order, dicts with `position`, `token`,
             `token_id` and `probability` (at the time of filling).
         """
+        temperature = check_temperature(temperature)
         masked = self.mask(text, positions)
         ids, remaining, steps = list(masked.ids), list(masked.positions), []
         while remaining:
-            logits = self._stages(ids, remaining)["logits"][0]  # (open masks, vocab)
-            probabilities = softmax(logits, temperature)
-            mask, token_id = np.unravel_index(np.argmax(probabilities), probabilities.shape)
-            position = remaining.pop(int(mask))
-            ids[position] = int(token_id)
+            queries = [[0]] * len(remaining)  # (open masks, 1): unused
+            readout = self._predictor(ids, remaining, queries, temperature, 1)
+            best = readout["top_probabilities"][:, 0]  # (open masks,)
+            mask = int(np.argmax(best))
+            token_id = int(readout["top_ids"][mask, 0])
+            position = remaining.pop(mask)
+            ids[position] = token_id
             steps.append({
                 "position": position,
                 "token": self.vocabulary[token_id],
-                "token_id": int(token_id),
-                "probability": float(probabilities[mask, token_id]),
+                "token_id": token_id,
+                "probability": float(best[mask]),
             })
         return steps
 
@@ -301,35 +310,39 @@ class MaskedLM:
             raise ValueError(f"The target {word!r} has no tokens.")
         return word, pieces[0], len(pieces) > 1
 
-    def _describe_mask(self, masked, position, row, probs, top_k, target_ids):
-        best = np.argsort(-probs, kind="stable")[:top_k]
-        original_id = masked.encoding.ids[position]
-        hidden = original_id != self.tokenizer.mask_id
+    def _describe_mask(self, masked, index, readout, top_k, target_ids):
+        """One mask's entry of `fill_mask` from the compiled read-out."""
+        position = masked.positions[index]
+        hidden = masked.encoding.ids[position] != self.tokenizer.mask_id
+        probabilities = readout["query_probabilities"][index]  # (1 + targets,)
+        ranks = readout["query_ranks"][index]  # (1 + targets,)
+        top = zip(*(readout[name][index, :top_k]
+                    for name in ("top_ids", "top_probabilities", "top_logits")))
         return {
             "position": position,
             "original": masked.encoding.tokens[position],
             "predictions": [
                 {
-                    "token": self.vocabulary[i],
-                    "token_id": int(i),
-                    "probability": float(probs[i]),
-                    "logit": float(row[i]),
+                    "token": self.vocabulary[token_id],
+                    "token_id": int(token_id),
+                    "probability": float(probability),
+                    "logit": float(logit),
                 }
-                for i in best
+                for token_id, probability, logit in top
             ],
-            "entropy": float(entropy(probs)),
-            "original_probability": float(probs[original_id]) if hidden else None,
-            "original_rank": rank(probs, original_id) if hidden else None,
+            "entropy": float(readout["entropy"][index]),
+            "original_probability": float(probabilities[0]) if hidden else None,
+            "original_rank": int(ranks[0]) if hidden else None,
             "targets": [
                 {
                     "word": word,
                     "token": self.vocabulary[token_id],
                     "token_id": token_id,
-                    "probability": float(probs[token_id]),
-                    "rank": rank(probs, token_id),
+                    "probability": float(probabilities[n]),
+                    "rank": int(ranks[n]),
                     "split": split,
                 }
-                for word, token_id, split in target_ids
+                for n, (word, token_id, split) in enumerate(target_ids, start=1)
             ],
         }
 
@@ -385,13 +398,3 @@ def sequence_output(backbone):
     """The symbolic tensor of the backbone's last hidden states."""
     output = backbone.output
     return output["sequence_output"] if isinstance(output, dict) else output
-
-
-def encoder_inputs(backbone, token_ids, padding_mask):
-    """The input dict of a keras-hub encoder (single segment), by its input names."""
-    inputs = {
-        "token_ids": token_ids,
-        "padding_mask": padding_mask,
-        "segment_ids": np.zeros_like(token_ids),
-    }
-    return {name: inputs[name] for name in backbone.input}

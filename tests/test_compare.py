@@ -168,7 +168,9 @@ def test_rows_and_targets_agree_with_each_models_fill_mask(tiny_models):
     rows = {row["token"]: row for row in mask["rows"]}
     for side, fill in zip("ab", fills):
         for prediction in fill["predictions"]:
-            assert rows[prediction["token"]][f"probability_{side}"] == prediction["probability"]
+            # rows come from the eager head, fill_mask from the compiled graph
+            assert rows[prediction["token"]][f"probability_{side}"] == pytest.approx(
+                prediction["probability"], rel=1e-5)
     tokens_a, tokens_b = ({p["token"] for p in fill["predictions"]} for fill in fills)
     assert mask["overlap"]["count"] == len(tokens_a & tokens_b)
 

@@ -186,7 +186,10 @@ def test_old_gamma_beta_names_load(checkpoints, tmp_path, models):
     save_file(tensors, directory / "model.safetensors")
     text = "the [MASK] sat ."
     ours = mlmviz.load(directory).fill_mask(text)["masks"][0]["predictions"]
-    assert ours == models["bert"].fill_mask(text)["masks"][0]["predictions"]
+    reference = models["bert"].fill_mask(text)["masks"][0]["predictions"]
+    assert [p["token"] for p in ours] == [p["token"] for p in reference]
+    # A compiled graph may be traced for other shapes first: equal to float32 rounding.
+    assert [p["probability"] for p in ours] == pytest.approx([p["probability"] for p in reference], abs=1e-6)
 
 
 def test_untied_decoder_becomes_an_output_kernel(checkpoints, tmp_path):

@@ -1,0 +1,149 @@
+"""The compiled prediction path: encoder, head and read-out in one graph.
+
+`MaskedLM.fill_mask` runs here. One Keras functional model per checkpoint
+takes token ids, mask positions, a temperature and a few query token ids,
+and returns only what the page shows: the top candidates with their logits
+and probabilities, the entropy, and each query's probability and rank. The
+`(masks, vocab)` distribution never leaves the device. Keras compiles the
+model once (`predict_on_batch`: a `tf.function` on TensorFlow, `jax.jit` on
+JAX); inputs are padded to a few shape buckets so new text lengths and mask
+counts reuse a compiled graph instead of tracing a new one.
+"""
+
+import threading
+
+import keras
+import numpy as np
+from keras import ops
+
+
+CANDIDATES = 32  # the read-out's top-k; larger requests get their own graph
+
+
+class Readout(keras.layers.Layer):
+    """Hidden states → the head's logits → the numbers a fill-mask view shows.
+
+    Uses the head's logits before any output activation, in float32 whatever
+    their dtype. Ranks are 1 + the number of tokens with a strictly higher
+    probability, as `distributions.rank`.
+    """
+
+    def __init__(self, head, candidates, **kwargs):
+        super().__init__(**kwargs)
+        self.head = head
+        self.candidates = candidates
+
+    def call(self, hidden, positions, temperature, queries):
+        logits = self.head(hidden, positions, return_stages=True)["logits"]  # (b, m, V)
+        logits = ops.cast(logits, "float32")  # (b, m, V)
+        scaled = logits / ops.reshape(temperature, (-1, 1, 1))  # (b, m, V)
+        log_p = scaled - ops.logsumexp(scaled, axis=-1, keepdims=True)  # (b, m, V)
+        p = ops.exp(log_p)  # (b, m, V)
+        top_p, top_ids = ops.top_k(p, self.candidates, sorted=True)  # (b, m, k)
+        query_p = ops.take_along_axis(p, queries, axis=-1)  # (b, m, q)
+        higher = ops.expand_dims(p, 2) > ops.expand_dims(query_p, -1)  # (b, m, q, V)
+        return {
+            "top_ids": top_ids,
+            "top_probabilities": top_p,
+            "top_logits": ops.take_along_axis(logits, top_ids, axis=-1),  # (b, m, k)
+            "entropy": -ops.sum(p * log_p, axis=-1),  # (b, m)
+            "query_probabilities": query_p,
+            "query_ranks": 1 + ops.sum(ops.cast(higher, "int32"), axis=-1),  # (b, m, q)
+        }
+
+
+def bucket(size, minimum=1, limit=None):
+    """The padded size for `size`: the next power of two >= max(size, minimum), capped at `limit`."""
+    padded = max(minimum, 1 << max(0, size - 1).bit_length())
+    return padded if limit is None else min(padded, max(limit, size))
+
+
+class Predictor:
+    """A checkpoint's encoder + head compiled for fill-mask read-outs.
+
+    Args:
+        backbone: the keras-hub style encoder (see `MaskedLM`).
+        head: its `MaskedLMHead`.
+    """
+
+    def __init__(self, backbone, head):
+        self.backbone = backbone
+        self.head = head
+        self._models = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, token_ids, positions, queries, temperature, candidates=CANDIDATES):
+        """Read-outs for one sequence.
+
+        Args:
+            token_ids: the sequence's ids, masks written in.
+            positions: `(masks,)` valid mask positions.
+            queries: `(masks, q)` token ids whose probability and rank to
+                return at each mask.
+            temperature: softmax temperature, > 0.
+            candidates: how many top tokens to return (at most the vocabulary).
+
+        Returns:
+            dict of numpy arrays without the batch axis: `top_ids`,
+            `top_probabilities`, `top_logits` `(masks, k)` with k >= candidates,
+            `entropy` `(masks,)`, `query_probabilities`, `query_ranks` `(masks, q)`.
+        """
+        length, masks, q = len(token_ids), len(positions), len(queries[0])
+        seq = bucket(length, 16, getattr(self.backbone, "max_sequence_length", None))
+        width = bucket(masks)
+        ids = np.zeros((1, seq), "int32")  # (1, seq) padded with id 0
+        ids[0, :length] = token_ids
+        padding = (np.arange(seq) < length).astype("int32")[None]  # (1, seq)
+        slots = np.zeros((1, width), "int32")  # (1, width) padding masks read position 0
+        slots[0, :masks] = positions
+        asked = np.zeros((1, width, bucket(q)), "int32")  # (1, width, q')
+        asked[0, :masks, :q] = queries
+        inputs = {
+            **encoder_inputs(self.backbone, ids, padding),
+            "mask_positions": slots,
+            "temperature": np.array([temperature], "float32"),
+            "queries": asked,
+        }
+        outputs = self._model(candidates).predict_on_batch(inputs)
+        result = {name: np.asarray(value)[0, :masks] for name, value in outputs.items()}
+        for name in ("query_probabilities", "query_ranks"):
+            result[name] = result[name][:, :q]
+        return result
+
+    def _model(self, candidates):
+        """The compiled model returning `bucket(candidates)` tokens, built once."""
+        k = min(bucket(candidates, CANDIDATES), self.head.vocabulary_size)
+        with self._lock:
+            if k not in self._models:
+                self._models[k] = self._build(k)
+            return self._models[k]
+
+    def _build(self, k):
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in self.backbone.input
+        }
+        positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+        temperature = keras.Input(shape=(), dtype="float32", name="temperature")
+        queries = keras.Input(shape=(None, None), dtype="int32", name="queries")
+        hidden = sequence_output_of(self.backbone(inputs))  # (b, seq, hidden)
+        outputs = Readout(self.head, k)(hidden, positions, temperature, queries)
+        return keras.Model(
+            {**inputs, "mask_positions": positions, "temperature": temperature, "queries": queries},
+            outputs,
+        )
+
+
+def sequence_output_of(output):
+    """The hidden states from a backbone call's output (a dict or a tensor)."""
+    return output["sequence_output"] if isinstance(output, dict) else output
+
+
+def encoder_inputs(backbone, token_ids, padding_mask):
+    """The input dict of a keras-hub encoder (single segment), by its input names."""
+    inputs = {
+        "token_ids": token_ids,
+        "padding_mask": padding_mask,
+        "segment_ids": np.zeros_like(token_ids),
+    }
+    return {name: inputs[name] for name in backbone.input}
