@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from mlmviz.compiled import Predictor, encoder_inputs
-from mlmviz.distributions import check_temperature, softmax
+from mlmviz.distributions import check_temperature
 from mlmviz.layers import MaskedLMHead
 
 
