@@ -147,3 +147,27 @@ def encoder_inputs(backbone, token_ids, padding_mask):
         "segment_ids": np.zeros_like(token_ids),
     }
     return {name: inputs[name] for name in backbone.input}
+
+
+class _Logits(keras.layers.Layer):
+    """A head's logits before any output activation, as one layer."""
+
+    def __init__(self, head, **kwargs):
+        super().__init__(**kwargs)
+        self.head = head
+
+    def call(self, hidden, positions):
+        return self.head(hidden, positions, return_stages=True)["logits"]
+
+
+def compile_head(head, hidden_dim):
+    """`head` alone, compiled as `Predictor` compiles it (for benchmarks).
+
+    Returns:
+        `logits(hidden (b, seq, hidden_dim), positions (b, masks))` → numpy
+        `(b, masks, vocab)`, the logits before any output activation.
+    """
+    hidden = keras.Input(shape=(None, hidden_dim), dtype=head.compute_dtype, name="hidden")
+    positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+    model = keras.Model([hidden, positions], _Logits(head)(hidden, positions))
+    return lambda states, slots: model.predict_on_batch([states, slots])
