@@ -1,6 +1,7 @@
 """Streamlit glue shared by app.py and the pages: the model the sidebar chose,
 and the text and masks every page works on."""
 
+import collections
 import tempfile
 from pathlib import Path
 
@@ -90,13 +91,27 @@ def text_and_masks(model):
         "Click tokens to mask them (click again to unmask)",
         options=options,
         selection_mode="multi",
-        format_func=lambda i: encoding.tokens[i],
+        format_func=pill_labels(encoding.tokens).__getitem__,
         key="picked",
         bind="query-params",
         on_change=keep,
         args=("picked",),
     )
     return text, encoding, keep("picked", picked)
+
+
+def pill_labels(tokens):
+    """A unique label per token: a repeated token gets its position as a subscript.
+
+    Streamlit identifies pills by their labels, so two pills labelled "the"
+    would be one pill (and the URL would not tell them apart).
+    """
+    counts = collections.Counter(tokens)
+    digits = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    return [
+        token if counts[token] == 1 else f"{token}{str(i).translate(digits)}"
+        for i, token in enumerate(tokens)
+    ]
 
 
 def masked_or_stop(model, text, picked):

@@ -140,3 +140,15 @@ def test_a_checkpoint_path_switches_the_model(app, tiny_checkpoint):
     assert not app.exception
     assert str(tiny_checkpoint) in " ".join(m.value for m in app.sidebar.markdown)
     assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_repeated_token_masks_the_clicked_position(app):
+    app.run()
+    app.text_input(key="text").set_value("the cat sat on the mat by the door.").run()
+    pills = app.pills(key="picked")
+    assert len(set(pills.options)) == len(pills.options), "every pill needs its own label"
+    pills.select(5).run()  # the second "the"
+    assert not app.exception
+    assert app.pills(key="picked").value == [5]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in app.get("plotly_chart")]
+    assert titles == ["Position 5: the"]
