@@ -3,6 +3,7 @@ and the text and masks every page works on."""
 
 import collections
 import tempfile
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -19,8 +20,14 @@ SHARED_KEYS = ("text", "picked", "top_k")
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def load_model(source):
-    """One `MaskedLM` per source, shared by all sessions and never mutated."""
-    return mlmviz.load(source)
+    """One `MaskedLM` per source, shared by all sessions and never mutated.
+
+    Its prediction path is compiled for a second shape in the background,
+    after the first page has drawn, so later lengths do not wait for tracing.
+    """
+    model = mlmviz.load(source)
+    threading.Thread(target=model.warm_up, daemon=True).start()
+    return model
 
 
 def current_source():

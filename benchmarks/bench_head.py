@@ -15,9 +15,13 @@ memory bandwidth (measured here with a large numpy copy).
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import keras  # noqa: E402
 import keras_hub  # noqa: E402

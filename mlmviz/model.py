@@ -125,6 +125,10 @@ class MaskedLM:
         embeddings = self.backbone.token_embedding.embeddings
         return keras.ops.convert_to_numpy(embeddings).astype("float32")
 
+    def warm_up(self):
+        """Compile the prediction path ahead of the first request (takes ~1 s)."""
+        self._predictor.warm_up()
+
     @property
     def output_matrix(self):
         """The rows the head scores against, `(vocab, feature_dim)` float32 numpy.
