@@ -68,6 +68,8 @@ def show_model(model):
         f"{meta['parameters'] / 1e6:.1f} M parameters, "
         f"{'tied' if meta['tied'] else 'untied'} output embedding."
     )
+    for warning in model.warnings:
+        st.warning(warning)
     if model.head_check.trained:
         st.caption(model.head_check.message)
     else:

@@ -82,6 +82,12 @@ def text_and_masks(model):
         positions the user clicked. Stops the page with a hint when the text
         is empty.
     """
+    if model.warnings:
+        st.warning(
+            "This model's weights hold NaN or infinity, so its predictions are not "
+            "numbers. Choose another model in the sidebar."
+        )
+        st.stop()
     restore_shared_state()
     st.session_state.setdefault("text", examples(model.tokenizer.mask_token)[0])
     text = keep("text", st.text_input(

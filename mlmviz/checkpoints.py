@@ -111,3 +111,29 @@ def _check_entry(path, name, entry):
             f"does not match its {end - start} bytes of data."
         )
     return end
+
+
+def check_links(directory, root=None):
+    """Refuse a checkpoint directory holding links that lead outside it.
+
+    A file in a checkpoint directory that is a symbolic link to, say,
+    `/etc/passwd` or another user's files must not be read. Links whose
+    target stays inside `root` (default: the directory itself; for a Hugging
+    Face cache snapshot, the model's cache folder, where its blobs live) are
+    fine.
+
+    Raises:
+        CheckpointError: naming the link and where it points.
+    """
+    directory = Path(directory)
+    root = Path(root or directory).resolve()
+    for path in sorted(directory.rglob("*")):
+        if not path.is_symlink():
+            continue
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            raise CheckpointError(
+                f"{path.name} in {directory} is a link to {target}, outside the "
+                "checkpoint; mlmviz does not follow it. Copy the file into the "
+                "checkpoint directory instead."
+            )

@@ -145,6 +145,11 @@ class _Tensors:
         names = (names,) if isinstance(names, str) else names
         name = self._find(names)
         forward, backward = transform
+        if self._tensors[name].dtype.kind != "f":
+            raise CheckpointError(
+                f"Tensor {name!r} in {self._filename} holds {self._tensors[name].dtype} "
+                f"values; the model expects floating-point weights for {weight.path}."
+            )
         value = forward(self._tensors[name])
         if tuple(weight.shape) != value.shape:
             raise CheckpointError(

@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 
 from mlmviz import keras_hub_tasks, saving
-from mlmviz.checkpoints import CheckpointError, refuse_pickle
+from mlmviz.checkpoints import CheckpointError, check_links, refuse_pickle
 from mlmviz.hf import load_hf_directory
 from mlmviz.model import MaskedLM, check_head, describe
 from mlmviz.tokenization import Tokenizer
@@ -41,11 +41,15 @@ def load(source="default"):
     if source == "default":
         return load_directory(DEFAULT_MODEL, source="default")
     if source.startswith("hf:"):
-        return load_directory(hub_snapshot(source[3:]), source=source)
+        snapshot = hub_snapshot(source[3:])
+        check_links(snapshot, root=snapshot.parents[1])  # blobs live beside snapshots/
+        return load_directory(snapshot, source=source)
     path = Path(source).expanduser()
     refuse_pickle(path)
     if not path.exists():
         raise CheckpointError(f"{source} does not exist.")
+    if path.is_dir():
+        check_links(path)
     if path.is_dir() and keras_hub_tasks.is_preset(path):
         digest = file_hash(path / "model.weights.h5", path / "task.weights.h5")
         return keras_hub_tasks.load_preset(path, source, digest)

@@ -99,6 +99,11 @@ class MaskedLM:
         head: our `MaskedLMHead`, usually tied to that token embedding.
         metadata: dict describing the checkpoint (source, architecture, ...).
         head_check: the `HeadCheck` verdict.
+
+    Attributes:
+        warnings: sentences about problems that do not stop loading, e.g.
+            weights holding NaN or infinity (predictions then raise
+            ValueError instead of returning NaN probabilities).
     """
 
     def __init__(self, tokenizer, backbone, head, metadata, head_check):
@@ -109,6 +114,8 @@ class MaskedLM:
         self.head = head
         self.metadata = metadata
         self.head_check = head_check
+        unique = {id(w): w for w in backbone.weights + head.weights}  # the tie appears twice
+        self.warnings = nonfinite_weights(unique.values())
         self._layers = keras.Model(backbone.inputs, _layer_outputs(backbone))
         self._predictor = Predictor(backbone, head)
         self.vocabulary = [
@@ -264,6 +271,11 @@ class MaskedLM:
             for position in masked.positions
         ]
         readout = self._predictor(masked.ids, masked.positions, queries, temperature, top_k)
+        if not np.isfinite(readout["top_probabilities"]).all():
+            raise ValueError(
+                "The model's output is not a number (NaN or infinity): "
+                + (" ".join(self.warnings) or "its weights or this input overflow.")
+            )
         masks = [
             self._describe_mask(masked, index, readout, top_k, target_ids)
             for index in range(len(masked.positions))
@@ -355,6 +367,19 @@ class MaskedLM:
         token_ids = np.array([ids], dtype="int32")  # (1, seq)
         inputs = encoder_inputs(self.backbone, token_ids, np.ones_like(token_ids))
         return [keras.ops.convert_to_numpy(s) for s in self._layers(inputs, training=False)]
+
+
+def nonfinite_weights(weights):
+    """One warning per weight holding NaN or infinity (empty when all are finite)."""
+    warnings = []
+    for weight in weights:
+        values = keras.ops.convert_to_numpy(weight)
+        bad = values.size - int(np.isfinite(values).sum())
+        if bad:
+            warnings.append(
+                f"Weight {weight.path} holds {bad:,} NaN or infinite values of {values.size:,}."
+            )
+    return warnings
 
 
 def _check_position(position, encoding):

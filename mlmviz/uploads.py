@@ -32,6 +32,10 @@ def store_upload(name, data, root, max_bytes):
         CheckpointError: for an unsupported or refused file.
     """
     refuse_pickle(Path(name))
+    if len(data) > max_bytes:
+        raise CheckpointError(
+            f"{name} is {len(data):,} bytes; the upload limit is {max_bytes:,} bytes."
+        )
     suffix = Path(name).suffix.lower()
     digest = hashlib.sha256(data).hexdigest()[:16]
     root = Path(root)
