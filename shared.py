@@ -26,7 +26,9 @@ def load_model(source):
     after the first page has drawn, so later lengths do not wait for tracing.
     """
     model = mlmviz.load(source)
-    threading.Thread(target=model.warm_up, daemon=True).start()
+    # Not a daemon (a thread started from Streamlit's script thread would inherit
+    # daemon=True): TensorFlow aborts the process if it is killed mid-call at exit.
+    threading.Thread(target=model.warm_up, daemon=False).start()
     return model
 
 

@@ -48,7 +48,8 @@ def main(argv=None):
         with _quiet_stderr():  # TensorFlow's C++ logs go to file descriptor 2
             command(args)
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError
-        print(f"mlmviz: error: {error}", file=sys.stderr)
+        message = " ".join(str(error).splitlines())  # one line, even for a path with a newline
+        print(f"mlmviz: error: {message}", file=sys.stderr)
         return USAGE_ERROR
     return 0
 

@@ -21,6 +21,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from mlmviz.distributions import float32_temperature
+
 
 CANDIDATES = 32  # the read-out's top-k; larger requests get their own graph
 PAD_TO_BUCKETS = keras.backend.backend() != "tensorflow"
@@ -42,7 +44,10 @@ class Readout(keras.layers.Layer):
     def call(self, hidden, positions, temperature, queries):
         logits = self.head(hidden, positions, return_stages=True)["logits"]  # (b, m, V)
         logits = ops.cast(logits, "float32")  # (b, m, V)
-        scaled = logits / ops.reshape(temperature, (-1, 1, 1))  # (b, m, V)
+        # The maximum comes off before dividing: with a tiny temperature the
+        # gaps become -inf (probability 0) instead of logits overflowing to inf.
+        gaps = logits - ops.max(logits, axis=-1, keepdims=True)  # (b, m, V), <= 0
+        scaled = gaps / ops.reshape(temperature, (-1, 1, 1))  # (b, m, V)
         log_p = scaled - ops.logsumexp(scaled, axis=-1, keepdims=True)  # (b, m, V)
         p = ops.exp(log_p)  # (b, m, V)
         top_p, top_ids = ops.top_k(p, self.candidates, sorted=True)  # (b, m, k)
@@ -52,7 +57,7 @@ class Readout(keras.layers.Layer):
             "top_ids": top_ids,
             "top_probabilities": top_p,
             "top_logits": ops.take_along_axis(logits, top_ids, axis=-1),  # (b, m, k)
-            "entropy": -ops.sum(p * log_p, axis=-1),  # (b, m)
+            "entropy": -ops.sum(ops.where(p > 0, p * log_p, 0.0), axis=-1),  # (b, m); 0 log 0 = 0
             "query_probabilities": query_p,
             "query_ranks": 1 + ops.sum(ops.cast(higher, "int32"), axis=-1),  # (b, m, q)
         }
@@ -86,7 +91,8 @@ class Predictor:
             positions: `(masks,)` valid mask positions.
             queries: `(masks, q)` token ids whose probability and rank to
                 return at each mask.
-            temperature: softmax temperature, > 0.
+            temperature: softmax temperature, a finite number > 0 (kept
+                within float32's normal range).
             candidates: how many top tokens to return (at most the vocabulary).
 
         Returns:
@@ -109,7 +115,7 @@ class Predictor:
         inputs = {
             **encoder_inputs(self.backbone, ids, padding),
             "mask_positions": slots,
-            "temperature": np.array([temperature], "float32"),
+            "temperature": np.array([float32_temperature(temperature)], "float32"),
             "queries": asked,
         }
         outputs = self._model(candidates).predict_on_batch(inputs)

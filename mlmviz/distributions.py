@@ -1,17 +1,26 @@
 """Turning logits into displayable distributions, always in float32 numpy."""
 
+import math
+import numbers
+
 import numpy as np
+
+FLOAT32 = np.finfo(np.float32)
 
 
 def softmax(logits, temperature=1.0):
     """Probabilities over the last axis of `logits / temperature`, float32.
 
+    The maximum is subtracted before dividing, so a tiny temperature gives
+    the arg-max (ties shared) instead of overflowing into NaN.
+
     Raises:
         ValueError: when `temperature` is not a finite positive number.
     """
-    check_temperature(temperature)
-    scaled = np.asarray(logits, dtype=np.float32) / np.float32(temperature)
-    scaled -= scaled.max(axis=-1, keepdims=True)
+    temperature = float32_temperature(check_temperature(temperature))
+    logits = np.asarray(logits, dtype=np.float32)
+    with np.errstate(over="ignore"):  # gaps / tiny temperature -> -inf -> probability 0
+        scaled = (logits - logits.max(axis=-1, keepdims=True)) / temperature
     weights = np.exp(scaled)
     return weights / weights.sum(axis=-1, keepdims=True)
 
@@ -34,11 +43,26 @@ def rank(probabilities, token_id):
 
 
 def check_temperature(temperature):
-    """Raise `ValueError` unless `temperature` is a finite number > 0."""
+    """`temperature` as a float; `ValueError` unless it is a finite real number > 0."""
+    valid = isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
     try:
-        valid = bool(np.isfinite(temperature) and temperature > 0)
-    except TypeError:
+        valid = valid and math.isfinite(float(temperature)) and float(temperature) > 0
+    except OverflowError:  # an int too large for a float
         valid = False
     if not valid:
-        raise ValueError(f"temperature must be > 0. Received {temperature!r}")
+        raise ValueError(
+            "temperature must be > 0 and finite (a number such as 0.5 or 2). "
+            f"Received {temperature!r}"
+        )
     return float(temperature)
+
+
+def float32_temperature(temperature):
+    """A checked temperature as float32, kept within float32's normal range.
+
+    Below the smallest normal float32 a temperature would round to 0 (or
+    lose precision); above the largest it would become infinity. In float32
+    the limits give the same distributions as such temperatures: the
+    arg-max, and the uniform distribution.
+    """
+    return np.float32(min(max(temperature, float(FLOAT32.tiny)), float(FLOAT32.max)))

@@ -309,10 +309,10 @@ def check_mask_positions(mask_positions, inputs):
         `mask_positions` as a backend tensor (its dtype unchanged).
 
     Raises:
-        ValueError: when the positions are not integers, not 2-D, have
-            another batch size than `inputs`, or (when their values are
-            known, i.e. not while tracing) contain a position that is
-            negative or not smaller than `sequence_length`.
+        ValueError: when `inputs` is not 3-D, or the positions are not
+            integers, not 2-D, have another batch size than `inputs`, or
+            (when their values are known, i.e. not while tracing) contain a
+            position that is negative or not smaller than `sequence_length`.
     """
     mask_positions = ops.convert_to_tensor(mask_positions)
     dtype = keras.backend.standardize_dtype(mask_positions.dtype)
@@ -324,6 +324,11 @@ def check_mask_positions(mask_positions, inputs):
         raise ValueError(
             "mask_positions must be 2-D, (batch, masks_per_sequence). "
             f"Received shape {tuple(mask_positions.shape)}"
+        )
+    if len(inputs.shape) != 3:
+        raise ValueError(
+            "inputs must be 3-D, (batch, sequence_length, hidden_dim). "
+            f"Received shape {tuple(inputs.shape)}"
         )
     batch, sequence_length = inputs.shape[0], inputs.shape[1]
     if None not in (batch, mask_positions.shape[0]) and (

@@ -171,19 +171,28 @@ class MaskedLM:
                 tokens, special tokens included).
 
         Raises:
-            ValueError: empty text, no mask at all, or a position that is
-                out of range or on a special token.
+            ValueError: text that is empty or not a string of valid Unicode,
+                no mask at all, or a position that is not an integer, out of
+                range or on a special token.
         """
-        if not text or not text.strip():
+        if text is None or (isinstance(text, str) and not text.strip()):
             raise ValueError("The text is empty: type a sentence.")
         encoding = self.tokenizer.encode(text)
         ids = list(encoding.ids)
-        chosen = {_check_position(position, encoding) for position in positions}
+        chosen = {_check_position(position, encoding)
+                  for position in _as_list(positions, "Mask positions must be a list of integers")}
         typed = {i for i, token_id in enumerate(ids) if token_id == self.tokenizer.mask_id}
         masked = tuple(sorted(chosen | typed))
+        mask_token = self.tokenizer.mask_token
+        if not masked and encoding.truncated and mask_token in text:
+            raise ValueError(
+                f"Nothing is masked: the text is longer than the model's "
+                f"{self.tokenizer.max_length} tokens and its {mask_token} lies in the "
+                "part that was cut off. Shorten the text or mask an earlier word."
+            )
         if not masked:
             raise ValueError(
-                f"Nothing is masked: type {self.tokenizer.mask_token} in the text "
+                f"Nothing is masked: type {mask_token} in the text "
                 "or choose tokens to mask."
             )
         for position in masked:
@@ -259,11 +268,12 @@ class MaskedLM:
               several tokens: the first one is scored).
 
         Raises:
-            ValueError: for bad text, positions, `top_k`, `temperature` or an
-                empty target.
+            ValueError: for bad text, positions, `top_k`, `temperature` or
+                targets (not a list of words, or a word without tokens).
         """
         top_k = _check_top_k(top_k, self.head.vocabulary_size)
         temperature = check_temperature(temperature)
+        targets = _as_list(targets, "targets must be a list of words, e.g. ['door', 'window']")
         target_ids = [self._target(word) for word in targets]
         masked = self.mask(text, positions)
         queries = [  # (masks, 1 + targets): the hidden word, then the targets
@@ -320,10 +330,12 @@ class MaskedLM:
 
     def _target(self, word):
         """(word, token id of its first piece, split into several pieces?)."""
-        word = word.strip()
+        if not isinstance(word, str):
+            raise ValueError(f"Each target must be a word (a string). Received {word!r}")
+        typed, word = word, word.strip()
         pieces = self.tokenizer.encode_words([word])[0] if word else []
         if not pieces:
-            raise ValueError(f"The target {word!r} has no tokens.")
+            raise ValueError(f"The target {typed!r} has no tokens: give a word.")
         return word, pieces[0], len(pieces) > 1
 
     def _describe_mask(self, masked, index, readout, top_k, target_ids):
@@ -380,6 +392,16 @@ def nonfinite_weights(weights):
                 f"Weight {weight.path} holds {bad:,} NaN or infinite values of {values.size:,}."
             )
     return warnings
+
+
+def _as_list(values, what):
+    """`values` (a list, tuple, range, array ...) as a list, else `ValueError(what)`."""
+    try:
+        if isinstance(values, (str, bytes)):
+            raise TypeError
+        return list(values)
+    except TypeError:
+        raise ValueError(f"{what}. Received {values!r}") from None
 
 
 def _check_position(position, encoding):

@@ -98,8 +98,12 @@ class Tokenizer:
         return cls(tokenizer, mask_token, max_length)
 
     def encode(self, text):
-        """Tokenize `text` (typed mask tokens stay whole) into an `Encoding`."""
-        encoding = self._tokenizer.encode(text)
+        """Tokenize `text` (typed mask tokens stay whole) into an `Encoding`.
+
+        Raises:
+            ValueError: when `text` is not a string of valid Unicode.
+        """
+        encoding = self._tokenizer.encode(check_text(text))
         return Encoding(
             ids=tuple(encoding.ids),
             tokens=tuple(encoding.tokens),
@@ -110,6 +114,7 @@ class Tokenizer:
 
     def encode_words(self, texts):
         """Token ids of each text, without special tokens (for training)."""
+        texts = [check_text(text) for text in texts]
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
         return [encoding.ids for encoding in encodings]
 
@@ -120,6 +125,24 @@ class Tokenizer:
     def id_to_token(self, token_id):
         """The string of one token id."""
         return self._tokenizer.id_to_token(int(token_id))
+
+
+def check_text(text):
+    """`text` if it is a string the tokenizer can read, else `ValueError`.
+
+    A Python string may hold lone surrogates (halves of a UTF-16 pair, e.g.
+    from a badly decoded file), which are not Unicode characters.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"The text must be a string. Received {type(text).__name__} {text!r:.80}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"The text is not valid Unicode: character {error.start} is the lone "
+            f"surrogate {text[error.start]!r}."
+        ) from None
+    return text
 
 
 def _read_json(path):
