@@ -4,13 +4,18 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test chromium
+.PHONY: run test fuzz chromium
 
 run: $(VENV)/.installed-run
 	$(PYTHON) -m streamlit run app.py --server.port 8501 --server.address localhost
 
 test: $(VENV)/.installed-test chromium
 	$(PYTHON) -m pytest
+
+# The property tests with over 10,000 generated inputs (minutes); prints the count.
+fuzz: $(VENV)/.installed-test
+	HYPOTHESIS_PROFILE=fuzz $(PYTHON) -m pytest tests/test_properties.py -p no:randomly \
+		--hypothesis-show-statistics
 
 $(PYTHON):
 	python3 -m venv $(VENV)

@@ -16,7 +16,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line on stderr and exit status 2."""
 
     def error(self, message):
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {_one_line(message)}\n")
 
 
 def build_parser():
@@ -48,10 +48,19 @@ def main(argv=None):
         with _quiet_stderr():  # TensorFlow's C++ logs go to file descriptor 2
             command(args)
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError
-        message = " ".join(str(error).splitlines())  # one line, even for a path with a newline
-        print(f"mlmviz: error: {message}", file=sys.stderr)
+        print(f"mlmviz: error: {_one_line(str(error))}", file=sys.stderr)
         return USAGE_ERROR
     return 0
+
+
+def _one_line(message):
+    """`message` on one printable line.
+
+    An argument or a path may hold a newline, or a lone surrogate (undecodable
+    bytes in argv), which a strict UTF-8 stream cannot write: it is escaped.
+    """
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return " ".join(message.splitlines())
 
 
 @contextlib.contextmanager

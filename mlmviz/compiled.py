@@ -57,7 +57,8 @@ class Readout(keras.layers.Layer):
             "top_ids": top_ids,
             "top_probabilities": top_p,
             "top_logits": ops.take_along_axis(logits, top_ids, axis=-1),  # (b, m, k)
-            "entropy": -ops.sum(ops.where(p > 0, p * log_p, 0.0), axis=-1),  # (b, m); 0 log 0 = 0
+            # 0 log 0 = 0: with a tiny temperature most p are exactly 0 (log_p -inf)
+            "entropy": -ops.sum(ops.where(p > 0, p * log_p, 0.0), axis=-1),  # (b, m)
             "query_probabilities": query_p,
             "query_ranks": 1 + ops.sum(ops.cast(higher, "int32"), axis=-1),  # (b, m, q)
         }

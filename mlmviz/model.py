@@ -396,12 +396,12 @@ def nonfinite_weights(weights):
 
 def _as_list(values, what):
     """`values` (a list, tuple, range, array ...) as a list, else `ValueError(what)`."""
-    try:
-        if isinstance(values, (str, bytes)):
-            raise TypeError
-        return list(values)
-    except TypeError:
-        raise ValueError(f"{what}. Received {values!r}") from None
+    if not isinstance(values, (str, bytes)):
+        try:
+            return list(values)
+        except TypeError:  # not iterable
+            pass
+    raise ValueError(f"{what}. Received {values!r}")
 
 
 def _check_position(position, encoding):
