@@ -4,15 +4,15 @@
 takes token ids, mask positions, a temperature and a few query token ids,
 and returns only what the page shows: the top candidates with their logits
 and probabilities, the entropy, and each query's probability and rank. The
-`(masks, vocab)` distribution never leaves the device. Keras compiles the
-model once (`predict_on_batch`: a `tf.function` on TensorFlow, `jax.jit` on
-JAX); inputs are padded to a few shape buckets so new text lengths and mask
-counts reuse a compiled graph instead of tracing a new one. On TensorFlow no padding is
-needed: its `tf.function` (traced with `reduce_retracing`) generalises to
-any length after two shapes, so `warm_up` traces those two and inputs keep
-their exact size (padding a 9-token sentence to 16 costs BERT-base 1.8x the
-encoder work). JAX compiles one program per shape, so there inputs are
-padded to power-of-two buckets (16, 32, 64 ... tokens; 1, 2, 4 ... masks).
+`(masks, vocab)` distribution never leaves the device. Keras compiles it
+through `predict_on_batch` (a `tf.function` on TensorFlow, `jax.jit` on JAX).
+
+New input shapes must not mean new compilations. TensorFlow's function
+(traced with `reduce_retracing`) generalises to any length after two
+shapes, so `warm_up` traces two and inputs keep their exact size (padding a
+9-token sentence to 16 would cost BERT-base 1.8x the encoder work). JAX
+compiles one program per shape, so there inputs are padded to power-of-two
+buckets (16, 32, 64 ... tokens; 1, 2, 4 ... masks).
 """
 
 import threading
@@ -22,7 +22,6 @@ import numpy as np
 from keras import ops
 
 from mlmviz.distributions import float32_temperature
-
 
 CANDIDATES = 32  # the read-out's top-k; larger requests get their own graph
 PAD_TO_BUCKETS = keras.backend.backend() != "tensorflow"
