@@ -22,24 +22,24 @@ prints a Markdown report:
 import argparse
 import math
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import tokenizers
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_lines, table  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+from common import machine_lines, table  # noqa: E402
+from tools.appserver import (  # noqa: E402
+    free_port, server_command, start_server, stop_server, wait_healthy,
+)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
@@ -71,56 +71,6 @@ TARGETS = {
 
 
 # --- the server and its memory ----------------------------------------------
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_command(port):
-    return [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]
-
-
-def start_server(port, log):
-    """Launch the server; returns the `Popen`."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen(
-        server_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-
-
-def wait_healthy(url, process, timeout=180):
-    """Poll /_stcore/health every 50 ms until it answers `ok`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url}/_stcore/health did not answer in {timeout} s")
-
-
-def stop_server(process):
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
 
 def descendants(pid):
     """`pid` and all its descendant process ids, read from /proc/*/stat."""

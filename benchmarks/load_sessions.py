@@ -47,13 +47,15 @@ from urllib.parse import urlparse
 
 from playwright.async_api import async_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 from bench_app import (  # noqa: E402
     CHROMIUM, CHROMIUM_ARGS, IDLE, SENTENCES, RssSampler, Sentence, default_text,
-    descendants, free_port, percentile, rss_mib, server_command, start_server, stop_server,
-    wait_healthy,
+    descendants, percentile, rss_mib,
 )
 from common import machine_lines, table  # noqa: E402
+from tools.appserver import (  # noqa: E402
+    free_port, server_command, start_server, stop_server, wait_healthy,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP_K = 5  # the Predict page's default: every chart shows 5 bars

@@ -9,39 +9,26 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-PORT = 8765
+sys.path.insert(0, str(ROOT))
+from tools.appserver import free_port, start_server, stop_server, wait_healthy  # noqa: E402
+
 TEXT = "the [MASK] barked at the [MASK] all night."
 # name: (URL path, window height)
 SHOTS = {"predict": ("", 1100), "anatomy": ("anatomy", 2300), "lens": ("lens", 1300)}
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
-def wait_healthy(url):
-    for _ in range(240):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the server did not start")
-
-
 def main():
-    url = f"http://127.0.0.1:{PORT}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(PORT)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(port, subprocess.DEVNULL)
     try:
-        wait_healthy(url)
+        wait_healthy(url, server)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                  args=["--no-sandbox"])
@@ -57,7 +44,7 @@ def main():
                 print("wrote", f"assets/screenshot-{name}.png")
             browser.close()
     finally:
-        server.terminate()
+        stop_server(server)
 
 
 if __name__ == "__main__":
