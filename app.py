@@ -8,8 +8,8 @@ import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 
 import mlmviz.device  # noqa: E402
-from mlmviz.checkpoints import CheckpointError  # noqa: E402
-from mlmviz.uploads import store_upload  # noqa: E402
+from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
+from mlmviz.sources.uploads import store_upload  # noqa: E402
 from shared import UPLOADS, current_model, load_model  # noqa: E402
 
 # After every run Streamlit calls keras.backend.clear_session() (and nothing

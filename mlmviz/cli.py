@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import MISSING, fields
 
-from mlmviz.train_config import TrainConfig
+from mlmviz.training.config import TrainConfig
 
 USAGE_ERROR = 2
 
@@ -111,7 +111,7 @@ def _json_result(result):
 
 
 def _train(args):
-    from mlmviz.train import train
+    from mlmviz.training.train import train
 
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     train(config)

@@ -66,3 +66,17 @@ def float32_temperature(temperature):
     arg-max, and the uniform distribution.
     """
     return np.float32(min(max(temperature, float(FLOAT32.tiny)), float(FLOAT32.max)))
+
+
+def cross_entropy(logits, labels):
+    """`-log softmax(logits)[label]` in nats over the last axis, float32.
+
+    Args:
+        logits: `(..., vocab)`.
+        labels: `(...)` int ids.
+    """
+    logits = np.asarray(logits, dtype=np.float32)  # (..., vocab)
+    top = logits.max(axis=-1, keepdims=True)  # (..., 1)
+    log_norm = top[..., 0] + np.log(np.exp(logits - top).sum(axis=-1))  # (...)
+    picked = np.take_along_axis(logits, np.asarray(labels)[..., None], axis=-1)  # (..., 1)
+    return log_norm - picked[..., 0]

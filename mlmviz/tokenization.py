@@ -13,7 +13,7 @@ from pathlib import Path
 import tokenizers
 from tokenizers.implementations import BertWordPieceTokenizer
 
-from mlmviz.checkpoints import CheckpointError
+from mlmviz.sources.checkpoints import CheckpointError
 
 MASK_CANDIDATES = ("[MASK]", "<mask>")
 

@@ -3,7 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from mlmviz import anatomy, plots
+from mlmviz.analysis import anatomy
+from mlmviz.figures.logits import logit_split_bars
+from mlmviz.figures.probabilities import paired_probability_bars
+from mlmviz.figures.vectors import value_histogram, vector_heatmap
 from shared import (
     choose_mask, current_model, current_source, head_stages, masked_or_stop, text_and_masks,
 )
@@ -35,13 +38,13 @@ def show_mask():
     width = max(v.size for v in vectors)
     padded = [list(v) + [float("nan")] * (width - v.size) for v in vectors]
     labels = [anatomy.STAGE_TITLES[name] for name in names]
-    st.plotly_chart(plots.vector_heatmap(padded, labels, "Each stage's vector, one cell per dimension"),
+    st.plotly_chart(vector_heatmap(padded, labels, "Each stage's vector, one cell per dimension"),
                     key="anatomy_vectors")
     summary = pd.DataFrame(anatomy.vector_summary(stages, index))
     left, right = st.columns([3, 2])
     left.dataframe(summary, hide_index=True)
     shown = right.selectbox("Histogram of", labels, index=3, key="anatomy_histogram")
-    right.plotly_chart(plots.value_histogram(vectors[labels.index(shown)], shown),
+    right.plotly_chart(value_histogram(vectors[labels.index(shown)], shown),
                        key="anatomy_histogram_chart")
     st.caption(
         "LayerNorm recentres and rescales the vector (mean ≈ β, spread ≈ γ), so every "
@@ -50,7 +53,7 @@ def show_mask():
 
     st.subheader("2 · Projection + bias = logit")
     table = pd.DataFrame(anatomy.anatomy_table(stages, index, model.vocabulary, top_k, temperature))
-    st.plotly_chart(plots.logit_split_bars(table, "Each top token's logit, split in two"),
+    st.plotly_chart(logit_split_bars(table, "Each top token's logit, split in two"),
                     key="anatomy_split")
     st.write(
         "The **context** term is the dot product of the normalised vector with the token's "
@@ -60,7 +63,7 @@ def show_mask():
 
     st.subheader("3 · Softmax: with and without the context")
     st.plotly_chart(
-        plots.paired_probability_bars(
+        paired_probability_bars(
             table["token"], table["probability"], table["bias_only_probability"],
             ["the head", "bias only"], "Probability of the top tokens", log_scale=True,
         ),

@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from mlmviz import compare, plots
+from mlmviz.analysis import compare
+from mlmviz.figures.probabilities import paired_probability_bars
 from shared import current_model, current_source, keep, load_model, masked_or_stop, text_and_masks
 
 EXPLANATION = """
@@ -107,7 +108,7 @@ def mask_detail(result, name_a, name_b):
     rows = pd.DataFrame(mask["rows"])
     title = f"Position {mask['position']}: {mask['original']}"
     st.plotly_chart(
-        plots.paired_probability_bars(
+        paired_probability_bars(
             rows["token"], rows["probability_a"], rows["probability_b"], (name_a, name_b), title
         ),
         key="compare_bars",

@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from mlmviz import neighbours, plots
+from mlmviz.analysis import neighbours
+from mlmviz.figures.logits import norm_bias_scatter
+from mlmviz.figures.vectors import matrix_heatmap
 from shared import (
     choose_mask, current_model, current_source, head_stages, load_model, masked_or_stop,
     text_and_masks,
@@ -71,13 +73,13 @@ def show_mask():
     top = stages["logits"][0, index].argsort()[::-1][:k]  # (k,) best first
     tokens = [model.vocabulary[i] for i in top]
     st.plotly_chart(
-        plots.matrix_heatmap(neighbours.cosine_matrix(matrix[top]), tokens,
-                             "Cosine similarity among the top predictions' rows"),
+        matrix_heatmap(neighbours.cosine_matrix(matrix[top]), tokens,
+                       "Cosine similarity among the top predictions' rows"),
         key="embeddings_similarity",
     )
     st.plotly_chart(
-        plots.norm_bias_scatter(norms, bias, model.vocabulary, top,
-                                "Every token: row norm vs output bias"),
+        norm_bias_scatter(norms, bias, model.vocabulary, top,
+                          "Every token: row norm vs output bias"),
         key="embeddings_scatter",
     )
     st.caption(

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from mlmviz import logit_lens, plots
+from mlmviz.analysis import logit_lens
+from mlmviz.figures.logits import lens_lines
 from shared import (
     choose_mask, current_model, current_source, load_model, masked_or_stop, text_and_masks,
 )
@@ -36,7 +37,7 @@ def show_mask():
     table = logit_lens.lens_table(logits, index, model.vocabulary, top_k)
     rows = table["layers"]
     st.plotly_chart(
-        plots.lens_lines(
+        lens_lines(
             [r["layer"] for r in rows], [r["final_probability"] for r in rows],
             [r["final_rank"] for r in rows], table["final"],
             f"The final prediction “{table['final']}” layer by layer",

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from mlmviz import plots
-from mlmviz.masking import masking_lab
-from mlmviz.pseudo_likelihood import pseudo_log_likelihood
+from mlmviz.analysis.masking_lab import masking_lab
+from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
+from mlmviz.figures.strips import corruption_strip, surprise_strip
 from shared import current_model, current_source, load_model, text_and_masks
 
 
@@ -55,7 +55,7 @@ def lab(source, text, mask_token):
     except ValueError as error:
         st.warning(str(error))
         return
-    st.plotly_chart(plots.corruption_strip(result.tokens, result.shown, result.actions),
+    st.plotly_chart(corruption_strip(result.tokens, result.shown, result.actions),
                     key="lab_strip")
     left, right = st.columns(2)
     left.metric("MLM loss (mean cross-entropy at the selected positions)",
@@ -106,7 +106,7 @@ try:
 except ValueError as error:
     st.info(str(error))
     st.stop()
-st.plotly_chart(plots.surprise_strip(pll.tokens, pll.surprise), key="pll_strip")
+st.plotly_chart(surprise_strip(pll.tokens, pll.surprise), key="pll_strip")
 left, middle, right = st.columns(3)
 left.metric("Pseudo-log-likelihood", f"{pll.total:.2f} nats")
 middle.metric("Pseudo-perplexity", f"{pll.pseudo_perplexity:.2f}")

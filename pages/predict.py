@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from mlmviz import export, plots
+from mlmviz import export
+from mlmviz.figures.probabilities import probability_bars
 from shared import current_model, examples, keep, set_shared, text_and_masks
 
 st.title("Fill the mask")
@@ -78,7 +79,7 @@ for i, mask in enumerate(result["masks"]):
     table = pd.DataFrame(mask["predictions"])[["token", "probability", "logit"]]
     with columns[i % len(columns)]:
         title = f"Position {mask['position']}: {mask['original']}"
-        st.plotly_chart(plots.probability_bars(table, title), key=f"bars-{mask['position']}")
+        st.plotly_chart(probability_bars(table, title), key=f"bars-{mask['position']}")
         st.caption(f"Entropy {mask['entropy']:.2f} nats")
         if mask["original_rank"] is not None:
             st.caption(

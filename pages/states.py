@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mlmviz import gathered, plots
-from mlmviz.projection import pca_2d
+from mlmviz.analysis import gathered
+from mlmviz.analysis.projection import pca_2d
+from mlmviz.figures.vectors import scatter_2d, vector_heatmap
 from shared import current_model, current_source, examples, load_model, text_and_masks
 
 st.title("Gathered hidden states")
@@ -48,12 +49,12 @@ def show(result, key):
     ):
         frame, explained = points(result, vectors, stage)
         title = f"{stage.capitalize()} (PCA explains {explained.sum():.0%})"
-        column.plotly_chart(plots.scatter_2d(frame, title), key=f"{key}-{stage}")
+        column.plotly_chart(scatter_2d(frame, title), key=f"{key}-{stage}")
     names = gathered.labels(result)
     shown = st.radio("Heatmap of", ["gathered", "after the head's transform"],
                      horizontal=True, key=f"{key}-heatmap-choice")
     vectors = result.gathered if shown == "gathered" else result.normed
-    st.plotly_chart(plots.vector_heatmap(vectors, names, f"The vectors ({shown})"),
+    st.plotly_chart(vector_heatmap(vectors, names, f"The vectors ({shown})"),
                     key=f"{key}-heatmap")
     st.dataframe(pd.DataFrame({
         "mask": names, "predicted": result.predicted,

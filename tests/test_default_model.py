@@ -6,7 +6,7 @@ import torch
 from transformers import BertForMaskedLM
 
 import mlmviz
-from mlmviz.loading import DEFAULT_MODEL
+from mlmviz.sources.load import DEFAULT_MODEL
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmviz import distributions, plots
+from mlmviz import distributions
+from mlmviz.figures.probabilities import probability_bars
 
 RNG = np.random.default_rng(1)
 LOGITS = RNG.normal(scale=4, size=(3, 50)).astype("float32")
@@ -54,7 +55,7 @@ def test_probability_bars_show_the_table_best_first():
     order = np.argsort(-LOGITS[2])[:4]
     probabilities = distributions.softmax(LOGITS[2])[order]
     table = pd.DataFrame({"token": [VOCABULARY[i] for i in order], "probability": probabilities})
-    figure = plots.probability_bars(table, "Position 3")
+    figure = probability_bars(table, "Position 3")
     bar = figure.data[0]
     assert list(bar.y) == list(table["token"])
     np.testing.assert_allclose(bar.x, table["probability"])
@@ -73,3 +74,14 @@ def test_entropy_matches_the_definition():
 def test_rank_counts_strictly_better_tokens():
     probabilities = np.array([0.1, 0.4, 0.1, 0.3, 0.1])
     assert [distributions.rank(probabilities, i) for i in range(5)] == [3, 1, 3, 2, 3]
+
+
+def test_cross_entropy_is_stable_and_exact():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4, 3, 50)) * 30 + 1000  # large: exp would overflow naively
+    labels = rng.integers(0, 50, size=(4, 3))
+    log_p = np.log(_reference_softmax(logits, 1.0))  # float64
+    expected = -np.take_along_axis(log_p, labels[..., None], -1)[..., 0]
+    got = distributions.cross_entropy(logits, labels)
+    assert got.shape == (4, 3) and np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, expected, atol=1e-3)

@@ -34,8 +34,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import mlmviz
-from mlmviz import distributions, plots
+from mlmviz import distributions
 from mlmviz.cli import main
+from mlmviz.figures.logits import lens_lines, logit_split_bars, norm_bias_scatter
+from mlmviz.figures.probabilities import paired_probability_bars, probability_bars
+from mlmviz.figures.strips import CORRUPTION_COLOURS, corruption_strip, surprise_strip
+from mlmviz.figures.vectors import matrix_heatmap, scatter_2d, value_histogram, vector_heatmap
 from mlmviz.layers import STAGE_NAMES
 
 VOCAB = 30522  # the default model's vocabulary (checked below)
@@ -510,7 +514,7 @@ def test_cli_predict_exits_0_or_2_with_one_line_on_stderr(default_model, capsys,
                 assert all(math.isfinite(x) and 0 <= x <= 1 for x in p) and p == sorted(p)[::-1]
 
 
-# ---------------------------------------------------------------- plots
+# -------------------------------------------------------------- figures
 
 labels = st.text(max_size=12)
 finite = st.floats(allow_nan=False, allow_infinity=False)
@@ -529,14 +533,14 @@ def test_bar_figures_serialise(tokens, data, title):
     n = len(tokens)
     values = st.lists(probabilities, min_size=n, max_size=n)
     table = pd.DataFrame({"token": tokens, "probability": data.draw(values)})
-    assert len(_serialises(plots.probability_bars(table, title)).data[0].y) == n
+    assert len(_serialises(probability_bars(table, title)).data[0].y) == n
     split = pd.DataFrame({"token": tokens,
                           "context": data.draw(st.lists(finite, min_size=n, max_size=n)),
                           "bias": data.draw(st.lists(finite, min_size=n, max_size=n))})
-    _serialises(plots.logit_split_bars(split, title))
-    figure = plots.paired_probability_bars(tokens, data.draw(values), data.draw(values),
-                                           data.draw(st.tuples(labels, labels)), title,
-                                           log_scale=data.draw(st.booleans()))
+    _serialises(logit_split_bars(split, title))
+    figure = paired_probability_bars(tokens, data.draw(values), data.draw(values),
+                                     data.draw(st.tuples(labels, labels)), title,
+                                     log_scale=data.draw(st.booleans()))
     assert len(_serialises(figure).data) == 2
 
 
@@ -547,13 +551,13 @@ def test_heatmaps_serialise_with_nan_cells(rows, dim, data, title):
     vectors = data.draw(hnp.arrays(np.float32, (rows, dim),
                                    elements=st.floats(allow_infinity=False, width=32)))
     names = data.draw(st.lists(labels, min_size=rows, max_size=rows))
-    _serialises(plots.vector_heatmap(vectors, names, title))
+    _serialises(vector_heatmap(vectors, names, title))
     square = data.draw(hnp.arrays(np.float64, (rows, rows), elements=cells))
     zmid = data.draw(st.one_of(st.none(), finite))
-    _serialises(plots.matrix_heatmap(square, names, title, zmid=zmid))
-    _serialises(plots.value_histogram(vectors[np.isfinite(vectors)], title))
+    _serialises(matrix_heatmap(square, names, title, zmid=zmid))
+    _serialises(value_histogram(vectors[np.isfinite(vectors)], title))
     surprise = data.draw(st.lists(st.floats(0, 1e6), min_size=rows, max_size=rows))
-    _serialises(plots.surprise_strip(names, surprise, title))
+    _serialises(surprise_strip(names, surprise, title))
 
 
 @given(n=st.integers(0, 10), data=st.data(), title=labels)
@@ -563,11 +567,11 @@ def test_scatter_figures_serialise(n, data, title):
     points = pd.DataFrame({"x": column(finite), "y": column(finite), "label": column(labels),
                            "group": column(st.sampled_from(["a", "b", "😀", ""])),
                            "hover": column(labels)})
-    _serialises(plots.scatter_2d(points, title, *data.draw(st.tuples(labels, labels))))
+    _serialises(scatter_2d(points, title, *data.draw(st.tuples(labels, labels))))
     vocabulary = column(labels)
     highlight = data.draw(st.lists(st.integers(0, n - 1), max_size=5)) if n else []
-    _serialises(plots.norm_bias_scatter(np.array(column(finite)), np.array(column(finite)),
-                                        vocabulary, highlight, title))
+    _serialises(norm_bias_scatter(np.array(column(finite)), np.array(column(finite)),
+                                  vocabulary, highlight, title))
 
 
 @given(n=st.integers(1, 8), data=st.data(), token=labels, title=labels)
@@ -575,10 +579,10 @@ def test_scatter_figures_serialise(n, data, title):
 def test_lens_and_corruption_figures_serialise(n, data, token, title):
     column = lambda values: data.draw(st.lists(values, min_size=n, max_size=n))  # noqa: E731
     ranks = column(st.integers(1, 10**9))
-    figure = plots.lens_lines(column(labels), column(probabilities), ranks, token, title)
+    figure = lens_lines(column(labels), column(probabilities), ranks, token, title)
     assert _serialises(figure).layout.yaxis2.range[0] >= math.log10(max(ranks))
-    actions = column(st.sampled_from(list(plots.CORRUPTION_COLOURS)))
-    _serialises(plots.corruption_strip(column(labels), column(labels), actions, title))
+    actions = column(st.sampled_from(list(CORRUPTION_COLOURS)))
+    _serialises(corruption_strip(column(labels), column(labels), actions, title))
 
 
 # ------------------------------------------------------ regression tests

@@ -20,9 +20,9 @@ import tokenizers
 from sentencepiece import sentencepiece_model_pb2
 from tokenizers.implementations import BertWordPieceTokenizer
 
-from mlmviz.checkpoints import CheckpointError
 from mlmviz.layers import MaskedLMHead
 from mlmviz.model import MaskedLM, check_head, describe
+from mlmviz.sources.checkpoints import CheckpointError
 from mlmviz.tokenization import Tokenizer
 
 

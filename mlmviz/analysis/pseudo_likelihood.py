@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlmviz.masking import cross_entropy
+from mlmviz.distributions import cross_entropy
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from safetensors.numpy import save_file
 
 import mlmviz
-from mlmviz.checkpoints import CheckpointError, read_safetensors
+from mlmviz.sources.checkpoints import CheckpointError, read_safetensors
 
 
 class _Payload:

@@ -19,9 +19,9 @@ import keras_hub
 import numpy as np
 from safetensors.numpy import save_file
 
-from mlmviz.activations import from_hf_name
-from mlmviz.checkpoints import CheckpointError, read_safetensors
 from mlmviz.layers import MaskedLMHead
+from mlmviz.sources.activations import from_hf_name
+from mlmviz.sources.checkpoints import CheckpointError, read_safetensors
 
 ARCHITECTURES = ("bert", "distilbert", "roberta", "albert")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 import mlmviz
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_a_file_saved_by_mlmviz_0_1_loads_and_predicts_as_it_did():

@@ -14,12 +14,12 @@ from transformers import AutoModelForMaskedLM
 
 import mlmviz
 from hf_checkpoints import ARCHITECTURES, make_checkpoint, reference_logits, untie_bert
-from mlmviz.checkpoints import CheckpointError
 from mlmviz.distributions import softmax
-from mlmviz.hf import load_hf_directory
 from mlmviz.model import Masked
+from mlmviz.sources.checkpoints import CheckpointError
+from mlmviz.sources.hf import load_hf_directory
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MASK = {"bert": "[MASK]", "distilbert": "[MASK]", "roberta": "<mask>", "albert": "[MASK]"}
 TEXT = "the cat sat on the {mask} and the dog ran to the {mask} ."
 

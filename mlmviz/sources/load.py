@@ -17,13 +17,13 @@ from pathlib import Path
 
 import keras
 
-from mlmviz import keras_hub_tasks, saving
-from mlmviz.checkpoints import CheckpointError, check_links, refuse_pickle
-from mlmviz.hf import load_hf_directory
 from mlmviz.model import MaskedLM, check_head, describe
+from mlmviz.sources import keras_hub_tasks, saving
+from mlmviz.sources.checkpoints import CheckpointError, check_links, refuse_pickle
+from mlmviz.sources.hf import load_hf_directory
 from mlmviz.tokenization import Tokenizer
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-model"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "default-model"
 HUB_FILES = ("*.json", "*.safetensors", "vocab.txt")
 
 

@@ -24,10 +24,10 @@ from streamlit.testing.v1 import AppTest
 
 import mlmviz
 from hf_checkpoints import make_checkpoint
-from mlmviz.checkpoints import CheckpointError
-from mlmviz.uploads import store_upload
+from mlmviz.sources.checkpoints import CheckpointError
+from mlmviz.sources.uploads import store_upload
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 @pytest.fixture(scope="module")

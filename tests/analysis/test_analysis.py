@@ -9,9 +9,11 @@ import pytest
 
 import mlmviz
 from hf_checkpoints import make_checkpoint, untie_bert
-from mlmviz import anatomy, gathered, logit_lens, neighbours, plots
+from mlmviz.analysis import anatomy, gathered, logit_lens, neighbours
+from mlmviz.analysis.projection import pca_2d
 from mlmviz.distributions import softmax
-from mlmviz.projection import pca_2d
+from mlmviz.figures.logits import lens_lines, logit_split_bars, norm_bias_scatter
+from mlmviz.figures.vectors import scatter_2d, vector_heatmap
 
 TEXT = "the [MASK] barked at the [MASK] all night."
 
@@ -173,7 +175,7 @@ def test_logit_lens_early_layers_apply_the_head_to_those_states(default_model, m
     states = default_model.layer_states(masked)  # (layers + 1, masks, hidden)
     for layer in range(len(states)):
         direct = default_model.head.stages(states[layer][None], np.array([[0, 1, 2]]))["logits"][0]
-        np.testing.assert_allclose(logits[layer], direct, atol=1e-5)
+        np.testing.assert_allclose(logits[layer], direct, rtol=1e-6, atol=1e-5)  # float32
 
 
 def test_logit_lens_works_on_an_untied_checkpoint(untied):
@@ -214,17 +216,17 @@ def _spec(figure):
 
 def test_figures_carry_their_data_as_plain_lists(default_model, stages):
     table = pd.DataFrame(anatomy.anatomy_table(stages, 0, default_model.vocabulary, top_k=4))
-    split = _spec(plots.logit_split_bars(table))
+    split = _spec(logit_split_bars(table))
     assert [trace["y"] for trace in split["data"]] == [table["token"].tolist()] * 2
     assert split["data"][1]["x"] == pytest.approx(table["bias"].tolist())
-    heat = _spec(plots.vector_heatmap(stages["normed"][0], ["a", "b", "c"]))
+    heat = _spec(vector_heatmap(stages["normed"][0], ["a", "b", "c"]))
     assert len(heat["data"][0]["z"]) == 3 and len(heat["data"][0]["z"][0]) == 128
     points = pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0], "label": ["a", "b"],
                            "group": ["→ x", "→ y"], "hover": ["a", "b"]})
-    assert len(_spec(plots.scatter_2d(points))["data"]) == 2
-    scatter = _spec(plots.norm_bias_scatter(np.ones(5), np.arange(5.0), list("abcde"), [4]))
+    assert len(_spec(scatter_2d(points))["data"]) == 2
+    scatter = _spec(norm_bias_scatter(np.ones(5), np.arange(5.0), list("abcde"), [4]))
     assert scatter["data"][1]["text"] == ["e"] and scatter["data"][1]["y"] == [4.0]
-    lines = _spec(plots.lens_lines(["embeddings", "layer 1"], [0.1, 0.5], [40, 1], "door"))
+    lines = _spec(lens_lines(["embeddings", "layer 1"], [0.1, 0.5], [40, 1], "door"))
     assert lines["data"][1]["y"] == [40, 1]
 
 

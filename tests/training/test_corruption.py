@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlmviz.masking import corrupt
+from mlmviz.training.corruption import corrupt
 
 VOCAB, MASK_ID, PAD = 1000, 4, 0
 SEQ = 64

@@ -2,7 +2,7 @@
 
 import keras
 
-from mlmviz.checkpoints import CheckpointError
+from mlmviz.sources.checkpoints import CheckpointError
 
 
 @keras.saving.register_keras_serializable(package="mlmviz")

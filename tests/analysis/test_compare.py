@@ -4,10 +4,10 @@ import math
 
 import numpy as np
 import pytest
-from hf_checkpoints import make_checkpoint
 
 import mlmviz
-from mlmviz import compare
+from hf_checkpoints import make_checkpoint
+from mlmviz.analysis import compare
 
 RNG = np.random.default_rng(7)
 TEXT = "the cat sat on the [MASK]."  # the same tokens in the default and the tiny vocabulary

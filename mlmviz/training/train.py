@@ -2,7 +2,7 @@
 
 The checkpoint is ported to a keras-hub backbone and our `MaskedLMHead`,
 trained on plain text (one sentence or passage per line) with BERT's
-corruption from `mlmviz.masking`, the loss taken on the selected positions
+corruption from `mlmviz.training.corruption`, the loss taken on the selected positions
 only, and saved back in the checkpoint's own format (config.json +
 model.safetensors + the tokenizer files), so `mlmviz.load` and Hugging Face
 `transformers` both read the result.
@@ -18,11 +18,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mlmviz.hf import load_hf_directory
-from mlmviz.masking import corrupt
 from mlmviz.model import encoder_inputs, sequence_output
-from mlmviz.train_config import TrainConfig  # noqa: F401  (re-exported)
+from mlmviz.sources.hf import load_hf_directory
 from mlmviz.tokenization import Tokenizer
+from mlmviz.training.corruption import corrupt
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 

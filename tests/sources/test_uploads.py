@@ -9,8 +9,8 @@ import pytest
 
 import mlmviz
 from hf_checkpoints import make_checkpoint
-from mlmviz.checkpoints import CheckpointError
-from mlmviz.uploads import MAX_MEMBERS, store_upload
+from mlmviz.sources.checkpoints import CheckpointError
+from mlmviz.sources.uploads import MAX_MEMBERS, store_upload
 
 LIMIT = 10 * 2**20
 

@@ -11,7 +11,7 @@ import sentencepiece
 
 import mlmviz
 from hf_checkpoints import CORPUS, make_checkpoint
-from mlmviz.checkpoints import CheckpointError
+from mlmviz.sources.checkpoints import CheckpointError
 
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "park", "."]
 TEXTS = {

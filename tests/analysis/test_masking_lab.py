@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import mlmviz
-from mlmviz import plots
-from mlmviz.masking import (
-    continuation_prefix, corrupt_sentence, cross_entropy, masking_lab, word_groups,
+from mlmviz.analysis.masking_lab import (
+    continuation_prefix, corrupt_sentence, masking_lab, word_groups,
 )
+from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
+from mlmviz.figures.strips import corruption_strip, surprise_strip
 from mlmviz.model import Masked
-from mlmviz.pseudo_likelihood import pseudo_log_likelihood
 
 # 23 word-piece tokens between [CLS] and [SEP], several words split in pieces.
 TEXT = ("the unbelievably playful kittens were chasing strawberries around "
@@ -137,16 +137,6 @@ def test_lab_refuses_bad_input(model, text, rates, message):
         masking_lab(model, text, **rates)
 
 
-def test_cross_entropy_is_stable_and_exact():
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(4, 3, 50)) * 30 + 1000  # large: exp would overflow naively
-    labels = rng.integers(0, 50, size=(4, 3))
-    expected = -np.take_along_axis(_log_softmax64(logits), labels[..., None], -1)[..., 0]
-    got = cross_entropy(logits, labels)
-    assert got.shape == (4, 3) and np.all(np.isfinite(got))
-    np.testing.assert_allclose(got, expected, atol=1e-3)
-
-
 def test_pll_equals_filling_one_position_at_a_time(model):
     text = "the children played in the park after school."
     pll = pseudo_log_likelihood(model, text)
@@ -179,10 +169,10 @@ def test_pll_refuses_a_one_token_text(model):
 
 
 def test_strips_draw_one_cell_per_token():
-    figure = plots.corruption_strip(["[CLS]", "a", "b", "[SEP]"], ["[CLS]", "[MASK]", "z", "[SEP]"],
-                                    ["", "mask", "random", ""])
+    figure = corruption_strip(["[CLS]", "a", "b", "[SEP]"], ["[CLS]", "[MASK]", "z", "[SEP]"],
+                              ["", "mask", "random", ""])
     heatmap = json.loads(figure.to_json())["data"][0]
     assert heatmap["z"] == [[0, 1, 2, 0], [0, 1, 2, 0]]
     assert heatmap["text"][1] == ["[CLS]", "[MASK]", "z", "[SEP]"]
-    strip = json.loads(plots.surprise_strip(["a", "b"], [0.5, 2.0]).to_json())["data"][0]
+    strip = json.loads(surprise_strip(["a", "b"], [0.5, 2.0]).to_json())["data"][0]
     assert strip["z"] == [[0.5, 2.0]] and strip["text"] == [["a", "b"]]

@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from mlmviz.checkpoints import CheckpointError, refuse_pickle
+from mlmviz.sources.checkpoints import CheckpointError, refuse_pickle
 
 MAX_MEMBERS = 1000
 

@@ -1,0 +1,8 @@
+"""The numbers behind each page, in numpy and pandas, one module per concept.
+
+`anatomy` (the head's stages at one mask), `gathered` (the vectors the head
+reads), `projection` (2-D PCA), `neighbours` (nearest vocabulary rows),
+`logit_lens` (the head on every layer), `pseudo_likelihood`, `compare` (two
+models on the same masks) and `masking_lab` (a sentence corrupted as in
+training). Each module is also importable as `mlmviz.<name>`.
+"""

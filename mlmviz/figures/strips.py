@@ -1,0 +1,63 @@
+"""One coloured cell per token of a sentence: the corruption it got, its surprise."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from mlmviz.figures.layout import compact
+
+CORRUPTION_COLOURS = {"": "#e8e8e8", "mask": "#4c78a8", "random": "#f58518", "keep": "#54a24b"}
+
+
+def corruption_strip(original, shown, actions, title=""):
+    """A sentence before and after MLM corruption, one coloured cell per token.
+
+    Args:
+        original: token strings of the text.
+        shown: token strings the model reads (same length).
+        actions: per token "" (not selected), "mask", "random" or "keep".
+    """
+    codes = [list(CORRUPTION_COLOURS).index(a) for a in actions]
+    # A stepped colour scale: code k (of 4) fills the band [k/4, (k+1)/4].
+    steps = []
+    for code, colour in enumerate(CORRUPTION_COLOURS.values()):
+        steps += [(code / 4, colour), ((code + 1) / 4, colour)]
+    state = [a or "not selected" for a in actions]
+    figure = go.Figure(
+        go.Heatmap(
+            z=[codes, codes], x=list(range(len(codes))), y=["original", "model reads"],
+            text=[list(original), list(shown)], texttemplate="%{text}", textfont={"size": 11},
+            customdata=[state, state], hovertemplate="%{y}: %{text} (%{customdata})<extra></extra>",
+            colorscale=steps, zmin=-0.5, zmax=3.5, showscale=False, xgap=2, ygap=2,
+        )
+    )
+    for action in ("mask", "random", "keep"):  # legend entries only
+        figure.add_scatter(x=[None], y=[None], mode="markers", name=action,
+                           marker={"symbol": "square", "size": 12,
+                                   "color": CORRUPTION_COLOURS[action]})
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(autorange="reversed")
+    figure.update_layout(legend={"orientation": "h", "y": -0.1}, plot_bgcolor="white")
+    return compact(figure, 230, title)
+
+
+def surprise_strip(tokens, surprise, title=""):
+    """One cell per token coloured by its surprise −log p (nats).
+
+    Args:
+        tokens: the scored token strings.
+        surprise: `(n,)` −log p of each token.
+    """
+    surprise = np.asarray(surprise, dtype=float)
+    figure = go.Figure(
+        go.Heatmap(
+            z=[surprise.tolist()], x=list(range(len(tokens))), y=["surprise"],
+            text=[list(tokens)], texttemplate="%{text}", textfont={"size": 11},
+            hovertemplate="%{text}: %{z:.2f} nats<extra></extra>",
+            colorscale="Reds", zmin=0, colorbar={"thickness": 10, "title": "nats"},
+            xgap=2,
+        )
+    )
+    figure.update_xaxes(tickmode="array", tickvals=list(range(len(tokens))),
+                        ticktext=[f"{s:.1f}" for s in surprise])
+    figure.update_yaxes(visible=False)
+    return compact(figure, 150, title)
