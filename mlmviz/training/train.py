@@ -2,8 +2,8 @@
 
 The checkpoint is ported to a keras-hub backbone and our `MaskedLMHead`,
 trained on plain text (one sentence or passage per line) with BERT's
-corruption from `mlmviz.training.corruption`, the loss taken on the selected positions
-only, and saved back in the checkpoint's own format (config.json +
+corruption (`mlmviz.training.corruption`), the loss taken on the selected
+positions only, and saved back in the checkpoint's own format (config.json +
 model.safetensors + the tokenizer files), so `mlmviz.load` and Hugging Face
 `transformers` both read the result.
 """
