@@ -1,6 +1,7 @@
 """mlmviz app: router and the sidebar shared by every page."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -10,6 +11,7 @@ from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 import mlmviz.device  # noqa: E402
 from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
+import view  # noqa: E402
 from shared import UPLOADS, current_model, load_model  # noqa: E402
 
 # After every run Streamlit calls keras.backend.clear_session() (and nothing
@@ -30,16 +32,15 @@ def device_name():
 
 def choose_source():
     """The source the sidebar asks for, or None while nothing new is chosen."""
-    kind = st.radio(
-        "Model", ["Embedded default", "Checkpoint path", "Upload"], key="model_kind",
-        bind="query-params",
+    kind = view.widget(
+        st.radio, "model_kind", "Model", options=view.MODEL_KINDS,
         help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
         "or hf:ORG/NAME from the local Hugging Face cache.",
     )
     if kind == "Embedded default":
         return "default"
     if kind == "Checkpoint path":
-        path = st.text_input("Path or hf:ORG/NAME", key="model_path", bind="query-params")
+        path = view.widget(st.text_input, "model_path", "Path or hf:ORG/NAME")
         return path.strip() or None
     upload = st.file_uploader(
         "A .keras file or a .zip of a checkpoint directory", type=["keras", "zip"], key="model_upload"
@@ -77,6 +78,17 @@ def show_model(model):
     st.caption(f"Weights `{meta['weight_hash']}` · head runs on **{device_name()}**")
 
 
+PRESENTATION_CSS = (Path(__file__).parent / "assets" / "presentation.css").read_text()
+GLOSSARY = (Path(__file__).parent / "assets" / "glossary.md").read_text()
+
+
+def copy_link():
+    """The current view's URL, with a copy button (and visible, to copy by hand)."""
+    with st.popover("Copy link", icon=":material/link:"):
+        st.caption("This link opens this page with this view (text, masks, settings):")
+        st.code(view.link(st.context.url), language=None, wrap_lines=True)
+
+
 # st.navigation must come before the sidebar's widgets: widgets created
 # before it lose their state on every rerun (checked on Streamlit 1.67).
 PAGES = [
@@ -90,7 +102,20 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 device_name()  # before the first model is built: enables GPU memory growth
+view.state()  # a new session reads the URL here
 with st.sidebar:
     switch_model()
     show_model(current_model())
-page.run()
+    view.widget(st.toggle, "present", "Presentation mode",
+                help="Large dark labels, one chart per row, tables folded away, no toolbar.")
+    copy_link()
+    with st.expander("Glossary: the words on these pages", icon=":material/menu_book:"):
+        st.markdown(GLOSSARY)
+if view.get("present"):
+    st.html(PRESENTATION_CSS)
+notes = st.empty()
+try:
+    page.run()
+finally:  # also after st.stop(): the URL and the notes follow every run
+    view.sync_url()
+    view.show_notes(notes)

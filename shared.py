@@ -9,13 +9,10 @@ from pathlib import Path
 import streamlit as st
 
 import mlmviz
+import view
+from mlmviz.figures.layout import for_projector
 
 UPLOADS = Path(tempfile.gettempdir()) / "mlmviz-uploads"
-# Widget values that follow the user from page to page. Streamlit forgets a
-# widget's value when another page runs, so each is also kept under
-# "_<key>" (updated by the widget's on_change, before the script runs) and
-# written back before the widget is drawn.
-SHARED_KEYS = ("text", "picked", "top_k")
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -53,29 +50,6 @@ def examples(mask_token):
     ]
 
 
-def restore_shared_state():
-    """Put the shared widget values back before this page draws its widgets."""
-    for key in SHARED_KEYS:
-        if f"_{key}" in st.session_state:
-            st.session_state[key] = st.session_state[f"_{key}"]
-
-
-def set_shared(key, value):
-    """Set a shared widget's value (from a callback) on every page."""
-    st.session_state[key] = st.session_state[f"_{key}"] = value
-
-
-def keep(key, value=None):
-    """Remember a shared widget's value for the next page; returns it.
-
-    Used as the widget's on_change (no value: read the widget's state)
-    and after drawing it (its first value, e.g. from the URL).
-    """
-    value = st.session_state.get(key) if value is None else value
-    st.session_state[f"_{key}"] = value
-    return value
-
-
 def text_and_masks(model):
     """The text box and the token pills, shared by every page.
 
@@ -90,29 +64,21 @@ def text_and_masks(model):
             "numbers. Choose another model in the sidebar."
         )
         st.stop()
-    restore_shared_state()
-    st.session_state.setdefault("text", examples(model.tokenizer.mask_token)[0])
-    text = keep("text", st.text_input(
-        "Text", key="text", bind="query-params", on_change=keep, args=("text",)
-    ))
+    view.setdefault("text", examples(model.tokenizer.mask_token)[0])
+    text = view.widget(st.text_input, "text", "Text")
     if not text.strip():
         st.info("Type a sentence to start.")
         st.stop()
     encoding = model.tokenizer.encode(text)
     options = model.maskable_positions(encoding)
     # Positions of an earlier text that this one lacks are dropped.
-    st.session_state.picked = [p for p in st.session_state.get("picked") or [] if p in options]
-    picked = st.pills(
-        "Click tokens to mask them (click again to unmask)",
-        options=options,
-        selection_mode="multi",
+    view.check_from_url("picked", options, "not a maskable token of this text")
+    picked = view.widget(
+        st.pills, "picked", "Click tokens to mask them (click again to unmask)",
+        options=options, selection_mode="multi",
         format_func=pill_labels(encoding.tokens).__getitem__,
-        key="picked",
-        bind="query-params",
-        on_change=keep,
-        args=("picked",),
     )
-    return text, encoding, keep("picked", picked)
+    return text, encoding, picked
 
 
 def pill_labels(tokens):
@@ -145,9 +111,39 @@ def head_stages(source, text, positions):
     return model.stages(model.mask(text, positions))
 
 
-def choose_mask(masked, encoding, key):
-    """A select box over the masks of `masked`; returns the chosen index."""
-    return st.selectbox(
-        "Mask", range(len(masked.positions)), key=key,
-        format_func=lambda i: f"position {masked.positions[i]}: {encoding.tokens[masked.positions[i]]}",
+def choose_mask(masked, encoding):
+    """A select box over the masks of `masked` (the view's `mask`); returns the index."""
+    view.check_from_url("mask", masked.positions, "is not a mask of this text")
+    if view.get("mask") is None:
+        view.state()["mask"] = masked.positions[0]
+    position = view.widget(
+        st.selectbox, "mask", "Mask", options=masked.positions,
+        format_func=lambda p: f"position {p}: {encoding.tokens[p]}",
     )
+    return masked.positions.index(position)
+
+
+def presenting():
+    """True in presentation mode (the sidebar's toggle, `present=1` in the URL)."""
+    return view.get("present")
+
+
+def chart(figure, key):
+    """`st.plotly_chart`, restyled for a projector in presentation mode."""
+    st.plotly_chart(for_projector(figure) if presenting() else figure, key=key)
+
+
+def chart_columns(count, most=4):
+    """Columns for `count` charts side by side; one per row in presentation mode."""
+    return [st.container()] if presenting() else st.columns(min(count, most))
+
+
+def table(frame, label="The numbers as a table", **kwargs):
+    """`st.dataframe`, folded into an expander in presentation mode."""
+    place = st.expander(label) if presenting() else st.container()
+    place.dataframe(frame, hide_index=True, **kwargs)
+
+
+def explain(sentence):
+    """The "what am I looking at" line under a chart."""
+    st.caption(f":material/info: {sentence}")

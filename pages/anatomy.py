@@ -7,8 +7,10 @@ from mlmviz.analysis import anatomy
 from mlmviz.figures.logits import logit_split_bars
 from mlmviz.figures.probabilities import paired_probability_bars
 from mlmviz.figures.vectors import value_histogram, vector_heatmap
+import view
 from shared import (
-    choose_mask, current_model, current_source, head_stages, masked_or_stop, text_and_masks,
+    chart, choose_mask, current_model, current_source, explain, head_stages, masked_or_stop,
+    table, text_and_masks,
 )
 
 st.title("Inside the head")
@@ -27,10 +29,14 @@ stages = head_stages(source, text, tuple(picked))
 
 @st.fragment
 def show_mask():
-    index = choose_mask(masked, encoding, key="anatomy_mask")
+    index = choose_mask(masked, encoding)
     left, right = st.columns(2)
-    top_k = left.slider("Tokens to show", 3, 20, 10, key="anatomy_top_k")
-    temperature = right.slider("Temperature", 0.1, 3.0, 1.0, step=0.1, key="anatomy_temperature")
+    top_k = view.widget(left.slider, "top_k", "Top-k (tokens shown)", min_value=1,
+                        max_value=20, help="The same top-k as on the Predict page.")
+    temperature = view.widget(
+        right.slider, "temperature", "Temperature", min_value=0.1, max_value=3.0, step=0.1,
+        help="The same temperature as on the Predict page: it divides the logits.",
+    )
 
     st.subheader("1 · Gather → dense → activation → LayerNorm")
     names = anatomy.VECTOR_STAGES
@@ -38,23 +44,24 @@ def show_mask():
     width = max(v.size for v in vectors)
     padded = [list(v) + [float("nan")] * (width - v.size) for v in vectors]
     labels = [anatomy.STAGE_TITLES[name] for name in names]
-    st.plotly_chart(vector_heatmap(padded, labels, "Each stage's vector, one cell per dimension"),
-                    key="anatomy_vectors")
-    summary = pd.DataFrame(anatomy.vector_summary(stages, index))
-    left, right = st.columns([3, 2])
-    left.dataframe(summary, hide_index=True)
-    shown = right.selectbox("Histogram of", labels, index=3, key="anatomy_histogram")
-    right.plotly_chart(value_histogram(vectors[labels.index(shown)], shown),
-                       key="anatomy_histogram_chart")
+    chart(vector_heatmap(padded, labels, "Each stage's vector, one cell per dimension"),
+          key="anatomy_vectors")
+    explain("One row per stage of the head, one cell per dimension of its vector: "
+            "red above zero, blue below.")
+    table(pd.DataFrame(anatomy.vector_summary(stages, index)), "Each stage's vector in numbers")
+    view.check_from_url("hist", labels, "is not a stage of the head")
+    view.setdefault("hist", labels[3])
+    shown = view.widget(st.selectbox, "hist", "Histogram of", options=labels)
+    chart(value_histogram(vectors[labels.index(shown)], shown), key="anatomy_histogram_chart")
+    explain("How many of the vector's dimensions take each value.")
     st.caption(
         "LayerNorm recentres and rescales the vector (mean ≈ β, spread ≈ γ), so every "
         "mask reaches the projection at a comparable length."
     )
 
     st.subheader("2 · Projection + bias = logit")
-    table = pd.DataFrame(anatomy.anatomy_table(stages, index, model.vocabulary, top_k, temperature))
-    st.plotly_chart(logit_split_bars(table, "Each top token's logit, split in two"),
-                    key="anatomy_split")
+    split = pd.DataFrame(anatomy.anatomy_table(stages, index, model.vocabulary, top_k, temperature))
+    chart(logit_split_bars(split, "Each top token's logit, split in two"), key="anatomy_split")
     st.write(
         "The **context** term is the dot product of the normalised vector with the token's "
         "embedding row: what this sentence says. The **bias** term is the same for every "
@@ -62,9 +69,9 @@ def show_mask():
     )
 
     st.subheader("3 · Softmax: with and without the context")
-    st.plotly_chart(
+    chart(
         paired_probability_bars(
-            table["token"], table["probability"], table["bias_only_probability"],
+            split["token"], split["probability"], split["bias_only_probability"],
             ["the head", "bias only"], "Probability of the top tokens", log_scale=True,
         ),
         key="anatomy_prior",
@@ -75,8 +82,8 @@ def show_mask():
     )
     prior = pd.DataFrame(anatomy.bias_only_top(stages["bias"], model.vocabulary, top_k, temperature))
     st.write("What the head predicts from the bias alone, for any sentence:")
-    st.dataframe(prior, hide_index=True)
-    st.dataframe(table, hide_index=True)
+    table(prior, "The bias alone: its top tokens")
+    table(split, "The top tokens' logits, terms and probabilities")
 
 
 show_mask()

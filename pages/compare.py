@@ -7,7 +7,11 @@ import streamlit as st
 
 from mlmviz.analysis import compare
 from mlmviz.figures.probabilities import paired_probability_bars
-from shared import current_model, current_source, keep, load_model, masked_or_stop, text_and_masks
+import view
+from shared import (
+    chart, current_model, current_source, explain, load_model, masked_or_stop, table,
+    text_and_masks,
+)
 
 EXPLANATION = """
 Both models read the same sentence with the same tokens hidden, and each turns every
@@ -35,14 +39,12 @@ def comparison(source_a, source_b, text, positions, top_k, targets):
 
 def choose_second():
     """The source of model B, or None while no path is typed."""
-    kind = st.radio(
-        "Model B", ["Embedded default", "Checkpoint path"], horizontal=True,
-        key="compare_kind", bind="query-params",
-    )
+    kind = view.widget(st.radio, "compare_kind", "Model B", options=view.COMPARE_KINDS,
+                       horizontal=True)
     if kind == "Embedded default":
         return "default"
-    path = st.text_input(
-        "Model B: path or hf:ORG/NAME", key="compare_path", bind="query-params",
+    path = view.widget(
+        st.text_input, "compare_path", "Model B: path or hf:ORG/NAME",
         help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
         "or hf:ORG/NAME from the local Hugging Face cache.",
     )
@@ -97,26 +99,28 @@ def target_table(result):
 @st.fragment
 def mask_detail(result, name_a, name_b):
     """The paired bar chart and both top-k lists of one mask (its own rerun)."""
-    masks = result["masks"]
-    index = 0
+    masks = {mask["position"]: mask for mask in result["masks"]}
+    view.check_from_url("mask", tuple(masks), "is not a mask of this text")
+    if view.get("mask") is None:
+        view.state()["mask"] = next(iter(masks))
     if len(masks) > 1:
-        index = st.selectbox(
-            "Mask to draw", range(len(masks)), key="compare_mask",
-            format_func=lambda i: f"position {masks[i]['position']}: {masks[i]['original']}",
-        )
-    mask = masks[index]
+        view.widget(st.selectbox, "mask", "Mask to draw", options=tuple(masks),
+                    format_func=lambda p: f"position {p}: {masks[p]['original']}")
+    mask = masks[view.get("mask")]
     rows = pd.DataFrame(mask["rows"])
     title = f"Position {mask['position']}: {mask['original']}"
-    st.plotly_chart(
+    chart(
         paired_probability_bars(
             rows["token"], rows["probability_a"], rows["probability_b"], (name_a, name_b), title
         ),
         key="compare_bars",
     )
+    explain("The two models' probabilities for the tokens either of them ranks highest.")
     for column, name, side in zip(st.columns(2), (name_a, name_b), ("a", "b")):
         column.markdown(f"**{name}** · entropy {mask[side]['entropy']:.2f} nats")
-        table = pd.DataFrame(mask[side]["predictions"])[["token", "probability"]]
-        column.dataframe(table, hide_index=True)
+        with column:
+            table(pd.DataFrame(mask[side]["predictions"])[["token", "probability"]],
+                  f"{name}: its top-k")
 
 
 st.title("Compare two checkpoints")
@@ -130,9 +134,8 @@ model_b = second_model_or_stop(source_b)
 text, _, picked = text_and_masks(model_a)
 masked_or_stop(model_a, text, picked)
 left, right = st.columns(2)
-st.session_state.setdefault("top_k", 5)
-top_k = keep("top_k", left.slider("Top-k", 1, 20, key="top_k", bind="query-params"))
-typed = right.text_input("Target words (comma-separated)", key="compare_targets")
+top_k = view.widget(left.slider, "top_k", "Top-k", min_value=1, max_value=20)
+typed = view.widget(right.text_input, "words", "Target words (comma-separated)")
 targets = tuple(word.strip() for word in typed.split(",") if word.strip())
 
 try:
@@ -153,12 +156,12 @@ if not result["same_vocabulary"]:
         "are compared, token string by token string."
     )
 name_a, name_b = label("A", source_a), label("B", source_b)
-st.dataframe(
-    summary_table(result), hide_index=True,
+table(
+    summary_table(result), "Divergences and overlap, mask by mask",
     column_config={name: st.column_config.NumberColumn(format="%.4f")
                    for name in ("KL(A‖B)", "KL(B‖A)", "JS", "Jaccard")},
 )
 if targets:
-    st.dataframe(target_table(result), hide_index=True)
+    table(target_table(result), "The target words in each model")
 st.markdown(EXPLANATION)
 mask_detail(result, name_a, name_b)

@@ -6,9 +6,10 @@ import streamlit as st
 from mlmviz.analysis import neighbours
 from mlmviz.figures.logits import norm_bias_scatter
 from mlmviz.figures.vectors import matrix_heatmap
+import view
 from shared import (
-    choose_mask, current_model, current_source, head_stages, load_model, masked_or_stop,
-    text_and_masks,
+    chart, choose_mask, current_model, current_source, explain, head_stages, load_model,
+    masked_or_stop, text_and_masks,
 )
 
 st.title("Embedding similarity")
@@ -58,8 +59,8 @@ def neighbour_table(vector, k, metric):
 
 @st.fragment
 def show_mask():
-    index = choose_mask(masked, encoding, key="embeddings_mask")
-    k = st.slider("Neighbours", 5, 30, 10, key="embeddings_k")
+    index = choose_mask(masked, encoding)
+    k = view.widget(st.slider, "nbrs", "Neighbours", min_value=5, max_value=30)
     vector = stages["normed"][0, index]  # (feature,)
     left, right = st.columns(2)
     left.markdown("**By dot product** (the logits without the bias)")
@@ -72,12 +73,14 @@ def show_mask():
 
     top = stages["logits"][0, index].argsort()[::-1][:k]  # (k,) best first
     tokens = [model.vocabulary[i] for i in top]
-    st.plotly_chart(
+    chart(
         matrix_heatmap(neighbours.cosine_matrix(matrix[top]), tokens,
                        "Cosine similarity among the top predictions' rows"),
         key="embeddings_similarity",
     )
-    st.plotly_chart(
+    explain("How alike the top predictions' rows of the output matrix are: 1 = the same "
+            "direction, 0 = unrelated.")
+    chart(
         norm_bias_scatter(norms, bias, model.vocabulary, top,
                           "Every token: row norm vs output bias"),
         key="embeddings_scatter",

@@ -5,8 +5,10 @@ import streamlit as st
 
 from mlmviz.analysis import logit_lens
 from mlmviz.figures.logits import lens_lines
+import view
 from shared import (
-    choose_mask, current_model, current_source, load_model, masked_or_stop, text_and_masks,
+    chart, choose_mask, current_model, current_source, explain, load_model, masked_or_stop,
+    table, text_and_masks,
 )
 
 st.title("Logit lens")
@@ -32,15 +34,15 @@ logits = lens(source, text, tuple(picked))
 
 @st.fragment
 def show_mask():
-    index = choose_mask(masked, encoding, key="lens_mask")
-    top_k = st.slider("Tokens per layer", 1, 10, 5, key="lens_top_k")
-    table = logit_lens.lens_table(logits, index, model.vocabulary, top_k)
-    rows = table["layers"]
-    st.plotly_chart(
+    index = choose_mask(masked, encoding)
+    top_k = view.widget(st.slider, "lens_k", "Tokens per layer", min_value=1, max_value=10)
+    lens_result = logit_lens.lens_table(logits, index, model.vocabulary, top_k)
+    rows = lens_result["layers"]
+    chart(
         lens_lines(
             [r["layer"] for r in rows], [r["final_probability"] for r in rows],
-            [r["final_rank"] for r in rows], table["final"],
-            f"The final prediction “{table['final']}” layer by layer",
+            [r["final_rank"] for r in rows], lens_result["final"],
+            f"The final prediction “{lens_result['final']}” layer by layer",
         ),
         key="lens_lines",
     )
@@ -48,7 +50,9 @@ def show_mask():
         [[r["layer"], *r["top"], r["final_rank"], r["final_probability"]] for r in rows],
         columns=["layer", *[f"#{i + 1}" for i in range(top_k)], "final rank", "final probability"],
     )
-    st.dataframe(frame, hide_index=True)
+    explain("Left axis: the probability of the final answer when the head reads each "
+            "layer. Right axis: its rank there (1 = the head's top guess).")
+    table(frame, "Each layer's top tokens")
 
 
 show_mask()

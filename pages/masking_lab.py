@@ -6,7 +6,8 @@ import streamlit as st
 from mlmviz.analysis.masking_lab import masking_lab
 from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
 from mlmviz.figures.strips import corruption_strip, surprise_strip
-from shared import current_model, current_source, load_model, text_and_masks
+import view
+from shared import chart, current_model, current_source, explain, load_model, table, text_and_masks
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -23,12 +24,13 @@ def run_pll(source, text):
 def lab_settings(mask_token):
     """The lab's widgets: `(seed, whole_word, selection, mask, random)`, rates as fractions."""
     left, middle, right, last = st.columns(4)
-    selection = left.slider("Selected tokens (%)", 0, 100, 15, key="lab_rate")
-    masked = middle.slider(f"… of those shown as {mask_token} (%)", 0, 100, 80, key="lab_mask")
-    randomised = right.slider("… of those replaced at random (%)", 0, 100, 10, key="lab_random")
-    seed = last.number_input("Seed", 0, 1_000_000, 0, key="lab_seed")
-    whole_word = st.toggle("Whole-word masking (a word's pieces are selected together)",
-                           key="lab_whole_word")
+    percent = {"min_value": 0, "max_value": 100}
+    selection = view.widget(left.slider, "rate", "Selected tokens (%)", **percent)
+    masked = view.widget(middle.slider, "mrate", f"… of those shown as {mask_token} (%)", **percent)
+    randomised = view.widget(right.slider, "rrate", "… of those replaced at random (%)", **percent)
+    seed = view.widget(last.number_input, "seed", "Seed", min_value=0, max_value=1_000_000)
+    whole_word = view.widget(
+        st.toggle, "ww", "Whole-word masking (a word's pieces are selected together)")
     st.caption(f"The rest of the selected tokens, {max(0, 100 - masked - randomised)} %, "
                "are left unchanged: the model must still predict them.")
     return int(seed), whole_word, selection / 100, masked / 100, randomised / 100
@@ -55,15 +57,16 @@ def lab(source, text, mask_token):
     except ValueError as error:
         st.warning(str(error))
         return
-    st.plotly_chart(corruption_strip(result.tokens, result.shown, result.actions),
-                    key="lab_strip")
+    chart(corruption_strip(result.tokens, result.shown, result.actions), key="lab_strip")
+    explain("Top row: the sentence; bottom row: what the model reads in training. Blue "
+            "cells were masked, orange replaced at random, green kept but still scored.")
     left, right = st.columns(2)
     left.metric("MLM loss (mean cross-entropy at the selected positions)",
                 f"{result.loss:.3f} nats")
     hits = round(result.accuracy * len(result.losses))
     right.metric("Accuracy (top-1 = original)", f"{result.accuracy:.0%}",
                  help=f"{hits} of {len(result.losses)} selected positions")
-    st.dataframe(lab_table(result, load_model(source).vocabulary), hide_index=True)
+    table(lab_table(result, load_model(source).vocabulary), "Every selected position")
 
 
 st.title("Masking lab")
@@ -106,7 +109,9 @@ try:
 except ValueError as error:
     st.info(str(error))
     st.stop()
-st.plotly_chart(surprise_strip(pll.tokens, pll.surprise), key="pll_strip")
+chart(surprise_strip(pll.tokens, pll.surprise), key="pll_strip")
+explain("One cell per token: the darker, the more the model was surprised by it "
+        "(−log p in nats, printed under each cell).")
 left, middle, right = st.columns(3)
 left.metric("Pseudo-log-likelihood", f"{pll.total:.2f} nats")
 middle.metric("Pseudo-perplexity", f"{pll.pseudo_perplexity:.2f}")

@@ -1,11 +1,15 @@
 """Predict: type a sentence, pick tokens to mask, see the head's top-k."""
 
+import math
+
 import pandas as pd
 import streamlit as st
 
+import view
 from mlmviz import export
+from mlmviz.analysis.filled import filled_segments
 from mlmviz.figures.probabilities import probability_bars
-from shared import current_model, examples, keep, set_shared, text_and_masks
+from shared import chart, chart_columns, current_model, examples, explain, table, text_and_masks
 
 st.title("Fill the mask")
 model = current_model()
@@ -20,7 +24,7 @@ EXAMPLES = examples(mask_token)
 
 
 def use_example():
-    set_shared("text", st.session_state.example)
+    view.put("text", st.session_state.example)
 
 
 def load_view():
@@ -34,15 +38,25 @@ def load_view():
         st.session_state.view_message = str(error)
         return
     st.session_state.view_message = None
-    set_shared("text", bundle["text"])
-    set_shared("picked", bundle["positions"])
-    set_shared("top_k", min(max(bundle["top_k"], 1), 20))
-    st.session_state.temperature = min(max(bundle["temperature"], 0.1), 3.0)
+    view.put("text", bundle["text"])
+    view.put("picked", tuple(bundle["positions"]))
+    view.put("top_k", min(max(bundle["top_k"], 1), 20))
+    view.put("temperature", round(min(max(bundle["temperature"], 0.1), 3.0), 1))
     if bundle.get("weight_hash") != model.metadata["weight_hash"]:
         st.session_state.view_message = (
             f"This view was made with model {bundle.get('model')!r} "
             f"(weights {bundle.get('weight_hash')}); it is shown on the current model."
         )
+
+
+def filled_markdown(text, encoding, fills):
+    """The text with each fill in bold (Markdown specials of the text escaped)."""
+    def escape(piece):
+        return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~$" else c for c in piece)
+    return "".join(
+        f"**{escape(piece)}**" if filled else escape(piece)
+        for piece, filled in filled_segments(text, encoding.offsets, fills)
+    )
 
 
 st.selectbox(
@@ -55,14 +69,16 @@ if st.session_state.get("view_message"):
     st.warning(st.session_state.view_message)
 text, encoding, picked = text_and_masks(model)
 left, middle, right = st.columns(3)
-st.session_state.setdefault("top_k", 5)
-top_k = keep("top_k", left.slider(
-    "Top-k", 1, 20, key="top_k", bind="query-params", on_change=keep, args=("top_k",)
-))
-temperature = middle.slider(
-    "Temperature", 0.1, 3.0, 1.0, step=0.1, key="temperature", bind="query-params"
+top_k = view.widget(left.slider, "top_k", "Top-k", min_value=1, max_value=20,
+                    help="How many of the most probable tokens to list at each mask.")
+temperature = view.widget(
+    middle.slider, "temperature", "Temperature", min_value=0.1, max_value=3.0, step=0.1,
+    help="The logits are divided by it before the softmax: below 1 the top answer takes "
+    "more of the probability, above 1 the probability spreads over more tokens.",
 )
-targets = [w for w in right.text_input("Candidate words (comma-separated)", key="targets").split(",") if w.strip()]
+typed = view.widget(right.text_input, "words", "Candidate words (comma-separated)",
+                    help="Words whose probability and rank to show at every mask.")
+targets = [w for w in typed.split(",") if w.strip()]
 
 try:
     result = model.fill_mask(
@@ -74,13 +90,21 @@ except ValueError as error:
 
 if result["truncated"]:
     st.warning(f"The text is longer than the model's {model.metadata['max_length']} tokens: it was cut.")
-columns = st.columns(min(len(result["masks"]), 4))
+fills = {mask["position"]: mask["predictions"][0]["token"] for mask in result["masks"]}
+st.markdown("**With the top guesses:** " + filled_markdown(text, encoding, fills))
+columns = chart_columns(len(result["masks"]))
 for i, mask in enumerate(result["masks"]):
-    table = pd.DataFrame(mask["predictions"])[["token", "probability", "logit"]]
+    frame = pd.DataFrame(mask["predictions"])[["token", "probability", "logit"]]
     with columns[i % len(columns)]:
         title = f"Position {mask['position']}: {mask['original']}"
-        st.plotly_chart(probability_bars(table, title), key=f"bars-{mask['position']}")
-        st.caption(f"Entropy {mask['entropy']:.2f} nats")
+        chart(probability_bars(frame, title), key=f"bars-{mask['position']}")
+        explain("The head's probability for its top tokens at this mask; all the "
+                "vocabulary's probabilities add up to 100 %.")
+        st.caption(
+            f"Entropy {mask['entropy']:.2f} nats: as uncertain as a choice between about "
+            f"{math.exp(mask['entropy']):,.0f} equally "
+            "likely tokens."
+        )
         if mask["original_rank"] is not None:
             st.caption(
                 f"The hidden word **{mask['original']}**: probability "
@@ -92,7 +116,7 @@ for i, mask in enumerate(result["masks"]):
                 f"{target['word']}{note}: probability {target['probability']:.2%}, "
                 f"rank {target['rank']:,}"
             )
-        st.dataframe(table, hide_index=True)
+        table(frame)
 
 left, right = st.columns(2)
 left.download_button(
@@ -114,4 +138,11 @@ if len(result["masks"]) > 1:
     )
     if st.button("Fill one at a time", key="sequential"):
         steps = model.fill_sequentially(text, positions=picked, temperature=temperature)
-        st.dataframe(pd.DataFrame(steps), hide_index=True)
+        done = {step["position"]: mask_token for step in steps}  # all open at first
+        for number, step in enumerate(steps, 1):
+            done[step["position"]] = step["token"]
+            st.markdown(
+                f"{number}. **{step['token']}** at position {step['position']} "
+                f"({step['probability']:.1%}): " + filled_markdown(text, encoding, done)
+            )
+        table(pd.DataFrame(steps))

@@ -7,7 +7,11 @@ import streamlit as st
 from mlmviz.analysis import gathered
 from mlmviz.analysis.projection import pca_2d
 from mlmviz.figures.vectors import scatter_2d, vector_heatmap
-from shared import current_model, current_source, examples, load_model, text_and_masks
+import view
+from shared import (
+    chart, chart_columns, current_model, current_source, examples, explain, load_model, table,
+    text_and_masks,
+)
 
 st.title("Gathered hidden states")
 st.write(
@@ -38,29 +42,29 @@ def points(result, vectors, stage):
 
 
 @st.fragment
-def show(result, key):
+def show(result, key, heatmap):
     """PCA before/after the head's transform, a heatmap and the norms."""
     if len(result.token) < 2:
         st.info("PCA needs at least two masks: mask another token or add sentences.")
         return
-    columns = st.columns(2)
-    for column, stage, vectors in zip(
-        columns, ["gathered", "after the head's transform"], [result.gathered, result.normed]
-    ):
+    columns = chart_columns(2)
+    for column, stage, vectors in zip(columns, view.STAGES, [result.gathered, result.normed]):
         frame, explained = points(result, vectors, stage)
         title = f"{stage.capitalize()} (PCA explains {explained.sum():.0%})"
-        column.plotly_chart(scatter_2d(frame, title), key=f"{key}-{stage}")
+        with column:
+            chart(scatter_2d(frame, title), key=f"{key}-{stage}")
+    explain("Each point is one mask's vector, flattened to two dimensions by PCA; its "
+            "colour is the word the head predicts there.")
     names = gathered.labels(result)
-    shown = st.radio("Heatmap of", ["gathered", "after the head's transform"],
-                     horizontal=True, key=f"{key}-heatmap-choice")
-    vectors = result.gathered if shown == "gathered" else result.normed
-    st.plotly_chart(vector_heatmap(vectors, names, f"The vectors ({shown})"),
-                    key=f"{key}-heatmap")
-    st.dataframe(pd.DataFrame({
+    shown = view.widget(st.radio, heatmap, "Heatmap of", options=view.STAGES, horizontal=True)
+    vectors = result.gathered if shown == view.STAGES[0] else result.normed
+    chart(vector_heatmap(vectors, names, f"The vectors ({shown})"), key=f"{key}-heatmap")
+    explain("One row per mask, one cell per dimension: red above zero, blue below.")
+    table(pd.DataFrame({
         "mask": names, "predicted": result.predicted,
         "norm gathered": np.linalg.norm(result.gathered, axis=1),
         "norm after transform": np.linalg.norm(result.normed, axis=1),
-    }), hide_index=True)
+    }))
 
 
 st.subheader("The masks of the current text")
@@ -68,14 +72,12 @@ text, encoding, picked = text_and_masks(model)
 current = collect(source, (text,), ((*picked,),))
 for _, message in current.skipped:
     st.info(message)
-show(current, "current")
+show(current, "current", "heat")
 
 st.subheader("Across sentences")
-batch = st.text_area(
-    "Sentences, one per line (type the mask token in each)",
-    "\n".join(e for e in examples(model.tokenizer.mask_token) if model.tokenizer.mask_token in e),
-    key="states_batch",
-)
+mask_token = model.tokenizer.mask_token
+view.setdefault("batch", "\n".join(e for e in examples(mask_token) if mask_token in e))
+batch = view.widget(st.text_area, "batch", "Sentences, one per line (type the mask token in each)")
 lines = tuple(line for line in batch.splitlines() if line.strip())
 if not lines:
     st.info("Type at least one sentence with a mask token.")
@@ -83,4 +85,4 @@ if not lines:
 result = collect(source, lines, ((),) * len(lines))
 for number, message in result.skipped:
     st.warning(f"Line {number} skipped: {message}")
-show(result, "batch")
+show(result, "batch", "bheat")

@@ -9,28 +9,46 @@ from mlmviz.figures.layout import compact
 def probability_bars(table, title=""):
     """Horizontal bars of `table.probability` per `table.token`, best on top.
 
+    The axis runs from 0 to a little past the largest bar (so a top answer
+    of 9 % fills the chart as one of 90 % does), each bar printed with its
+    value.
+
     Args:
         table: DataFrame with `token` and `probability` columns, sorted most
             probable first.
         title: figure title.
     """
+    probabilities = [float(p) for p in table["probability"]]
     figure = go.Figure(
         go.Bar(
-            x=table["probability"].tolist(),
+            x=probabilities,
             y=table["token"].tolist(),
             orientation="h",
-            text=[f"{p:.1%}" for p in table["probability"]],
-            textposition="auto",
+            text=[f"{p:.1%}" for p in probabilities],
+            textposition="outside",
+            cliponaxis=False,
         )
     )
     figure.update_layout(
         title=title,
-        xaxis={"title": "probability", "range": [0, 1], "tickformat": ".0%"},
+        xaxis={"title": "probability", "range": [0, fitted_maximum(probabilities)],
+               "tickformat": ".0%"},
         yaxis={"autorange": "reversed", "type": "category"},
         height=80 + 28 * len(table),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
     )
     return figure
+
+
+def fitted_maximum(probabilities):
+    """The axis end for bars of `probabilities`: 25 % past the largest, at most 1.
+
+    The room past the bar holds its printed value.
+    """
+    largest = max(probabilities, default=0.0)
+    if not largest > 0:  # also NaN
+        return 1.0
+    return min(1.0, largest * 1.25)
 
 
 def paired_probability_bars(tokens, first, second, names, title="", log_scale=False):

@@ -80,7 +80,7 @@ def test_hidden_word_and_candidates_are_scored(app):
     app.run()
     app.text_input(key="text").set_value("the cat sat on the mat.").run()
     app.pills(key="picked").select(2).run()
-    app.text_input(key="targets").set_value("dog, bird").run()
+    app.text_input(key="words").set_value("dog, bird").run()
     assert not app.exception
     captions = " ".join(c.value for c in app.caption)
     assert "The hidden word **cat**" in captions

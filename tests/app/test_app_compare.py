@@ -48,14 +48,14 @@ def test_the_default_model_against_itself_shows_zero_divergence(app):
 def test_two_masks_can_be_drawn_one_at_a_time(app):
     app.pills(key="picked").select(2).run()  # "opened", beside the typed mask at 4
     assert len(_table(app, "Jaccard")) == 2
-    app.selectbox(key="compare_mask").select(1).run()
+    app.selectbox(key="mask").select(4).run()  # the mask at position 4
     assert not app.exception
     chart = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert chart["layout"]["title"]["text"].startswith("Position 4")
 
 
 def test_targets_are_ranked_in_both_models(app):
-    app.text_input(key="compare_targets").set_value("door, table").run()
+    app.text_input(key="words").set_value("door, table").run()
     assert not app.exception
     targets = _table(app, "target")
     assert list(targets["target"]) == ["door", "table"]

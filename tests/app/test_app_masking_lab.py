@@ -43,17 +43,17 @@ def test_seed_and_rate_change_the_corruption(page):
     page.text_input(key="text").set_value(TEXT).run()
     before = _model_reads(page)
     rows = len(page.dataframe[0].value)
-    page.number_input(key="lab_seed").set_value(1).run()
+    page.number_input(key="seed").set_value(1).run()
     assert not page.exception
     assert _model_reads(page) != before
-    page.slider(key="lab_rate").set_value(60).run()
+    page.slider(key="rate").set_value(60).run()
     assert not page.exception
     assert len(page.dataframe[0].value) > rows
 
 
 def test_whole_word_masking_keeps_word_pieces_together(page):
     page.text_input(key="text").set_value("the unbelievably playful kittens chased them.").run()
-    page.slider(key="lab_rate").set_value(40).run()
+    page.slider(key="rate").set_value(40).run()
     words = [{2, 3, 4, 5, 6}, {8, 9}]  # un ##bel ##ie ##va ##bly, kitten ##s
 
     def split():
@@ -61,7 +61,7 @@ def test_whole_word_masking_keeps_word_pieces_together(page):
         return [word for word in words if word & chosen and not word <= chosen]
 
     assert split(), "seed 0 splits a word at token level"
-    page.toggle(key="lab_whole_word").set_value(True).run()
+    page.toggle(key="ww").set_value(True).run()
     assert not page.exception
     assert not split()
 
@@ -70,8 +70,8 @@ def test_whole_word_masking_keeps_word_pieces_together(page):
     "change, message",
     [(("text_input", "text", "hello"), "at least two tokens"),
      (("text_input", "text", ""), "Type a sentence"),
-     (("slider", "lab_random", 30), "<= 1"),
-     (("slider", "lab_rate", 0), "Nothing is selected")],
+     (("slider", "rrate", 30), "<= 1"),
+     (("slider", "rate", 0), "Nothing is selected")],
 )
 def test_bad_input_shows_a_message_not_an_error(page, change, message):
     kind, key, value = change

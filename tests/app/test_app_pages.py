@@ -48,8 +48,8 @@ def test_anatomy_splits_the_logits_and_shows_the_prior(app):
     _open(app, "anatomy")
     split = next(c for c in _charts(app) if "Each top token's logit" in c["layout"]["title"]["text"])
     assert split["data"][0]["y"][0] == "door"  # the default sentence's best guess
-    app.selectbox(key="anatomy_mask")  # one mask: still a chooser
-    app.slider(key="anatomy_top_k").set_value(4).run()
+    app.selectbox(key="mask")  # one mask: still a chooser
+    app.slider(key="top_k").set_value(4).run()
     split = next(c for c in _charts(app) if "Each top token's logit" in c["layout"]["title"]["text"])
     assert len(split["data"][0]["y"]) == 4
 
@@ -57,12 +57,12 @@ def test_anatomy_splits_the_logits_and_shows_the_prior(app):
 def test_states_page_needs_two_masks_for_pca_and_reports_bad_lines(app):
     _open(app, "states")
     assert any("at least two masks" in info.value for info in app.info)
-    app.text_area(key="states_batch").set_value("the [MASK] sat .\nno mask here\nthe [MASK] ran .").run()
+    app.text_area(key="batch").set_value("the [MASK] sat .\nno mask here\nthe [MASK] ran .").run()
     assert not app.exception
     assert any("Line 2 skipped" in w.value for w in app.warning)
     scatter = [c for c in _charts(app) if "PCA" in c["layout"]["title"]["text"]]
     assert len(scatter) == 2
-    app.text_area(key="states_batch").set_value("   ").run()
+    app.text_area(key="batch").set_value("   ").run()
     assert any("at least one sentence" in info.value for info in app.info)
 
 

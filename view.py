@@ -1,0 +1,260 @@
+"""The view: everything a shared link restores, kept in one place and in the URL.
+
+A view is the model source, the text, the masks, top-k, temperature, the
+candidate words, the selected mask, each page's own settings and the
+presentation mode. It lives in `st.session_state` under `VIEW_KEY`, so a
+page switch keeps it, and it is written to the URL query string whenever it
+changes and at the start of every run (a page switch clears the URL).
+
+A new session reads the URL once. Each parameter is checked on its own: a
+bad value (top_k=999, temperature=abc, an unknown name) is ignored with a
+note, the valid ones are kept. Values that can only be checked against the
+text (mask positions) are checked by the page that draws them
+(`check_from_url`).
+
+Widgets are drawn through `widget(...)`: the widget's key is the parameter
+name, its value comes from the view, and its on_change writes the view (and
+the URL) before the script runs.
+"""
+
+import math
+import urllib.parse
+from dataclasses import dataclass
+from typing import Callable
+
+import streamlit as st
+
+VIEW_KEY = "_view"
+NOTES_KEY = "_view_notes"
+DRAWN_KEY = "_view_drawn"  # each widget's value when last drawn
+UNCHECKED_KEY = "_view_unchecked"  # names read from the URL, awaiting a check against the text
+MODEL_KINDS = ("Embedded default", "Checkpoint path", "Upload")
+COMPARE_KINDS = ("Embedded default", "Checkpoint path")
+STAGES = ("gathered", "after the head's transform")
+IGNORED = ("embed", "embed_options")  # Streamlit's own parameters
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One URL parameter.
+
+    Attributes:
+        default: the value when the URL does not give one (None: the page
+            decides, e.g. the text is the model's first example).
+        parse: URL string -> value; raises ValueError saying what is allowed.
+        meaning: what it holds, for the README and the notes.
+    """
+
+    default: object
+    parse: Callable[[str], object]
+    meaning: str
+
+
+def integer(low, high):
+    def parse(raw):
+        if not (raw.strip().isdigit() and low <= int(raw) <= high):
+            raise ValueError(f"a whole number from {low} to {high}")
+        return int(raw)
+    return parse
+
+
+def number(low, high):
+    """A decimal in [low, high], rounded to one decimal (the sliders' step)."""
+    def parse(raw):
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"a number from {low} to {high}")
+        return round(value, 1)
+    return parse
+
+
+def choice(options):
+    def parse(raw):
+        if raw not in options:
+            raise ValueError("one of " + ", ".join(repr(o) for o in options))
+        return raw
+    return parse
+
+
+def text(limit):
+    def parse(raw):
+        if len(raw) > limit:
+            raise ValueError(f"at most {limit:,} characters")
+        return raw
+    return parse
+
+
+def positions(raw):
+    """Comma-separated token positions ("2,6"), as a sorted tuple."""
+    values = [part.strip() for part in raw.split(",") if part.strip()]
+    if not all(value.isdigit() for value in values):
+        raise ValueError("token positions such as 2,6")
+    return tuple(sorted({int(value) for value in values}))
+
+
+def flag(raw):
+    if raw not in ("0", "1"):
+        raise ValueError("1 (on) or 0 (off)")
+    return raw == "1"
+
+
+FIELDS = {
+    "model_kind": Field("Embedded default", choice(MODEL_KINDS), "where model A comes from"),
+    "model_path": Field("", text(4096), "model A's checkpoint path or hf:ORG/NAME"),
+    "text": Field(None, text(100_000), "the text"),
+    "picked": Field((), positions, "the clicked token positions (besides typed masks)"),
+    "top_k": Field(5, integer(1, 20), "candidates shown per mask"),
+    "temperature": Field(1.0, number(0.1, 3.0), "softmax temperature"),
+    "words": Field("", text(1000), "candidate words, comma-separated"),
+    "mask": Field(None, integer(0, 100_000), "the position of the mask drawn in detail"),
+    "hist": Field(None, text(100), "Head anatomy: the stage shown as a histogram"),
+    "heat": Field(STAGES[0], choice(STAGES), "Hidden states: heatmap of the current text"),
+    "batch": Field(None, text(100_000), "Hidden states: the sentences, one per line"),
+    "bheat": Field(STAGES[0], choice(STAGES), "Hidden states: heatmap of the sentences"),
+    "nbrs": Field(10, integer(5, 30), "Embedding similarity: neighbours listed"),
+    "lens_k": Field(5, integer(1, 10), "Logit lens: tokens per layer"),
+    "rate": Field(15, integer(0, 100), "Masking lab: selected tokens (%)"),
+    "mrate": Field(80, integer(0, 100), "Masking lab: of those, masked (%)"),
+    "rrate": Field(10, integer(0, 100), "Masking lab: of those, random (%)"),
+    "seed": Field(0, integer(0, 1_000_000), "Masking lab: random seed"),
+    "ww": Field(False, flag, "Masking lab: whole-word masking"),
+    "compare_kind": Field("Embedded default", choice(COMPARE_KINDS), "where model B comes from"),
+    "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
+    "present": Field(False, flag, "presentation mode"),
+}
+
+
+def state():
+    """The session's view dict, read from the URL on the session's first run."""
+    if VIEW_KEY not in st.session_state:
+        st.session_state[VIEW_KEY], notes = from_query(_query())
+        st.session_state[NOTES_KEY] = notes
+        st.session_state[UNCHECKED_KEY] = {"picked", "mask", "hist"} & set(_query())
+    return st.session_state[VIEW_KEY]
+
+
+def _query():
+    """The URL's parameters, repeated ones ("picked=2&picked=6") joined by commas."""
+    return {name: ",".join(st.query_params.get_all(name)) for name in st.query_params}
+
+
+def from_query(query):
+    """`(view, notes)` from URL parameters: each bad value ignored with a note."""
+    view = {name: field.default for name, field in FIELDS.items()}
+    notes = []
+    for name, raw in query.items():
+        if name in IGNORED:
+            continue
+        if name not in FIELDS:
+            notes.append(f"`{name}` is not a setting of this app.")
+            continue
+        try:
+            view[name] = FIELDS[name].parse(raw)
+        except ValueError as reason:
+            notes.append(f"`{name}={_short(raw)}`: {FIELDS[name].meaning} must be {reason}.")
+    return view, notes
+
+
+def to_query(view):
+    """The URL parameters of `view`: every value that differs from its default."""
+    query = {}
+    for name, field in FIELDS.items():
+        value = view.get(name, field.default)
+        if value is None or value == field.default:
+            continue
+        if isinstance(value, bool):
+            query[name] = "1" if value else "0"
+        elif isinstance(value, tuple):
+            query[name] = ",".join(str(v) for v in value)
+        else:
+            query[name] = str(value)
+    return query
+
+
+def link(page_url):
+    """`page_url` (the browser's, without its query) with the view's parameters."""
+    query = urllib.parse.urlencode(to_query(state()))
+    return f"{page_url or ''}?{query}" if query else (page_url or "")
+
+
+def _short(raw, limit=40):
+    return raw if len(raw) <= limit else raw[:limit] + "…"
+
+
+def get(name):
+    return state()[name]
+
+
+def put(name, value):
+    """Set one value of the view and write the URL."""
+    state()[name] = tuple(value) if isinstance(value, list) else value
+    sync_url()
+
+
+def setdefault(name, value):
+    """The view's value of `name`, set to `value` first when the page decides it (None)."""
+    if state()[name] is None:
+        state()[name] = value
+    return state()[name]
+
+
+def sync_url():
+    """Write the view to the URL (only when it differs: each write is a message)."""
+    wanted = to_query(state())
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def widget(factory, name, label, **kwargs):
+    """Draw `factory(label, key=name, ...)` showing the view's value of `name`.
+
+    The user's change reaches the view in on_change, before the script runs,
+    so the value written here before drawing is the current one. A value
+    set in `st.session_state[name]` by code (or a test) since the last
+    drawing is taken into the view too.
+    """
+    drawn = st.session_state.setdefault(DRAWN_KEY, {})
+    if name in st.session_state and st.session_state[name] != drawn.get(name, _UNSET):
+        put(name, st.session_state[name])
+    value = get(name)
+    st.session_state[name] = drawn[name] = list(value) if isinstance(value, tuple) else value
+    return factory(label, key=name, on_change=_changed, args=(name,), **kwargs)
+
+
+def _changed(name):
+    put(name, st.session_state[name])
+    st.session_state[NOTES_KEY] = []  # the user has moved on from the link
+
+
+def check_from_url(name, valid, reason):
+    """Drop the URL's values of `name` that are not in `valid`, with a note (first run only).
+
+    Returns the view's value, filtered. Later (the user edits the text)
+    values that no longer fit are dropped silently, as before.
+    """
+    value = get(name)
+    unchecked = st.session_state.get(UNCHECKED_KEY, set())
+    kept = tuple(v for v in value if v in valid) if isinstance(value, tuple) else (
+        value if value is None or value in valid else None)
+    if kept != value:
+        if name in unchecked:
+            bad = sorted(set(value) - set(kept)) if isinstance(value, tuple) else [value]
+            note(f"`{name}`: {', '.join(map(str, bad))} {reason}.")
+        state()[name] = kept
+    unchecked.discard(name)
+    return kept
+
+
+def note(message):
+    st.session_state.setdefault(NOTES_KEY, []).append(message)
+
+
+def show_notes(container):
+    """The notes about the link's ignored values, small, in `container`."""
+    notes = st.session_state.get(NOTES_KEY) or []
+    if notes:
+        container.caption("Ignored from the link: " + " · ".join(notes))
