@@ -89,16 +89,18 @@ def copy_link():
         st.code(view.link(st.context.url), language=None, wrap_lines=True)
 
 
+# The pages live in app_pages/, not pages/: with a pages/ folder Streamlit 1.67
+# runs a page opened by its URL (/lens) on its own, without this script.
 # st.navigation must come before the sidebar's widgets: widgets created
 # before it lose their state on every rerun (checked on Streamlit 1.67).
 PAGES = [
-    st.Page("pages/predict.py", title="Predict", icon=":material/target:", default=True),
-    st.Page("pages/anatomy.py", title="Head anatomy", icon=":material/biotech:"),
-    st.Page("pages/states.py", title="Hidden states", icon=":material/scatter_plot:"),
-    st.Page("pages/embeddings.py", title="Embedding similarity", icon=":material/explore:"),
-    st.Page("pages/lens.py", title="Logit lens", icon=":material/layers:"),
-    st.Page("pages/masking_lab.py", title="Masking lab", icon=":material/science:"),
-    st.Page("pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
+    st.Page("app_pages/predict.py", title="Predict", icon=":material/target:", default=True),
+    st.Page("app_pages/anatomy.py", title="Head anatomy", icon=":material/biotech:"),
+    st.Page("app_pages/states.py", title="Hidden states", icon=":material/scatter_plot:"),
+    st.Page("app_pages/embeddings.py", title="Embedding similarity", icon=":material/explore:"),
+    st.Page("app_pages/lens.py", title="Logit lens", icon=":material/layers:"),
+    st.Page("app_pages/masking_lab.py", title="Masking lab", icon=":material/science:"),
+    st.Page("app_pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
 ]
 page = st.navigation(PAGES)
 device_name()  # before the first model is built: enables GPU memory growth

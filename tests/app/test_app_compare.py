@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
-PAGE = "pages/compare.py"
+PAGE = "app_pages/compare.py"
 
 
 @pytest.fixture

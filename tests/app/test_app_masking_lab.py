@@ -14,7 +14,7 @@ TEXT = "the children played football in the park after school on a sunny afterno
 def page():
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.run()
-    app.switch_page("pages/masking_lab.py").run()
+    app.switch_page("app_pages/masking_lab.py").run()
     return app
 
 

@@ -20,7 +20,7 @@ def app():
 
 
 def _open(app, page):
-    app.switch_page(f"pages/{page}.py").run()
+    app.switch_page(f"app_pages/{page}.py").run()
     assert not app.exception, app.exception
     return app
 
