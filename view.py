@@ -17,6 +17,7 @@ name, its value comes from the view, and its on_change writes the view (and
 the URL) before the script runs.
 """
 
+import functools
 import math
 import urllib.parse
 from dataclasses import dataclass
@@ -247,6 +248,21 @@ def check_from_url(name, valid, reason):
         state()[name] = kept
     unchecked.discard(name)
     return kept
+
+
+def fragment(function):
+    """`st.fragment(function)` that writes the view to the URL after each of its runs.
+
+    A fragment's rerun skips app.py (the navigation, the sidebar and the
+    URL sync at its end), so values the fragment changed reach the URL here.
+    """
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            sync_url()
+    return st.fragment(run)
 
 
 def note(message):

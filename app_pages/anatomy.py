@@ -22,13 +22,8 @@ st.write(
     "**bias** gives the logits, and **softmax** turns them into probabilities."
 )
 model, source = current_model(), current_source()
-text, encoding, picked = text_and_masks(model)
-masked = masked_or_stop(model, text, picked)
-stages = head_stages(source, text, tuple(picked))
-
-
-@st.fragment
-def show_mask():
+def show_mask(masked, encoding, stages):
+    """The views of the chosen mask."""
     index = choose_mask(masked, encoding)
     left, right = st.columns(2)
     top_k = view.widget(left.slider, "top_k", "Top-k (tokens shown)", min_value=1,
@@ -86,4 +81,12 @@ def show_mask():
     table(split, "The top tokens' logits, terms and probabilities")
 
 
-show_mask()
+@view.fragment
+def page_body():
+    """The text, its masks and the chosen mask's views: an edit reruns only this part."""
+    text, encoding, picked = text_and_masks(model)
+    masked = masked_or_stop(model, text, picked)
+    show_mask(masked, encoding, head_stages(source, text, tuple(picked)))
+
+
+page_body()

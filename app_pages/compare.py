@@ -131,37 +131,43 @@ st.write(
 )
 source_b = choose_second()
 model_b = second_model_or_stop(source_b)
-text, _, picked = text_and_masks(model_a)
-masked_or_stop(model_a, text, picked)
-left, right = st.columns(2)
-top_k = view.widget(left.slider, "top_k", "Top-k", min_value=1, max_value=20)
-typed = view.widget(right.text_input, "words", "Target words (comma-separated)")
-targets = tuple(word.strip() for word in typed.split(",") if word.strip())
+@view.fragment
+def page_body():
+    """The text, its masks and both models' answers: an edit reruns only this part."""
+    text, _, picked = text_and_masks(model_a)
+    masked_or_stop(model_a, text, picked)
+    left, right = st.columns(2)
+    top_k = view.widget(left.slider, "top_k", "Top-k", min_value=1, max_value=20)
+    typed = view.widget(right.text_input, "words", "Target words (comma-separated)")
+    targets = tuple(word.strip() for word in typed.split(",") if word.strip())
 
-try:
-    result = comparison(source_a, source_b, text, tuple(picked), top_k, targets)
-except ValueError as error:
-    st.warning(str(error))
-    st.stop()
+    try:
+        result = comparison(source_a, source_b, text, tuple(picked), top_k, targets)
+    except ValueError as error:
+        st.warning(str(error))
+        return
 
-if result["truncated"]:
-    st.warning(
-        f"The text is longer than model A's {model_a.metadata['max_length']} tokens: it was cut."
+    if result["truncated"]:
+        st.warning(
+            f"The text is longer than model A's {model_a.metadata['max_length']} tokens: it was cut."
+        )
+    if not result["same_vocabulary"]:
+        st.warning(
+            f"The two models have different vocabularies ({len(model_a.vocabulary):,} and "
+            f"{len(model_b.vocabulary):,} tokens): their probabilities are spread over different "
+            "sets of tokens, so KL and JS divergences are not defined. Only the top-k lists "
+            "are compared, token string by token string."
+        )
+    name_a, name_b = label("A", source_a), label("B", source_b)
+    table(
+        summary_table(result), "Divergences and overlap, mask by mask",
+        column_config={name: st.column_config.NumberColumn(format="%.4f")
+                       for name in ("KL(A‖B)", "KL(B‖A)", "JS", "Jaccard")},
     )
-if not result["same_vocabulary"]:
-    st.warning(
-        f"The two models have different vocabularies ({len(model_a.vocabulary):,} and "
-        f"{len(model_b.vocabulary):,} tokens): their probabilities are spread over different "
-        "sets of tokens, so KL and JS divergences are not defined. Only the top-k lists "
-        "are compared, token string by token string."
-    )
-name_a, name_b = label("A", source_a), label("B", source_b)
-table(
-    summary_table(result), "Divergences and overlap, mask by mask",
-    column_config={name: st.column_config.NumberColumn(format="%.4f")
-                   for name in ("KL(A‖B)", "KL(B‖A)", "JS", "Jaccard")},
-)
-if targets:
-    table(target_table(result), "The target words in each model")
-st.markdown(EXPLANATION)
-mask_detail(result, name_a, name_b)
+    if targets:
+        table(target_table(result), "The target words in each model")
+    st.markdown(EXPLANATION)
+    mask_detail(result, name_a, name_b)
+
+
+page_body()

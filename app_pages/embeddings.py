@@ -44,11 +44,6 @@ else:
     )
     st.info(f"This head is **untied**: its output kernel is not the input embedding ({detail}).")
 
-text, encoding, picked = text_and_masks(model)
-masked = masked_or_stop(model, text, picked)
-stages = head_stages(source, text, tuple(picked))
-
-
 def neighbour_table(vector, k, metric):
     ids, scores = neighbours.nearest_rows(matrix, vector, k, metric, norms)
     return pd.DataFrame({
@@ -57,8 +52,8 @@ def neighbour_table(vector, k, metric):
     })
 
 
-@st.fragment
-def show_mask():
+def show_mask(masked, encoding, stages):
+    """The views of the chosen mask."""
     index = choose_mask(masked, encoding)
     k = view.widget(st.slider, "nbrs", "Neighbours", min_value=5, max_value=30)
     vector = stages["normed"][0, index]  # (feature,)
@@ -91,4 +86,12 @@ def show_mask():
     )
 
 
-show_mask()
+@view.fragment
+def page_body():
+    """The text, its masks and the chosen mask's views: an edit reruns only this part."""
+    text, encoding, picked = text_and_masks(model)
+    masked = masked_or_stop(model, text, picked)
+    show_mask(masked, encoding, head_stages(source, text, tuple(picked)))
+
+
+page_body()

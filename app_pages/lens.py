@@ -27,13 +27,8 @@ def lens(source, text, positions):
     return logit_lens.lens_logits(model, model.mask(text, positions))
 
 
-text, encoding, picked = text_and_masks(model)
-masked = masked_or_stop(model, text, picked)
-logits = lens(source, text, tuple(picked))
-
-
-@st.fragment
-def show_mask():
+def show_mask(masked, encoding, logits):
+    """The views of the chosen mask."""
     index = choose_mask(masked, encoding)
     top_k = view.widget(st.slider, "lens_k", "Tokens per layer", min_value=1, max_value=10)
     lens_result = logit_lens.lens_table(logits, index, model.vocabulary, top_k)
@@ -55,4 +50,12 @@ def show_mask():
     table(frame, "Each layer's top tokens")
 
 
-show_mask()
+@view.fragment
+def page_body():
+    """The text, its masks and the chosen mask's views: an edit reruns only this part."""
+    text, encoding, picked = text_and_masks(model)
+    masked = masked_or_stop(model, text, picked)
+    show_mask(masked, encoding, lens(source, text, tuple(picked)))
+
+
+page_body()

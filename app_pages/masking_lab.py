@@ -83,39 +83,45 @@ st.write(
     "teach it nothing in this step. With *whole-word masking* all the pieces of a "
     "word (`play ##ing`) are selected together, so one piece cannot give the other away."
 )
-text, encoding, _ = text_and_masks(model)
-st.caption("This page ignores the tokens clicked above: the lab selects its own, and "
-           "the pseudo-likelihood masks every token in turn.")
-if encoding.truncated:
-    st.warning(f"The text is longer than the model's {model.metadata['max_length']} "
-               "tokens: it was cut.")
+@view.fragment
+def page_body():
+    """The text, the lab and the pseudo-likelihood: an edit reruns only this part."""
+    text, encoding, _ = text_and_masks(model)
+    st.caption("This page ignores the tokens clicked above: the lab selects its own, and "
+               "the pseudo-likelihood masks every token in turn.")
+    if encoding.truncated:
+        st.warning(f"The text is longer than the model's {model.metadata['max_length']} "
+                   "tokens: it was cut.")
 
-st.subheader("What training does to the sentence")
-lab(current_source(), text, mask_token)
+    st.subheader("What training does to the sentence")
+    lab(current_source(), text, mask_token)
 
-st.subheader("How natural is the sentence? Pseudo-log-likelihood")
-st.write(
-    "A masked LM gives no left-to-right probability of a sentence. Instead, mask each "
-    "token in turn and ask how probable the model finds the original token given all "
-    "the others; the sum of these log-probabilities is the *pseudo-log-likelihood* "
-    "(PLL, Salazar et al. 2020). The strip shows each token's surprise, −log p: "
-    "dark where the model did not expect the word. Pseudo-perplexity, exp(−PLL / n), "
-    "is about how many tokens the model hesitates between at each place: lower means "
-    "a more natural sentence for this model."
-)
-try:
-    with st.spinner("Masking each token in turn…"):
-        pll = run_pll(current_source(), text)
-except ValueError as error:
-    st.info(str(error))
-    st.stop()
-chart(surprise_strip(pll.tokens, pll.surprise), key="pll_strip")
-explain("One cell per token: the darker, the more the model was surprised by it "
-        "(−log p in nats, printed under each cell).")
-left, middle, right = st.columns(3)
-left.metric("Pseudo-log-likelihood", f"{pll.total:.2f} nats")
-middle.metric("Pseudo-perplexity", f"{pll.pseudo_perplexity:.2f}")
-right.metric("Tokens scored", len(pll.positions))
-if pll.typed_masks:
-    st.caption(f"{pll.typed_masks} typed `{mask_token}` token(s) are not scored (their "
-               "word is unknown); they stay masked while the other tokens are scored.")
+    st.subheader("How natural is the sentence? Pseudo-log-likelihood")
+    st.write(
+        "A masked LM gives no left-to-right probability of a sentence. Instead, mask each "
+        "token in turn and ask how probable the model finds the original token given all "
+        "the others; the sum of these log-probabilities is the *pseudo-log-likelihood* "
+        "(PLL, Salazar et al. 2020). The strip shows each token's surprise, −log p: "
+        "dark where the model did not expect the word. Pseudo-perplexity, exp(−PLL / n), "
+        "is about how many tokens the model hesitates between at each place: lower means "
+        "a more natural sentence for this model."
+    )
+    try:
+        with st.spinner("Masking each token in turn…"):
+            pll = run_pll(current_source(), text)
+    except ValueError as error:
+        st.info(str(error))
+        return
+    chart(surprise_strip(pll.tokens, pll.surprise), key="pll_strip")
+    explain("One cell per token: the darker, the more the model was surprised by it "
+            "(−log p in nats, printed under each cell).")
+    left, middle, right = st.columns(3)
+    left.metric("Pseudo-log-likelihood", f"{pll.total:.2f} nats")
+    middle.metric("Pseudo-perplexity", f"{pll.pseudo_perplexity:.2f}")
+    right.metric("Tokens scored", len(pll.positions))
+    if pll.typed_masks:
+        st.caption(f"{pll.typed_masks} typed `{mask_token}` token(s) are not scored (their "
+                   "word is unknown); they stay masked while the other tokens are scored.")
+
+
+page_body()

@@ -67,82 +67,88 @@ with st.expander("Load a saved view (.json)"):
     st.file_uploader("View file", type=["json"], key="view_file", on_change=load_view)
 if st.session_state.get("view_message"):
     st.warning(st.session_state.view_message)
-text, encoding, picked = text_and_masks(model)
-left, middle, right = st.columns(3)
-top_k = view.widget(left.slider, "top_k", "Top-k", min_value=1, max_value=20,
-                    help="How many of the most probable tokens to list at each mask.")
-temperature = view.widget(
-    middle.slider, "temperature", "Temperature", min_value=0.1, max_value=3.0, step=0.1,
-    help="The logits are divided by it before the softmax: below 1 the top answer takes "
-    "more of the probability, above 1 the probability spreads over more tokens.",
-)
-typed = view.widget(right.text_input, "words", "Candidate words (comma-separated)",
-                    help="Words whose probability and rank to show at every mask.")
-targets = [w for w in typed.split(",") if w.strip()]
-
-try:
-    result = model.fill_mask(
-        text, top_k=top_k, temperature=temperature, positions=picked, targets=targets
+@view.fragment
+def prediction():
+    """Text, masks, settings and the charts: an edit reruns only this part."""
+    text, encoding, picked = text_and_masks(model)
+    left, middle, right = st.columns(3)
+    top_k = view.widget(left.slider, "top_k", "Top-k", min_value=1, max_value=20,
+                        help="How many of the most probable tokens to list at each mask.")
+    temperature = view.widget(
+        middle.slider, "temperature", "Temperature", min_value=0.1, max_value=3.0, step=0.1,
+        help="The logits are divided by it before the softmax: below 1 the top answer takes "
+        "more of the probability, above 1 the probability spreads over more tokens.",
     )
-except ValueError as error:
-    st.info(str(error))
-    st.stop()
+    typed = view.widget(right.text_input, "words", "Candidate words (comma-separated)",
+                        help="Words whose probability and rank to show at every mask.")
+    targets = [w for w in typed.split(",") if w.strip()]
 
-if result["truncated"]:
-    st.warning(f"The text is longer than the model's {model.metadata['max_length']} tokens: it was cut.")
-fills = {mask["position"]: mask["predictions"][0]["token"] for mask in result["masks"]}
-st.markdown("**With the top guesses:** " + filled_markdown(text, encoding, fills))
-columns = chart_columns(len(result["masks"]))
-for i, mask in enumerate(result["masks"]):
-    frame = pd.DataFrame(mask["predictions"])[["token", "probability", "logit"]]
-    with columns[i % len(columns)]:
-        title = f"Position {mask['position']}: {mask['original']}"
-        chart(probability_bars(frame, title), key=f"bars-{mask['position']}")
-        explain("The head's probability for its top tokens at this mask; all the "
-                "vocabulary's probabilities add up to 100 %.")
-        st.caption(
-            f"Entropy {mask['entropy']:.2f} nats: as uncertain as a choice between about "
-            f"{math.exp(mask['entropy']):,.0f} equally "
-            "likely tokens."
+    try:
+        result = model.fill_mask(
+            text, top_k=top_k, temperature=temperature, positions=picked, targets=targets
         )
-        if mask["original_rank"] is not None:
-            st.caption(
-                f"The hidden word **{mask['original']}**: probability "
-                f"{mask['original_probability']:.1%}, rank {mask['original_rank']:,}"
-            )
-        for target in mask["targets"]:
-            note = f" (scored as its first piece {target['token']})" if target["split"] else ""
-            st.caption(
-                f"{target['word']}{note}: probability {target['probability']:.2%}, "
-                f"rank {target['rank']:,}"
-            )
-        table(frame)
+    except ValueError as error:
+        st.info(str(error))
+        return
 
-left, right = st.columns(2)
-left.download_button(
-    "Download predictions (CSV)", export.predictions_csv(result),
-    file_name="mlmviz-predictions.csv", mime="text/csv", key="download_csv",
-)
-right.download_button(
-    "Download this view (JSON)",
-    export.view_bundle(result, model.metadata, text, picked, top_k, temperature),
-    file_name="mlmviz-view.json", mime="application/json", key="download_json",
-)
+    if result["truncated"]:
+        st.warning(f"The text is longer than the model's {model.metadata['max_length']} tokens: it was cut.")
+    fills = {mask["position"]: mask["predictions"][0]["token"] for mask in result["masks"]}
+    st.markdown("**With the top guesses:** " + filled_markdown(text, encoding, fills))
+    columns = chart_columns(len(result["masks"]))
+    for i, mask in enumerate(result["masks"]):
+        frame = pd.DataFrame(mask["predictions"])[["token", "probability", "logit"]]
+        with columns[i % len(columns)]:
+            title = f"Position {mask['position']}: {mask['original']}"
+            chart(probability_bars(frame, title), key=f"bars-{mask['position']}")
+            explain("The head's probability for its top tokens at this mask; all the "
+                    "vocabulary's probabilities add up to 100 %.")
+            st.caption(
+                f"Entropy {mask['entropy']:.2f} nats: as uncertain as a choice between about "
+                f"{math.exp(mask['entropy']):,.0f} equally "
+                "likely tokens."
+            )
+            if mask["original_rank"] is not None:
+                st.caption(
+                    f"The hidden word **{mask['original']}**: probability "
+                    f"{mask['original_probability']:.1%}, rank {mask['original_rank']:,}"
+                )
+            for target in mask["targets"]:
+                note = f" (scored as its first piece {target['token']})" if target["split"] else ""
+                st.caption(
+                    f"{target['word']}{note}: probability {target['probability']:.2%}, "
+                    f"rank {target['rank']:,}"
+                )
+            table(frame)
 
-if len(result["masks"]) > 1:
-    st.subheader("Independent or one at a time?")
-    st.write(
-        "The charts above are what the head computes: every mask predicted on its own, "
-        "with the other masks still hidden. Filling the most confident mask first and "
-        "running the model again lets later guesses see earlier ones."
+    left, right = st.columns(2)
+    left.download_button(
+        "Download predictions (CSV)", export.predictions_csv(result),
+        file_name="mlmviz-predictions.csv", mime="text/csv", key="download_csv",
     )
-    if st.button("Fill one at a time", key="sequential"):
-        steps = model.fill_sequentially(text, positions=picked, temperature=temperature)
-        done = {step["position"]: mask_token for step in steps}  # all open at first
-        for number, step in enumerate(steps, 1):
-            done[step["position"]] = step["token"]
-            st.markdown(
-                f"{number}. **{step['token']}** at position {step['position']} "
-                f"({step['probability']:.1%}): " + filled_markdown(text, encoding, done)
-            )
-        table(pd.DataFrame(steps))
+    right.download_button(
+        "Download this view (JSON)",
+        export.view_bundle(result, model.metadata, text, picked, top_k, temperature),
+        file_name="mlmviz-view.json", mime="application/json", key="download_json",
+    )
+
+    if len(result["masks"]) > 1:
+        st.subheader("Independent or one at a time?")
+        st.write(
+            "The charts above are what the head computes: every mask predicted on its own, "
+            "with the other masks still hidden. Filling the most confident mask first and "
+            "running the model again lets later guesses see earlier ones."
+        )
+        if st.button("Fill one at a time", key="sequential"):
+            steps = model.fill_sequentially(text, positions=picked, temperature=temperature)
+            done = {step["position"]: mask_token for step in steps}  # all open at first
+            for number, step in enumerate(steps, 1):
+                done[step["position"]] = step["token"]
+                st.markdown(
+                    f"{number}. **{step['token']}** at position {step['position']} "
+                    f"({step['probability']:.1%}): " + filled_markdown(text, encoding, done)
+                )
+            table(pd.DataFrame(steps))
+
+
+prediction()

@@ -67,22 +67,34 @@ def show(result, key, heatmap):
     }))
 
 
-st.subheader("The masks of the current text")
-text, encoding, picked = text_and_masks(model)
-current = collect(source, (text,), ((*picked,),))
-for _, message in current.skipped:
-    st.info(message)
-show(current, "current", "heat")
+@view.fragment
+def current_text():
+    """The masks of the current text: an edit reruns only this part."""
+    text, encoding, picked = text_and_masks(model)
+    current = collect(source, (text,), ((*picked,),))
+    for _, message in current.skipped:
+        st.info(message)
+    show(current, "current", "heat")
 
+
+@view.fragment
+def across_sentences():
+    """The sentences typed here: an edit reruns only this part."""
+    mask_token = model.tokenizer.mask_token
+    view.setdefault("batch", "\n".join(e for e in examples(mask_token) if mask_token in e))
+    batch = view.widget(st.text_area, "batch",
+                        "Sentences, one per line (type the mask token in each)")
+    lines = tuple(line for line in batch.splitlines() if line.strip())
+    if not lines:
+        st.info("Type at least one sentence with a mask token.")
+        return
+    result = collect(source, lines, ((),) * len(lines))
+    for number, message in result.skipped:
+        st.warning(f"Line {number} skipped: {message}")
+    show(result, "batch", "bheat")
+
+
+st.subheader("The masks of the current text")
+current_text()
 st.subheader("Across sentences")
-mask_token = model.tokenizer.mask_token
-view.setdefault("batch", "\n".join(e for e in examples(mask_token) if mask_token in e))
-batch = view.widget(st.text_area, "batch", "Sentences, one per line (type the mask token in each)")
-lines = tuple(line for line in batch.splitlines() if line.strip())
-if not lines:
-    st.info("Type at least one sentence with a mask token.")
-    st.stop()
-result = collect(source, lines, ((),) * len(lines))
-for number, message in result.skipped:
-    st.warning(f"Line {number} skipped: {message}")
-show(result, "batch", "bheat")
+across_sentences()

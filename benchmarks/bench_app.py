@@ -15,8 +15,15 @@ prints a Markdown report:
 2. interaction latency on the last (now warm) server: typing a new sentence,
    clicking a token pill, changing top-k; timed from the key press or click
    to the chart showing the new result;
-3. the server's resident memory (its process and children), sampled every 0.2 s
+3. the server's CPU time per interaction (user + system seconds of its process
+   and children from /proc/<pid>/stat, before and after the interactions,
+   divided by their number): what decides how many users one machine serves;
+4. the server's resident memory (its process and children), sampled every 0.2 s
    from /proc/<pid>/status.
+
+`--app-dir DIR` (repeatable) measures the app of other checkouts too, one
+after the other in the same run, with this bench and this environment: e.g.
+a clone at an older commit, for a side-by-side comparison.
 """
 
 import argparse
@@ -63,8 +70,8 @@ SENTENCES = [
     "we ate [MASK] and rice for lunch on sunday.",
 ]
 TARGETS = {
-    "interaction p50": "≤ 250 ms",
-    "interaction p95": "≤ 600 ms",
+    "interaction p50": "≤ 120 ms",
+    "interaction p95": "≤ 250 ms",
     "cold start": "≤ 10 s",
     "server peak RSS": "≤ 1 GB (1024 MiB)",
 }
@@ -103,6 +110,18 @@ def rss_mib(pid):
             if line.startswith("VmRSS:"):
                 total_kib += int(line.split()[1])
     return total_kib / 1024
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds used so far by `pid` and its descendants."""
+    ticks = 0
+    for member in descendants(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class RssSampler(threading.Thread):
@@ -276,13 +295,13 @@ def run_interactions(session, sentences, count):
 
 # --- cold starts ---------------------------------------------------------------
 
-def cold_start(browser, log_dir, run):
+def cold_start(browser, log_dir, run, app_dir):
     """Launch a server and open the page; returns (timings, process, page, sampler)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with open(log_dir / f"streamlit-{run}.log", "w") as log:
+    with open(log_dir / f"streamlit-{app_dir.name}-{run}.log", "w") as log:
         start = time.perf_counter()
-        process = start_server(port, log)
+        process = start_server(port, log, root=app_dir)
     sampler = RssSampler(process.pid)
     sampler.start()
     try:
@@ -352,7 +371,7 @@ def latency_rows(samples, index):
         rows.append([
             kind, len(times), f"{p50:.0f}", f"{p95:.0f}", f"{1000 * max(times):.0f}",
             f"{TARGETS['interaction p50']} / {TARGETS['interaction p95']}",
-            f"{verdict(p50, 250)} / {verdict(p95, 600)}",
+            f"{verdict(p50, 120)} / {verdict(p95, 250)}",
         ])
     return rows
 
@@ -395,6 +414,8 @@ def parse_args():
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--interactions", type=int, default=36)
     parser.add_argument("--quick", action="store_true", help="1 cold run, 9 interactions")
+    parser.add_argument("--app-dir", type=Path, action="append", default=[],
+                        help="also measure the app of this checkout (repeatable)")
     args = parser.parse_args()
     if args.quick:
         args.cold_runs, args.interactions = 1, 9
@@ -403,7 +424,7 @@ def parse_args():
     return args
 
 
-def measure(args, log_dir):
+def measure(args, log_dir, app_dir):
     """Cold starts, then interactions on the last server; returns the results."""
     sentences = [Sentence(text) for text in SENTENCES]
     check_sentences(Sentence(default_text()), sentences)
@@ -411,7 +432,7 @@ def measure(args, log_dir):
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         for run in range(1, args.cold_runs + 1):
-            timings, process, page, sampler = cold_start(browser, log_dir, run)
+            timings, process, page, sampler = cold_start(browser, log_dir, run, app_dir)
             cold.append(timings)
             if run < args.cold_runs:
                 stop_server(process)
@@ -419,20 +440,39 @@ def measure(args, log_dir):
                 page.context.close()
         try:
             session = Session(page, Sentence(default_text()))
+            cpu_before = cpu_seconds(process.pid)
             samples = run_interactions(session, sentences, args.interactions)
+            cpu = (cpu_seconds(process.pid) - cpu_before) / len(samples)
             end = rss_mib(process.pid)
         finally:
             sampler.stop()
             stop_server(process)
             browser.close()
-    return cold, samples, {"after cold start": cold[-1]["rss"], "at the end": end, "peak": sampler.peak}
+    memory = {"after cold start": cold[-1]["rss"], "at the end": end, "peak": sampler.peak}
+    return cold, samples, memory, cpu
+
+
+def report(app_dir, cold, samples, memory, cpu):
+    """The Markdown sections of one app's measurements."""
+    print(f"\n# The app of `{app_dir}`")
+    print(f"\n## Cold start ({len(cold)} × a fresh server process; seconds from its launch)\n")
+    print(cold_report(cold))
+    print(f"\n## Interaction latency (one warm server, default model, {len(samples)} interactions)\n")
+    print(latency_report(samples))
+    print(f"\nServer CPU per interaction: **{1000 * cpu:.0f} ms** (user + system, process and "
+          "children, over the interactions above).")
+    print("\nSlowest interactions:\n")
+    print(slowest(samples))
+    print("\n## Server memory (the interaction server: the last cold start)\n")
+    print(memory_report(memory))
 
 
 def main():
     args = parse_args()
     log_dir = Path(tempfile.mkdtemp(prefix="bench-app-"))
-    cold, samples, memory = measure(args, log_dir)
-    print("# App benchmark: cold start, interaction latency, server memory\n")
+    app_dirs = [ROOT, *(path.resolve() for path in args.app_dir)]
+    results = [(app_dir, *measure(args, log_dir, app_dir)) for app_dir in app_dirs]
+    print("# App benchmark: cold start, interaction latency, server CPU and memory\n")
     packages = ("streamlit", "playwright", "plotly", "tensorflow", "keras", "keras-hub")
     print("\n".join(f"- {line}" for line in machine_lines(packages)))
     print(f"- load average at the end: {os.getloadavg()[0]:.2f}")
@@ -440,14 +480,8 @@ def main():
     server = " ".join(["python", *server_command("PORT")[1:]])
     print(f"- server: `{server}` (TF_CPP_MIN_LOG_LEVEL=2; logs in {log_dir})")
     print(f"- browser: {CHROMIUM} {' '.join(CHROMIUM_ARGS)}, headless, Playwright sync API")
-    print(f"\n## Cold start ({len(cold)} × a fresh server process; seconds from its launch)\n")
-    print(cold_report(cold))
-    print(f"\n## Interaction latency (one warm server, default model, {len(samples)} interactions)\n")
-    print(latency_report(samples))
-    print("\nSlowest interactions:\n")
-    print(slowest(samples))
-    print("\n## Server memory (the interaction server: the last cold start)\n")
-    print(memory_report(memory))
+    for result in results:
+        report(*result)
 
 
 if __name__ == "__main__":

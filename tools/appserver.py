@@ -31,11 +31,12 @@ def server_command(port):
     ]
 
 
-def start_server(port, log):
-    """Launch the server in the repository root, output to the file `log`; returns the `Popen`."""
+def start_server(port, log, root=ROOT):
+    """Launch the app of the checkout `root` (this repository by default), output to
+    the file `log`; returns the `Popen`."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.Popen(
-        server_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
+        server_command(port), cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env
     )
 
 

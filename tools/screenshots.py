@@ -2,7 +2,9 @@
 
 Usage: .venv/bin/python tools/screenshots.py
 Starts the app on a free loopback port, opens each page with the same text
-and writes `assets/screenshot-<name>.png`.
+and writes `assets/screenshot-<name>.png`: tall windows of the normal view,
+and 1280x720 windows of the presentation mode scrolled to the first chart
+(what a projector shows).
 """
 
 import subprocess
@@ -18,8 +20,13 @@ sys.path.insert(0, str(ROOT))
 from tools.appserver import free_port, start_server, stop_server, wait_healthy  # noqa: E402
 
 TEXT = "the [MASK] barked at the [MASK] all night."
-# name: (URL path, window height)
-SHOTS = {"predict": ("", 1100), "anatomy": ("anatomy", 2300), "lens": ("lens", 1300)}
+# name: (URL path, window width, window height, presentation mode)
+SHOTS = {
+    "predict": ("", 1400, 1100, False), "anatomy": ("anatomy", 1400, 2300, False),
+    "lens": ("lens", 1400, 1300, False),
+    "present-predict": ("", 1280, 720, True), "present-anatomy": ("anatomy", 1280, 720, True),
+    "present-lens": ("lens", 1280, 720, True),
+}
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
@@ -33,12 +40,15 @@ def main():
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                  args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            for name, (path, height) in SHOTS.items():
+            for name, (path, width, height, present) in SHOTS.items():
                 # Streamlit scrolls inside the window: a tall window shows more.
-                page.set_viewport_size({"width": 1400, "height": height})
-                page.goto(f"{url}/{path}?{urllib.parse.urlencode({'text': TEXT})}")
+                page.set_viewport_size({"width": width, "height": height})
+                query = {"text": TEXT, **({"present": "1"} if present else {})}
+                page.goto(f"{url}/{path}?{urllib.parse.urlencode(query)}")
                 page.wait_for_selector(IDLE, timeout=120_000)
                 page.wait_for_selector("[data-testid=stPlotlyChart] .main-svg", timeout=120_000)
+                if present:
+                    page.locator("[data-testid=stPlotlyChart]").first.scroll_into_view_if_needed()
                 time.sleep(2)  # let plotly finish its transitions
                 page.screenshot(path=ROOT / "assets" / f"screenshot-{name}.png")
                 print("wrote", f"assets/screenshot-{name}.png")

@@ -16,17 +16,18 @@ def compact(figure, height, title=""):
 def for_projector(figure):
     """`figure` restyled for presentation: dark labels of 18 px, titles of 24 px.
 
-    Heights grow with the labels (bars and rows need more room), margins
-    leave space for the larger title. Returns the same figure.
+    Heights grow with the labels (by 1.6, a little more than 18 / 12, so
+    that every row of a heatmap keeps its label), margins leave space for
+    the larger title. Returns the same figure.
     """
+    ink = {"size": PROJECTOR_TICKS, "color": PROJECTOR_INK}
     figure.update_layout(
-        font={"size": PROJECTOR_TICKS, "color": PROJECTOR_INK},
+        font=ink, legend={"font": ink},
         title={"font": {"size": PROJECTOR_TITLE, "color": PROJECTOR_INK}},
-        height=round((figure.layout.height or 400) * 1.35),
+        height=round((figure.layout.height or 400) * 1.6),
         margin={"t": 70},
     )
-    axes = {"tickfont": {"size": PROJECTOR_TICKS, "color": PROJECTOR_INK},
-            "title": {"font": {"size": PROJECTOR_TICKS, "color": PROJECTOR_INK}}}
+    axes = {"tickfont": ink, "title": {"font": ink}}
     figure.update_xaxes(**axes)
     figure.update_yaxes(**axes)
     figure.update_traces(textfont={"size": PROJECTOR_TICKS}, selector={"type": "bar"})
