@@ -42,7 +42,7 @@ def show_mask(masked, encoding, stages):
     chart(vector_heatmap(padded, labels, "Each stage's vector, one cell per dimension"),
           key="anatomy_vectors")
     explain("One row per stage of the head, one cell per dimension of its vector: "
-            "red above zero, blue below.")
+            "blue above zero, red below.")
     table(pd.DataFrame(anatomy.vector_summary(stages, index)), "Each stage's vector in numbers")
     view.check_from_url("hist", labels, "is not a stage of the head")
     view.setdefault("hist", labels[3])

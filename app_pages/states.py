@@ -59,7 +59,7 @@ def show(result, key, heatmap):
     shown = view.widget(st.radio, heatmap, "Heatmap of", options=view.STAGES, horizontal=True)
     vectors = result.gathered if shown == view.STAGES[0] else result.normed
     chart(vector_heatmap(vectors, names, f"The vectors ({shown})"), key=f"{key}-heatmap")
-    explain("One row per mask, one cell per dimension: red above zero, blue below.")
+    explain("One row per mask, one cell per dimension: blue above zero, red below.")
     table(pd.DataFrame({
         "mask": names, "predicted": result.predicted,
         "norm gathered": np.linalg.norm(result.gathered, axis=1),
