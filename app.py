@@ -82,11 +82,13 @@ PRESENTATION_CSS = (Path(__file__).parent / "assets" / "presentation.css").read_
 GLOSSARY = (Path(__file__).parent / "assets" / "glossary.md").read_text()
 
 
+COPY_LINK_HTML = (Path(__file__).parent / "assets" / "copy_link.html").read_text()
+
+
 def copy_link():
-    """The current view's URL, with a copy button (and visible, to copy by hand)."""
-    with st.popover("Copy link", icon=":material/link:"):
-        st.caption("This link opens this page with this view (text, masks, settings):")
-        st.code(view.link(st.context.url), language=None, wrap_lines=True)
+    """A button that copies the browser's address, which always holds the view,
+    and the address itself (for browsers that refuse the clipboard)."""
+    st.html(COPY_LINK_HTML, unsafe_allow_javascript=True)
 
 
 # The pages live in app_pages/, not pages/: with a pages/ folder Streamlit 1.67

@@ -19,7 +19,6 @@ the URL) before the script runs.
 
 import functools
 import math
-import urllib.parse
 from dataclasses import dataclass
 from typing import Callable
 
@@ -174,12 +173,6 @@ def to_query(view):
         else:
             query[name] = str(value)
     return query
-
-
-def link(page_url):
-    """`page_url` (the browser's, without its query) with the view's parameters."""
-    query = urllib.parse.urlencode(to_query(state()))
-    return f"{page_url or ''}?{query}" if query else (page_url or "")
 
 
 def _short(raw, limit=40):

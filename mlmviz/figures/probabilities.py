@@ -32,7 +32,7 @@ def probability_bars(table, title=""):
     figure.update_layout(
         title=title,
         xaxis={"title": "probability", "range": [0, fitted_maximum(probabilities)],
-               "tickformat": ".0%"},
+               "tickformat": ".1~%"},  # 0.5 % steps keep their digit
         yaxis={"autorange": "reversed", "type": "category"},
         height=80 + 28 * len(table),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -71,6 +71,6 @@ def paired_probability_bars(tokens, first, second, names, title="", log_scale=Fa
     if log_scale:
         figure.update_xaxes(title="probability (log scale)", type="log", exponentformat="power")
     else:
-        figure.update_xaxes(title="probability", tickformat=".0%")
+        figure.update_xaxes(title="probability", tickformat=".1~%")
     figure.update_yaxes(type="category", autorange="reversed")
     return compact(figure, 120 + 34 * len(tokens), title)

@@ -136,3 +136,24 @@ def test_presentation_mode_has_large_chart_labels_and_no_toolbar(browser, base_u
             "font-size", "12px")
     finally:
         context.close()
+
+
+def test_copy_link_copies_the_current_view_also_after_a_partial_rerun(browser, base_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    try:
+        page = context.new_page()
+        page.goto(f"{base_url}/lens?{urlencode({**VIEW, 'lens_k': '4'})}")
+        _settle(page)
+        slider = page.locator("[data-testid=stSlider]", has_text="Tokens per layer")
+        slider.get_by_role("slider").focus()
+        page.keyboard.press("ArrowLeft")  # 4 -> 3: reruns only the page's fragment
+        page.wait_for_url(lambda url: "lens_k=3" in url, timeout=60_000)
+        _settle(page)
+        page.get_by_role("button", name="Copy link").click()
+        expect(page.get_by_text("Copied.")).to_be_visible()
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert copied == page.url and "lens_k=3" in copied
+        expect(page.get_by_label("Link to this view")).to_have_value(page.url)
+    finally:
+        context.close()
