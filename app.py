@@ -78,11 +78,10 @@ def show_model(model):
     st.caption(f"Weights `{meta['weight_hash']}` · head runs on **{device_name()}**")
 
 
-PRESENTATION_CSS = (Path(__file__).parent / "assets" / "presentation.css").read_text()
-GLOSSARY = (Path(__file__).parent / "assets" / "glossary.md").read_text()
-
-
-COPY_LINK_HTML = (Path(__file__).parent / "assets" / "copy_link.html").read_text()
+ASSETS = Path(__file__).parent / "assets"
+PRESENTATION_CSS = (ASSETS / "presentation.css").read_text()
+GLOSSARY = (ASSETS / "glossary.md").read_text()
+COPY_LINK_HTML = (ASSETS / "copy_link.html").read_text()
 
 
 def copy_link():

@@ -4,7 +4,7 @@ A view is the model source, the text, the masks, top-k, temperature, the
 candidate words, the selected mask, each page's own settings and the
 presentation mode. It lives in `st.session_state` under `VIEW_KEY`, so a
 page switch keeps it, and it is written to the URL query string whenever it
-changes and at the start of every run (a page switch clears the URL).
+changes and at the end of every run (a page switch clears the URL).
 
 A new session reads the URL once. Each parameter is checked on its own: a
 bad value (top_k=999, temperature=abc, an unknown name) is ignored with a
@@ -51,9 +51,14 @@ class Field:
     meaning: str
 
 
+def _digits(raw):
+    """True for a plain ASCII whole number ("12"; not "²", "1.0" or "-1")."""
+    return raw.isascii() and raw.isdigit()
+
+
 def integer(low, high):
     def parse(raw):
-        if not (raw.strip().isdigit() and low <= int(raw) <= high):
+        if not (_digits(raw) and low <= int(raw) <= high):
             raise ValueError(f"a whole number from {low} to {high}")
         return int(raw)
     return parse
@@ -91,7 +96,7 @@ def text(limit):
 def positions(raw):
     """Comma-separated token positions ("2,6"), as a sorted tuple."""
     values = [part.strip() for part in raw.split(",") if part.strip()]
-    if not all(value.isdigit() for value in values):
+    if not all(_digits(value) for value in values):
         raise ValueError("token positions such as 2,6")
     return tuple(sorted({int(value) for value in values}))
 

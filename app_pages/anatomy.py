@@ -3,14 +3,14 @@
 import pandas as pd
 import streamlit as st
 
+import view
 from mlmviz.analysis import anatomy
 from mlmviz.figures.logits import logit_split_bars
 from mlmviz.figures.probabilities import paired_probability_bars
 from mlmviz.figures.vectors import value_histogram, vector_heatmap
-import view
 from shared import (
-    chart, choose_mask, current_model, current_source, explain, head_stages, masked_or_stop,
-    table, text_and_masks,
+    chart, choose_mask, current_model, current_source, explain, head_stages, masked_or_stop, table,
+    text_and_masks,
 )
 
 st.title("Inside the head")
@@ -22,6 +22,8 @@ st.write(
     "**bias** gives the logits, and **softmax** turns them into probabilities."
 )
 model, source = current_model(), current_source()
+
+
 def show_mask(masked, encoding, stages):
     """The views of the chosen mask."""
     index = choose_mask(masked, encoding)
@@ -75,7 +77,8 @@ def show_mask(masked, encoding, stages):
         "Note the logarithmic axis: the bias alone spreads its probability thinly over the "
         "whole vocabulary; the context is what makes one token stand out."
     )
-    prior = pd.DataFrame(anatomy.bias_only_top(stages["bias"], model.vocabulary, top_k, temperature))
+    prior = pd.DataFrame(
+        anatomy.bias_only_top(stages["bias"], model.vocabulary, top_k, temperature))
     st.write("What the head predicts from the bias alone, for any sentence:")
     table(prior, "The bias alone: its top tokens")
     table(split, "The top tokens' logits, terms and probabilities")

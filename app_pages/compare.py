@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+import view
 from mlmviz.analysis import compare
 from mlmviz.figures.probabilities import paired_probability_bars
-import view
 from shared import (
     chart, current_model, current_source, explain, load_model, masked_or_stop, table,
     text_and_masks,
@@ -131,6 +131,8 @@ st.write(
 )
 source_b = choose_second()
 model_b = second_model_or_stop(source_b)
+
+
 @view.fragment
 def page_body():
     """The text, its masks and both models' answers: an edit reruns only this part."""
@@ -149,7 +151,8 @@ def page_body():
 
     if result["truncated"]:
         st.warning(
-            f"The text is longer than model A's {model_a.metadata['max_length']} tokens: it was cut."
+            f"The text is longer than model A's {model_a.metadata['max_length']} tokens: "
+            "it was cut."
         )
     if not result["same_vocabulary"]:
         st.warning(

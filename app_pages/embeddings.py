@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+import view
 from mlmviz.analysis import neighbours
 from mlmviz.figures.logits import norm_bias_scatter
 from mlmviz.figures.vectors import matrix_heatmap
-import view
 from shared import (
     chart, choose_mask, current_model, current_source, explain, head_stages, load_model,
     masked_or_stop, text_and_masks,
@@ -43,6 +43,7 @@ else:
         f"{tie['mean_row_cosine']:.3f}" if tie["same_shape"] else "different shapes"
     )
     st.info(f"This head is **untied**: its output kernel is not the input embedding ({detail}).")
+
 
 def neighbour_table(vector, k, metric):
     ids, scores = neighbours.nearest_rows(matrix, vector, k, metric, norms)

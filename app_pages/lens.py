@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
+import view
 from mlmviz.analysis import logit_lens
 from mlmviz.figures.logits import lens_lines
-import view
 from shared import (
-    chart, choose_mask, current_model, current_source, explain, load_model, masked_or_stop,
-    table, text_and_masks,
+    chart, choose_mask, current_model, current_source, explain, load_model, masked_or_stop, table,
+    text_and_masks,
 )
 
 st.title("Logit lens")

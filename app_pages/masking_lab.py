@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+import view
 from mlmviz.analysis.masking_lab import masking_lab
 from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
 from mlmviz.figures.strips import corruption_strip, surprise_strip
-import view
 from shared import chart, current_model, current_source, explain, load_model, table, text_and_masks
 
 
@@ -83,6 +83,8 @@ st.write(
     "teach it nothing in this step. With *whole-word masking* all the pieces of a "
     "word (`play ##ing`) are selected together, so one piece cannot give the other away."
 )
+
+
 @view.fragment
 def page_body():
     """The text, the lab and the pseudo-likelihood: an edit reruns only this part."""

@@ -67,6 +67,8 @@ with st.expander("Load a saved view (.json)"):
     st.file_uploader("View file", type=["json"], key="view_file", on_change=load_view)
 if st.session_state.get("view_message"):
     st.warning(st.session_state.view_message)
+
+
 @view.fragment
 def prediction():
     """Text, masks, settings and the charts: an edit reruns only this part."""
@@ -92,7 +94,8 @@ def prediction():
         return
 
     if result["truncated"]:
-        st.warning(f"The text is longer than the model's {model.metadata['max_length']} tokens: it was cut.")
+        st.warning(f"The text is longer than the model's {model.metadata['max_length']} "
+                   "tokens: it was cut.")
     fills = {mask["position"]: mask["predictions"][0]["token"] for mask in result["masks"]}
     st.markdown("**With the top guesses:** " + filled_markdown(text, encoding, fills))
     columns = chart_columns(len(result["masks"]))

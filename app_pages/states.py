@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import view
 from mlmviz.analysis import gathered
 from mlmviz.analysis.projection import pca_2d
 from mlmviz.figures.vectors import scatter_2d, vector_heatmap
-import view
 from shared import (
     chart, chart_columns, current_model, current_source, examples, explain, load_model, table,
     text_and_masks,

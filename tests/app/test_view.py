@@ -59,8 +59,9 @@ def test_bad_values_are_ignored_one_by_one():
     state, notes = view.from_query({
         "top_k": "999", "temperature": "abc", "seed": "-1", "ww": "yes", "picked": "2,x",
         "heat": "nope", "zoom": "3", "text": "a [MASK] b", "lens_k": "7", "embed": "true",
+        "nbrs": "²", "mask": " 3",
     })
-    assert len(notes) == 7, notes
+    assert len(notes) == 9, notes
     assert state["text"] == "a [MASK] b" and state["lens_k"] == 7  # the valid ones are kept
     assert state["top_k"] == 5 and state["temperature"] == 1.0 and state["picked"] == ()
     assert any("zoom" in note for note in notes)
