@@ -111,6 +111,19 @@ def head_stages(source, text, positions):
     return model.stages(model.mask(text, positions))
 
 
+@view.fragment
+def masked_view(model, compute, show):
+    """The text box, the pills and `show(masked, encoding, computed)` below them.
+
+    `computed` is `compute(text, positions)` (a cached analysis of the masked
+    text). A fragment: an edit of the text, the masks or the page's settings
+    reruns only this, not the navigation and the sidebar.
+    """
+    text, encoding, picked = text_and_masks(model)
+    masked = masked_or_stop(model, text, picked)
+    show(masked, encoding, compute(text, tuple(picked)))
+
+
 def choose_mask(masked, encoding):
     """A select box over the masks of `masked` (the view's `mask`); returns the index."""
     view.check_from_url("mask", masked.positions, "is not a mask of this text")

@@ -9,8 +9,7 @@ from mlmviz.figures.logits import logit_split_bars
 from mlmviz.figures.probabilities import paired_probability_bars
 from mlmviz.figures.vectors import value_histogram, vector_heatmap
 from shared import (
-    chart, choose_mask, current_model, current_source, explain, head_stages, masked_or_stop, table,
-    text_and_masks,
+    chart, choose_mask, current_model, current_source, explain, head_stages, masked_view, table,
 )
 
 st.title("Inside the head")
@@ -84,12 +83,4 @@ def show_mask(masked, encoding, stages):
     table(split, "The top tokens' logits, terms and probabilities")
 
 
-@view.fragment
-def page_body():
-    """The text, its masks and the chosen mask's views: an edit reruns only this part."""
-    text, encoding, picked = text_and_masks(model)
-    masked = masked_or_stop(model, text, picked)
-    show_mask(masked, encoding, head_stages(source, text, tuple(picked)))
-
-
-page_body()
+masked_view(model, lambda text, positions: head_stages(source, text, positions), show_mask)

@@ -9,7 +9,7 @@ from mlmviz.figures.logits import norm_bias_scatter
 from mlmviz.figures.vectors import matrix_heatmap
 from shared import (
     chart, choose_mask, current_model, current_source, explain, head_stages, load_model,
-    masked_or_stop, text_and_masks,
+    masked_view,
 )
 
 st.title("Embedding similarity")
@@ -87,12 +87,4 @@ def show_mask(masked, encoding, stages):
     )
 
 
-@view.fragment
-def page_body():
-    """The text, its masks and the chosen mask's views: an edit reruns only this part."""
-    text, encoding, picked = text_and_masks(model)
-    masked = masked_or_stop(model, text, picked)
-    show_mask(masked, encoding, head_stages(source, text, tuple(picked)))
-
-
-page_body()
+masked_view(model, lambda text, positions: head_stages(source, text, positions), show_mask)

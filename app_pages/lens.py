@@ -7,8 +7,7 @@ import view
 from mlmviz.analysis import logit_lens
 from mlmviz.figures.logits import lens_lines
 from shared import (
-    chart, choose_mask, current_model, current_source, explain, load_model, masked_or_stop, table,
-    text_and_masks,
+    chart, choose_mask, current_model, current_source, explain, load_model, masked_view, table,
 )
 
 st.title("Logit lens")
@@ -50,12 +49,4 @@ def show_mask(masked, encoding, logits):
     table(frame, "Each layer's top tokens")
 
 
-@view.fragment
-def page_body():
-    """The text, its masks and the chosen mask's views: an edit reruns only this part."""
-    text, encoding, picked = text_and_masks(model)
-    masked = masked_or_stop(model, text, picked)
-    show_mask(masked, encoding, lens(source, text, tuple(picked)))
-
-
-page_body()
+masked_view(model, lambda text, positions: lens(source, text, positions), show_mask)
