@@ -98,14 +98,14 @@ def prediction():
                    "tokens: it was cut.")
     fills = {mask["position"]: mask["predictions"][0]["token"] for mask in result["masks"]}
     st.markdown("**With the top guesses:** " + filled_markdown(text, encoding, fills))
-    columns = chart_columns(len(result["masks"]))
+    explain("Each chart: the head's probability for its top tokens at one mask; the "
+            "probabilities of the whole vocabulary add up to 100 %.")
+    columns = chart_columns(len(result["masks"]), most=2)
     for i, mask in enumerate(result["masks"]):
         frame = pd.DataFrame(mask["predictions"])[["token", "probability", "logit"]]
         with columns[i % len(columns)]:
             title = f"Position {mask['position']}: {mask['original']}"
             chart(probability_bars(frame, title), key=f"bars-{mask['position']}")
-            explain("The head's probability for its top tokens at this mask; all the "
-                    "vocabulary's probabilities add up to 100 %.")
             st.caption(
                 f"Entropy {mask['entropy']:.2f} nats: as uncertain as a choice between about "
                 f"{math.exp(mask['entropy']):,.0f} equally "

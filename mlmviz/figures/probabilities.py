@@ -35,7 +35,7 @@ def probability_bars(table, title=""):
                "tickformat": ".1~%"},  # 0.5 % steps keep their digit
         yaxis={"autorange": "reversed", "type": "category"},
         height=80 + 28 * len(table),
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin={"l": 10, "r": 45, "t": 40, "b": 10},  # r: room for the last printed value
     )
     return figure
 
