@@ -184,7 +184,7 @@ class MaskedLM:
         typed = {i for i, token_id in enumerate(ids) if token_id == self.tokenizer.mask_id}
         masked = tuple(sorted(chosen | typed))
         mask_token = self.tokenizer.mask_token
-        if not masked and encoding.truncated and mask_token in text:
+        if not masked and encoding.truncated and mask_token in self.tokenizer.spell_masks(text):
             raise ValueError(
                 f"Nothing is masked: the text is longer than the model's "
                 f"{self.tokenizer.max_length} tokens and its {mask_token} lies in the "

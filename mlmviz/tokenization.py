@@ -7,6 +7,7 @@ mask id at the positions the user chose.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from tokenizers.implementations import BertWordPieceTokenizer
 from mlmviz.sources.checkpoints import CheckpointError
 
 MASK_CANDIDATES = ("[MASK]", "<mask>")
+# How people type a mask, whatever the model's own token: matched case-insensitively.
+MASK_SPELLINGS = ("[mask]", "<mask>")
 
 
 @dataclass(frozen=True)
@@ -97,13 +100,26 @@ class Tokenizer:
             raise CheckpointError(f"{directory}: cannot tell the tokenizer's mask token.")
         return cls(tokenizer, mask_token, max_length)
 
+    def spell_masks(self, text):
+        """`text` with every typed mask written as the model's own mask token.
+
+        "[mask]", "[MASK]", "<mask>" and the model's token in any case count
+        as a mask. Only spellings as long as the model's token are replaced,
+        so character offsets into `text` stay valid (all of these are 6
+        characters for BERT, RoBERTa, DistilBERT and ALBERT).
+        """
+        spellings = {re.escape(s) for s in (*MASK_SPELLINGS, self.mask_token)
+                     if len(s) == len(self.mask_token)}
+        pattern = re.compile("|".join(sorted(spellings)), re.IGNORECASE)
+        return pattern.sub(self.mask_token, check_text(text))
+
     def encode(self, text):
-        """Tokenize `text` (typed mask tokens stay whole) into an `Encoding`.
+        """Tokenize `text` into an `Encoding`; typed masks (`spell_masks`) stay whole.
 
         Raises:
             ValueError: when `text` is not a string of valid Unicode.
         """
-        encoding = self._tokenizer.encode(check_text(text))
+        encoding = self._tokenizer.encode(self.spell_masks(text))
         return Encoding(
             ids=tuple(encoding.ids),
             tokens=tuple(encoding.tokens),
