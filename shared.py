@@ -50,8 +50,12 @@ def examples(mask_token):
     ]
 
 
-def text_and_masks(model):
+def text_and_masks(model, pills=True):
     """The text box and the token pills, shared by every page.
+
+    With `pills=False` (a page that chooses its own tokens) no pills are
+    drawn and `picked` is empty; the view keeps the clicked tokens for the
+    other pages.
 
     Returns:
         `(text, encoding, picked)`: the text, its `Encoding`, and the
@@ -70,6 +74,8 @@ def text_and_masks(model):
         st.info("Type a sentence to start.")
         st.stop()
     encoding = model.tokenizer.encode(text)
+    if not pills:
+        return text, encoding, ()
     options = model.maskable_positions(encoding)
     # Positions of an earlier text that this one lacks are dropped.
     view.check_from_url("picked", options, "not a maskable token of this text")

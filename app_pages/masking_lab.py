@@ -88,9 +88,9 @@ st.write(
 @view.fragment
 def page_body():
     """The text, the lab and the pseudo-likelihood: an edit reruns only this part."""
-    text, encoding, _ = text_and_masks(model)
-    st.caption("This page ignores the tokens clicked above: the lab selects its own, and "
-               "the pseudo-likelihood masks every token in turn.")
+    text, encoding, _ = text_and_masks(model, pills=False)
+    st.caption("The lab selects its own tokens, and the pseudo-likelihood masks every "
+               "token in turn: the tokens clicked on the other pages stay for those pages.")
     if encoding.truncated:
         st.warning(f"The text is longer than the model's {model.metadata['max_length']} "
                    "tokens: it was cut.")

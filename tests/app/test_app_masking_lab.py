@@ -79,3 +79,16 @@ def test_bad_input_shows_a_message_not_an_error(page, change, message):
     assert not page.exception
     messages = [m.value for m in page.info] + [m.value for m in page.warning]
     assert any(message in m for m in messages), messages
+
+
+def test_the_lab_shows_no_token_pills_and_keeps_the_clicked_ones_for_other_pages():
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    app.text_input(key="text").set_value(TEXT).run()
+    app.pills(key="picked").select(2).run()  # "children", on Predict
+    app.switch_page("app_pages/masking_lab.py").run()
+    assert not app.exception
+    assert len(app.get("button_group")) == 0  # the lab selects its own tokens
+    assert app.query_params["picked"] == "2"
+    app.switch_page("app_pages/predict.py").run()
+    assert app.pills(key="picked").value == [2]

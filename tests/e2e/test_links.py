@@ -52,8 +52,10 @@ def _query(page: Page):
 def _expect_text_and_masks(page: Page, title):
     expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=60_000)
     expect(page.get_by_label("Text", exact=True)).to_have_value(TEXT, timeout=60_000)
-    pill = page.get_by_test_id("stButtonGroup").get_by_role("button", name="his₅", exact=True)
-    expect(pill).to_have_attribute("aria-pressed", "true")
+    if title != "Masking lab":  # the lab draws no pills: it selects its own tokens
+        pill = page.get_by_test_id("stButtonGroup").get_by_role("button", name="his₅",
+                                                                 exact=True)
+        expect(pill).to_have_attribute("aria-pressed", "true")
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
     expect(page.locator("[data-testid=stPlotlyChart] .main-svg").first).to_be_visible(
         timeout=60_000)
