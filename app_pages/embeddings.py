@@ -53,6 +53,23 @@ def neighbour_table(vector, k, metric):
     })
 
 
+def scatter_caption(norm_standing, bias_standing):
+    """Where this mask's top predictions (red) sit in the scatter, in words, from the data."""
+    side = "right" if norm_standing >= 0.5 else "left"
+    height = "high" if bias_standing >= 0.5 else "low"
+    reading = (
+        "long rows give large dot products, so length helps them win"
+        if norm_standing >= 0.5 else
+        "their rows are short, so the direction of the vector, not the rows' length, picks them"
+    )
+    return (
+        f"The top predictions (red) sit to the {side} and {height}: their rows are longer "
+        f"than {norm_standing:.0%} of the vocabulary's and their biases larger than "
+        f"{bias_standing:.0%} (medians). A large bias raises a token's logit in every "
+        f"sentence; here {reading}."
+    )
+
+
 def show_mask(masked, encoding, stages):
     """The views of the chosen mask."""
     index = choose_mask(masked, encoding)
@@ -81,10 +98,8 @@ def show_mask(masked, encoding, stages):
                           "Every token: row norm vs output bias"),
         key="embeddings_scatter",
     )
-    st.caption(
-        "Tokens high and to the right win often whatever the context: a long row gives "
-        "large dot products and a large bias adds to every logit. Frequent words sit there."
-    )
+    explain(scatter_caption(neighbours.median_standing(norms, top),
+                            neighbours.median_standing(bias, top)))
 
 
 masked_view(model, lambda text, positions: head_stages(source, text, positions), show_mask)

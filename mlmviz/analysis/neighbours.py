@@ -44,6 +44,20 @@ def nearest_rows(matrix, vector, k, metric="dot", norms=None):
     return ids, scores[ids]
 
 
+def median_standing(values, ids):
+    """Where the tokens `ids` stand among all: the median over `ids` of the fraction
+    of the vocabulary whose value is smaller (0 = the smallest, 1 = the largest).
+
+    Args:
+        values: `(vocab,)` per-token values (row norms, biases).
+        ids: token ids, e.g. the top predictions.
+    """
+    values = np.asarray(values, dtype=np.float64)  # (vocab,)
+    ordered = np.sort(values)
+    below = np.searchsorted(ordered, values[np.asarray(ids)], side="left")  # (ids,)
+    return float(np.median(below / len(values)))
+
+
 def cosine_matrix(vectors):
     """Cosine similarity between every pair of a few vectors, `(n, n)`."""
     x = np.asarray(vectors, dtype=np.float64)  # (n, dim)

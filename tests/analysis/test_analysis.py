@@ -246,3 +246,10 @@ def test_the_analyses_hold_for_every_architecture(architecture, tmp_path):
     np.testing.assert_allclose(lens[-1], stages["logits"][0], atol=1e-5)
     result = gathered.collect(model, [f"a {mask} b .", f"{mask} c ."])
     assert pca_2d(result.normed)[0].shape == (2, 2)
+
+
+def test_median_standing_is_the_fraction_of_the_vocabulary_below():
+    values = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert neighbours.median_standing(values, [0]) == 0.8  # 4 of 5 are smaller
+    assert neighbours.median_standing(values, [1]) == 0.0
+    assert neighbours.median_standing(values, [0, 1, 2]) == 0.4

@@ -5,6 +5,7 @@ input with a message."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -110,3 +111,34 @@ def test_each_page_works_on_a_loaded_untied_checkpoint(page, tiny_checkpoint):
     assert _charts(app)
     if page == "embeddings":
         assert any("untied" in info.value for info in app.info)
+
+
+def _scatter_caption_agrees_with_the_scatter(app):
+    """The caption under the norm/bias scatter says where its red points are."""
+    scatter = next(c for c in _charts(app)
+                   if c["layout"]["title"]["text"].startswith("Every token"))
+    vocabulary, top = scatter["data"][0], scatter["data"][1]
+
+    def standing(values, chosen):
+        return float(np.median([np.mean(np.asarray(values) < v) for v in chosen]))
+
+    side = "right" if standing(vocabulary["x"], top["x"]) >= 0.5 else "left"
+    height = "high" if standing(vocabulary["y"], top["y"]) >= 0.5 else "low"
+    caption = next(c.value for c in app.caption if "top predictions (red)" in c.value)
+    assert f"sit to the {side} and {height}" in caption, caption
+    return side
+
+
+def test_the_scatter_caption_says_where_the_winners_are_on_the_default_model(app):
+    _open(app, "embeddings")
+    assert _scatter_caption_agrees_with_the_scatter(app) == "left"  # short rows win here
+
+
+def test_the_scatter_caption_follows_an_untied_checkpoint(tiny_checkpoint):
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.session_state["model_kind"] = "Checkpoint path"
+    app.session_state["model_path"] = str(tiny_checkpoint)
+    app.run()
+    app.text_input(key="text").set_value("the [MASK] sat on the [MASK] .").run()
+    _open(app, "embeddings")
+    _scatter_caption_agrees_with_the_scatter(app)
