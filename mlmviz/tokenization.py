@@ -63,6 +63,9 @@ class Tokenizer:
         self.mask_id = tokenizer.token_to_id(mask_token)
         if self.mask_id is None:
             raise CheckpointError(f"The tokenizer has no mask token {mask_token!r}.")
+        spellings = {re.escape(s) for s in (*MASK_SPELLINGS, mask_token)
+                     if len(s) == len(mask_token)}
+        self._typed_mask = re.compile("|".join(sorted(spellings)), re.IGNORECASE)
         self.max_length = max_length
         self.special_tokens = {
             token.content: token_id
@@ -108,10 +111,7 @@ class Tokenizer:
         so character offsets into `text` stay valid (all of these are 6
         characters for BERT, RoBERTa, DistilBERT and ALBERT).
         """
-        spellings = {re.escape(s) for s in (*MASK_SPELLINGS, self.mask_token)
-                     if len(s) == len(self.mask_token)}
-        pattern = re.compile("|".join(sorted(spellings)), re.IGNORECASE)
-        return pattern.sub(self.mask_token, check_text(text))
+        return self._typed_mask.sub(self.mask_token, check_text(text))
 
     def encode(self, text):
         """Tokenize `text` into an `Encoding`; typed masks (`spell_masks`) stay whole.
