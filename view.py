@@ -136,9 +136,9 @@ FIELDS = {
 def state():
     """The session's view dict, read from the URL on the session's first run."""
     if VIEW_KEY not in st.session_state:
-        st.session_state[VIEW_KEY], notes = from_query(_query())
-        st.session_state[NOTES_KEY] = notes
-        st.session_state[UNCHECKED_KEY] = {"picked", "mask", "hist"} & set(_query())
+        query = _query()
+        st.session_state[VIEW_KEY], st.session_state[NOTES_KEY] = from_query(query)
+        st.session_state[UNCHECKED_KEY] = {"picked", "mask", "hist"} & set(query)
     return st.session_state[VIEW_KEY]
 
 
