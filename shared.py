@@ -91,7 +91,7 @@ def pill_labels(tokens):
     """A unique label per token: a repeated token gets its position as a subscript.
 
     Streamlit identifies pills by their labels, so two pills labelled "the"
-    would be one pill (and the URL would not tell them apart).
+    would be one pill.
     """
     counts = collections.Counter(tokens)
     digits = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
