@@ -132,8 +132,8 @@ def test_presentation_mode_has_large_chart_labels_and_no_toolbar(browser, base_u
         expect(page.get_by_test_id("stToolbar")).to_be_hidden()
         expect(page.get_by_test_id("stMainMenu")).to_be_hidden()
         page.get_by_text("Presentation mode").click()  # off again: small labels
+        page.wait_for_url(lambda url: "present=" not in url, timeout=60_000)
         _settle(page)
-        assert "present" not in _query(page)
         expect(page.locator("[data-testid=stPlotlyChart] .ytick text").first).to_have_css(
             "font-size", "12px")
     finally:
