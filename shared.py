@@ -10,9 +10,13 @@ import streamlit as st
 
 import mlmviz
 import view
+from mlmviz.examples import UNMASKED, rank_examples
 from mlmviz.figures.layout import for_projector
 
 UPLOADS = Path(tempfile.gettempdir()) / "mlmviz-uploads"
+TEXT_HEIGHT = 100  # px, about three lines: a longer text scrolls in its box
+SCROLL_PILLS_PAST = 60  # tokens: more pills than this go in a scrollable box
+PILLS_HEIGHT = 220  # px
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -39,23 +43,22 @@ def current_model():
     return load_model(current_source())
 
 
-def examples(mask_token):
-    """Example sentences written with the model's mask token."""
-    return [
-        f"he opened the {mask_token} and walked into the room.",
-        f"she drank a glass of {mask_token} with her breakfast.",
-        f"there are seven days in a {mask_token}.",
-        "the children played in the park after school.",
-        f"the {mask_token} barked at the {mask_token} all night.",
-    ]
+@st.cache_data(show_spinner=False, max_entries=8)
+def examples(source):
+    """Example sentences for the model of `source`: those it answers best first
+    (`mlmviz.examples.rank_examples`), then one without a mask to click."""
+    ranked = rank_examples(load_model(source))
+    return [example.text for example in ranked] + [UNMASKED]
 
 
 def text_and_masks(model, pills=True):
     """The text box and the token pills, shared by every page.
 
-    With `pills=False` (a page that chooses its own tokens) no pills are
-    drawn and `picked` is empty; the view keeps the clicked tokens for the
-    other pages.
+    A note under the text box says where the text was cut when it is longer
+    than the model reads. Past `SCROLL_PILLS_PAST` tokens the pills sit in a
+    scrollable box. With `pills=False` (a page that chooses its own tokens)
+    no pills are drawn and `picked` is empty; the view keeps the clicked
+    tokens for the other pages.
 
     Returns:
         `(text, encoding, picked)`: the text, its `Encoding`, and the
@@ -68,36 +71,57 @@ def text_and_masks(model, pills=True):
             "numbers. Choose another model in the sidebar."
         )
         st.stop()
-    view.setdefault("text", examples(model.tokenizer.mask_token)[0])
-    text = view.widget(st.text_input, "text", "Text")
+    view.setdefault("text", examples(current_source())[0])
+    text = view.widget(
+        st.text_area, "text", "Text", height=TEXT_HEIGHT,
+        help=f"Type {model.tokenizer.mask_token} where the model should guess a word. "
+        "Ctrl+Enter (or a click outside the box) applies the text.",
+    )
     if not text.strip():
         st.info("Type a sentence to start.")
         st.stop()
     encoding = model.tokenizer.encode(text)
+    if encoding.truncated:
+        st.warning(truncation_notice(text, encoding, model.tokenizer.max_length))
     if not pills:
         return text, encoding, ()
     options = model.maskable_positions(encoding)
     # Positions of an earlier text that this one lacks are dropped.
     view.check_from_url("picked", options, "not a maskable token of this text")
-    picked = view.widget(
-        st.pills, "picked", "Click tokens to mask them (click again to unmask)",
-        options=options, selection_mode="multi",
-        format_func=pill_labels(encoding.tokens).__getitem__,
-    )
+    labels = pill_labels(encoding, text, model.tokenizer.unk_token)
+    scroll = len(options) > SCROLL_PILLS_PAST
+    with st.container(height=PILLS_HEIGHT if scroll else "content", border=scroll):
+        picked = view.widget(
+            st.pills, "picked", "Click tokens to mask them (click again to unmask)",
+            options=options, selection_mode="multi", format_func=labels.__getitem__,
+        )
     return text, encoding, picked
 
 
-def pill_labels(tokens):
-    """A unique label per token: a repeated token gets its position as a subscript.
+def truncation_notice(text, encoding, max_length):
+    """Where `text` was cut to the model's `max_length` tokens, in words."""
+    kept = encoding.kept_characters
+    last_words = " ".join(text[:kept].split()[-4:])
+    return (f"The model reads at most {max_length} tokens: every page uses the text up to "
+            f"“… {last_words}” (character {kept:,} of {len(text):,}); the rest is cut.")
 
-    Streamlit identifies pills by their labels, so two pills labelled "the"
-    would be one pill.
+
+def pill_labels(encoding, text, unk_token=None):
+    """A unique label per token of `encoding`.
+
+    An unknown token (`unk_token`) shows the characters of `text` it stands
+    for ("😀", not "[UNK]"). Streamlit identifies pills by their labels, so
+    a repeated label gets the token's position as a subscript.
     """
-    counts = collections.Counter(tokens)
+    shown = [
+        text[start:end] if token == unk_token and end > start else token
+        for token, (start, end) in zip(encoding.tokens, encoding.offsets)
+    ]
+    counts = collections.Counter(shown)
     digits = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
     return [
-        token if counts[token] == 1 else f"{token}{str(i).translate(digits)}"
-        for i, token in enumerate(tokens)
+        label if counts[label] == 1 else f"{label}{str(i).translate(digits)}"
+        for i, label in enumerate(shown)
     ]
 
 

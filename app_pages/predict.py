@@ -9,7 +9,10 @@ import view
 from mlmviz import export
 from mlmviz.analysis.filled import filled_segments
 from mlmviz.figures.probabilities import probability_bars
-from shared import chart, chart_columns, current_model, examples, explain, table, text_and_masks
+from shared import (
+    chart, chart_columns, current_model, current_source, examples, explain, table,
+    text_and_masks,
+)
 
 st.title("Fill the mask")
 model = current_model()
@@ -20,7 +23,7 @@ st.write(
     "into a probability for every token in the vocabulary."
 )
 
-EXAMPLES = examples(mask_token)
+EXAMPLES = examples(current_source())
 
 
 def use_example():
@@ -93,9 +96,6 @@ def prediction():
         st.info(str(error))
         return
 
-    if result["truncated"]:
-        st.warning(f"The text is longer than the model's {model.metadata['max_length']} "
-                   "tokens: it was cut.")
     fills = {mask["position"]: mask["predictions"][0]["token"] for mask in result["masks"]}
     st.markdown("**With the top guesses:** " + filled_markdown(text, encoding, fills))
     explain("Each chart: the head's probability for its top tokens at one mask; the "

@@ -81,7 +81,7 @@ def current_text():
 def across_sentences():
     """The sentences typed here: an edit reruns only this part."""
     mask_token = model.tokenizer.mask_token
-    view.setdefault("batch", "\n".join(e for e in examples(mask_token) if mask_token in e))
+    view.setdefault("batch", "\n".join(e for e in examples(source) if mask_token in e))
     batch = view.widget(st.text_area, "batch",
                         "Sentences, one per line (type the mask token in each)")
     lines = tuple(line for line in batch.splitlines() if line.strip())

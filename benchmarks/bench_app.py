@@ -249,7 +249,7 @@ class Session:
         self.picked = {p for p in self.picked if p in sentence.pills}
         self.sentence = sentence
         title = chart_title(sentence.masks[0], MASK)
-        return self.timed(lambda: box.press("Enter"), lambda: wait_chart(self.page, title, self.top_k))
+        return self.timed(lambda: box.press("Control+Enter"), lambda: wait_chart(self.page, title, self.top_k))
 
     def click_pill(self, position):
         """Click the pill of `position`; wait for its chart."""

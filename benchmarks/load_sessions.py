@@ -210,7 +210,7 @@ class LoadSession:
         await box.fill(sentence.text, timeout=TIMEOUT_MS)
         self.sentence = sentence
         self.picked = {p for p in self.picked if p in sentence.pills}
-        await self.timed("type a sentence", lambda: box.press("Enter"), self.predict_shown)
+        await self.timed("type a sentence", lambda: box.press("Control+Enter"), self.predict_shown)
 
     async def click_token(self):
         """Mask one more word, or unmask one when two are masked already."""

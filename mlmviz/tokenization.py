@@ -40,6 +40,13 @@ class Encoding:
     special: tuple
     truncated: bool
 
+    @property
+    def kept_characters(self):
+        """How many characters of the text the tokens cover: all of them, or
+        up to where the text was cut (0 when no token is left)."""
+        ends = [end for (_, end), special in zip(self.offsets, self.special) if not special]
+        return max(ends, default=0)
+
 
 class Tokenizer:
     """A checkpoint's tokenizer with a known mask token and length limit.
@@ -52,6 +59,8 @@ class Tokenizer:
 
     Attributes:
         mask_token, mask_id: the mask token and its id.
+        unk_token: the token standing for characters the vocabulary lacks,
+            or None (byte-level BPE has none).
         special_tokens: dict of every special token to its id.
     """
 
@@ -67,6 +76,7 @@ class Tokenizer:
                      if len(s) == len(mask_token)}
         self._typed_mask = re.compile("|".join(sorted(spellings)), re.IGNORECASE)
         self.max_length = max_length
+        self.unk_token = getattr(tokenizer.model, "unk_token", None)
         self.special_tokens = {
             token.content: token_id
             for token_id, token in tokenizer.get_added_tokens_decoder().items()

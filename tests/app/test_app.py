@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mlmviz.examples import CANDIDATES, HIDDEN
+
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
@@ -40,13 +42,14 @@ def test_clicking_a_token_masks_it_and_clicking_again_unmasks_it(app):
     assert len(app.get("plotly_chart")) == 1
 
 
-def test_an_example_sentence_replaces_the_text(app):
+def test_the_first_examples_offered_are_answered_by_the_model(app):
     app.run()
-    example = app.selectbox(key="example").options[2]
-    app.selectbox(key="example").select(example).run()
-    assert not app.exception
-    assert app.text_input(key="text").value == example
-    assert "week" in _bars(app)[0]
+    hidden = {HIDDEN.sub("[MASK]", c): HIDDEN.findall(c)[0] for c in CANDIDATES}
+    for example in app.selectbox(key="example").options[:3]:
+        app.selectbox(key="example").select(example).run()
+        assert not app.exception
+        assert app.text_area(key="text").value == example
+        assert _bars(app)[0][0] == hidden[example]  # the top bar is the hidden word
 
 
 def test_top_k_controls_the_number_of_bars(app):
@@ -57,7 +60,7 @@ def test_top_k_controls_the_number_of_bars(app):
 
 def test_long_text_is_cut_and_says_so(app):
     app.run()
-    app.text_input(key="text").set_value("[MASK] " + "word " * 600).run()
+    app.text_area(key="text").set_value("[MASK] " + "word " * 600).run()
     assert not app.exception
     assert any("cut" in w.value for w in app.warning)
     assert len(app.get("plotly_chart")) == 1
@@ -70,15 +73,15 @@ def test_long_text_is_cut_and_says_so(app):
 )
 def test_bad_input_shows_a_message_not_an_error(app, text, message):
     app.run()
-    app.text_input(key="text").set_value(text).run()
+    app.text_area(key="text").set_value(text).run()
     assert not app.exception
     assert any(message in info.value for info in app.info)
-    assert app.text_input(key="text").value == text
+    assert app.text_area(key="text").value == text
 
 
 def test_hidden_word_and_candidates_are_scored(app):
     app.run()
-    app.text_input(key="text").set_value("the cat sat on the mat.").run()
+    app.text_area(key="text").set_value("the cat sat on the mat.").run()
     app.pills(key="picked").select(2).run()
     app.text_input(key="words").set_value("dog, bird").run()
     assert not app.exception
@@ -90,7 +93,7 @@ def test_hidden_word_and_candidates_are_scored(app):
 
 def test_fill_one_at_a_time_lists_every_mask(app):
     app.run()
-    app.text_input(key="text").set_value("the [MASK] sat on the [MASK].").run()
+    app.text_area(key="text").set_value("the [MASK] sat on the [MASK].").run()
     app.button(key="sequential").click().run()
     assert not app.exception
     steps = app.dataframe[-1].value
@@ -102,7 +105,7 @@ def test_url_parameters_restore_the_view(app):
     app.query_params["top_k"] = "8"
     app.run()
     assert not app.exception
-    assert app.text_input(key="text").value == "paris is the capital of [MASK]."
+    assert app.text_area(key="text").value == "paris is the capital of [MASK]."
     assert len(_bars(app)[0]) == 8
 
 
@@ -132,7 +135,7 @@ def test_a_broken_checkpoint_keeps_the_previous_model(app, tmp_path):
     assert any("not valid JSON" in e.value and "previous model stays" in e.value for e in app.error)
     assert "**default**" in " ".join(m.value for m in app.sidebar.markdown)
     assert len(app.get("plotly_chart")) == 1
-    assert app.text_input(key="text").value.startswith("he opened")
+    assert app.text_area(key="text").value.startswith("he opened")
 
 
 def test_a_checkpoint_path_switches_the_model(app, tiny_checkpoint):
@@ -144,7 +147,7 @@ def test_a_checkpoint_path_switches_the_model(app, tiny_checkpoint):
 
 def test_a_repeated_token_masks_the_clicked_position(app):
     app.run()
-    app.text_input(key="text").set_value("the cat sat on the mat by the door.").run()
+    app.text_area(key="text").set_value("the cat sat on the mat by the door.").run()
     pills = app.pills(key="picked")
     assert len(set(pills.options)) == len(pills.options), "every pill needs its own label"
     pills.select(5).run()  # the second "the"

@@ -77,7 +77,7 @@ def test_a_broken_second_model_shows_the_message(app, tmp_path):
 
 def test_a_different_vocabulary_compares_top_k_only(app, tiny_checkpoint):
     _choose_b(app, tiny_checkpoint)
-    app.text_input(key="text").set_value("the cat sat on the [MASK].").run()
+    app.text_area(key="text").set_value("the cat sat on the [MASK].").run()
     assert not app.exception
     assert any("different vocabularies" in w.value for w in app.warning)
     summary = _table(app, "Jaccard")
@@ -96,7 +96,7 @@ def test_a_text_tokenized_differently_stops_with_a_message(app, tiny_checkpoint)
     "text, message", [("", "Type a sentence"), ("the cat sat", "Nothing is masked")]
 )
 def test_bad_input_shows_a_message_not_an_error(app, text, message):
-    app.text_input(key="text").set_value(text).run()
+    app.text_area(key="text").set_value(text).run()
     assert not app.exception
     assert any(message in info.value for info in app.info)
 

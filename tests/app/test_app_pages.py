@@ -37,11 +37,11 @@ def test_each_page_draws_its_charts(app, page):
 
 
 def test_text_and_masks_follow_the_user_between_pages(app):
-    app.text_input(key="text").set_value("the dog chased the [MASK] .").run()
+    app.text_area(key="text").set_value("the dog chased the [MASK] .").run()
     app.pills(key="picked").select(2).run()  # "dog"
     for page in PAGES + ["predict"]:
         _open(app, page)
-        assert app.text_input(key="text").value == "the dog chased the [MASK] ."
+        assert app.text_area(key="text").value == "the dog chased the [MASK] ."
         assert app.pills(key="picked").value == [2]
 
 
@@ -88,7 +88,7 @@ def test_embeddings_page_says_the_head_is_tied(app):
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("text, message", [("the cat sat", "Nothing is masked"), ("", "Type a sentence")])
 def test_bad_text_shows_a_message(app, page, text, message):
-    app.text_input(key="text").set_value(text).run()
+    app.text_area(key="text").set_value(text).run()
     _open(app, page)
     assert any(message in info.value for info in app.info)
 
@@ -106,7 +106,7 @@ def test_each_page_works_on_a_loaded_untied_checkpoint(page, tiny_checkpoint):
     app.session_state["model_kind"] = "Checkpoint path"
     app.session_state["model_path"] = str(tiny_checkpoint)
     app.run()
-    app.text_input(key="text").set_value("the [MASK] sat on the [MASK] .").run()
+    app.text_area(key="text").set_value("the [MASK] sat on the [MASK] .").run()
     _open(app, page)
     assert _charts(app)
     if page == "embeddings":
@@ -139,6 +139,6 @@ def test_the_scatter_caption_follows_an_untied_checkpoint(tiny_checkpoint):
     app.session_state["model_kind"] = "Checkpoint path"
     app.session_state["model_path"] = str(tiny_checkpoint)
     app.run()
-    app.text_input(key="text").set_value("the [MASK] sat on the [MASK] .").run()
+    app.text_area(key="text").set_value("the [MASK] sat on the [MASK] .").run()
     _open(app, "embeddings")
     _scatter_caption_agrees_with_the_scatter(app)

@@ -90,7 +90,7 @@ def test_a_link_with_bad_values_opens_every_page_with_a_note(page):
     notes = _notes(app)
     for name in ("top_k", "temperature", "lens_k", "rate", "nbrs", "heat", "zoom"):
         assert f"`{name}" in notes, (name, notes)
-    assert app.text_input(key="text").value == TEXT  # the valid values stay
+    assert app.text_area(key="text").value == TEXT  # the valid values stay
     if page != "masking_lab":  # the lab draws no token pills' positions into the URL check
         assert "99" in notes
         assert app.pills(key="picked").value == [2]
@@ -107,7 +107,7 @@ def test_a_link_restores_the_view_on_every_page(page):
              "seed": "5", "ww": "1", "hist": "After the activation", "heat": view.STAGES[1]}
     app = _open(page, query)
     assert _notes(app) == ""
-    assert app.text_input(key="text").value == TEXT
+    assert app.text_area(key="text").value == TEXT
     if page != "masking_lab":
         assert app.pills(key="picked").value == [2]
     shown = {"predict": ["top_k", "temperature", "words"], "anatomy": ["top_k", "temperature",

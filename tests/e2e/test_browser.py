@@ -45,7 +45,7 @@ def _type_text(page: Page, base_url, text):
     _settle(page)
     box = page.get_by_label("Text")
     box.fill(text)
-    box.press("Enter")
+    box.press("Control+Enter")
     _settle(page)
 
 
