@@ -127,6 +127,8 @@ FIELDS = {
     "rrate": Field(10, integer(0, 100), "Masking lab: of those, random (%)"),
     "seed": Field(0, integer(0, 1_000_000), "Masking lab: random seed"),
     "ww": Field(False, flag, "Masking lab: whole-word masking"),
+    "span": Field(0, integer(0, 100_000), "Masking lab: the first token shown of a long text"),
+    "pll_all": Field(False, flag, "Masking lab: score every token of a long text"),
     "compare_kind": Field("Embedded default", choice(COMPARE_KINDS), "where model B comes from"),
     "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
     "present": Field(False, flag, "presentation mode"),
@@ -138,7 +140,7 @@ def state():
     if VIEW_KEY not in st.session_state:
         query = _query()
         st.session_state[VIEW_KEY], st.session_state[NOTES_KEY] = from_query(query)
-        st.session_state[UNCHECKED_KEY] = {"picked", "mask", "hist"} & set(query)
+        st.session_state[UNCHECKED_KEY] = {"picked", "mask", "hist", "span"} & set(query)
     return st.session_state[VIEW_KEY]
 
 

@@ -1,11 +1,13 @@
 """Masking lab: what MLM training does to a sentence, and pseudo-log-likelihood."""
 
+import time
+
 import pandas as pd
 import streamlit as st
 
 import view
 from mlmviz.analysis.masking_lab import masking_lab
-from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
+from mlmviz.analysis.pseudo_likelihood import combine, pseudo_log_likelihood, scorable_positions
 from mlmviz.figures.strips import corruption_strip, surprise_strip
 from shared import chart, current_model, current_source, explain, load_model, table, text_and_masks
 
@@ -16,9 +18,34 @@ def run_lab(source, text, seed, whole_word, selection_rate, mask_rate, random_ra
     return masking_lab(model, text, seed, whole_word, selection_rate, mask_rate, random_rate)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def run_pll(source, text):
-    return pseudo_log_likelihood(load_model(source), text)
+# Tokens per strip and per part of a pseudo-likelihood: a long text is shown
+# and scored a window at a time (each of its tokens costs one encoder run).
+WINDOW = 48
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def run_pll(source, text, positions):
+    return pseudo_log_likelihood(load_model(source), text, positions)
+
+
+def windows(length):
+    """The `(start, stop)` token windows of a text of `length` tokens."""
+    return [(start, min(start + WINDOW, length)) for start in range(0, length, WINDOW)]
+
+
+def choose_window(length):
+    """A slider over the windows of a long text (the view's `span`); `(start, stop)`."""
+    spans = windows(length)
+    if len(spans) == 1:
+        return spans[0]
+    starts = [start for start, _ in spans]
+    if view.check_from_url("span", starts, "is not the first token of a window") is None:
+        view.state()["span"] = 0
+    start = view.widget(
+        st.select_slider, "span", f"Tokens shown ({WINDOW} at a time, of {length})",
+        options=starts, format_func=lambda s: f"{s}–{min(s + WINDOW, length) - 1}",
+    )
+    return spans[starts.index(start)]
 
 
 def lab_settings(mask_token):
@@ -50,14 +77,16 @@ def lab_table(result, vocabulary):
 
 
 @st.fragment
-def lab(source, text, mask_token):
+def lab(source, text, mask_token, window):
     settings = lab_settings(mask_token)
     try:
         result = run_lab(source, text, *settings)
     except ValueError as error:
         st.warning(str(error))
         return
-    chart(corruption_strip(result.tokens, result.shown, result.actions), key="lab_strip")
+    shown = slice(*window)
+    chart(corruption_strip(result.tokens[shown], result.shown[shown], result.actions[shown],
+                           first=window[0]), key="lab_strip")
     explain("Top row: the sentence; bottom row: what the model reads in training. Blue "
             "cells were masked, orange replaced at random, green kept but still scored.")
     left, right = st.columns(2)
@@ -85,18 +114,57 @@ st.write(
 )
 
 
+def score(source, text, window):
+    """The PLL of the window's tokens, or of every token with the `pll_all` toggle.
+
+    The whole text is scored a window at a time under a progress bar with a
+    Stop button; each window's scores are cached, so a stopped run goes on
+    where it stopped.
+    """
+    encoding = load_model(source).tokenizer.encode(text)
+    scorable = scorable_positions(load_model(source), encoding)
+    parts = [tuple(int(p) for p in scorable if start <= p < stop)
+             for start, stop in windows(len(encoding.ids))]
+    parts = [part for part in parts if part]
+    if len(parts) == 1:
+        with st.spinner("Masking each token in turn…"):
+            return run_pll(source, text, parts[0])
+    whole = view.widget(st.toggle, "pll_all", f"Score all {len(scorable)} tokens",
+                        help="One encoder run per token: a long text takes a while.")
+    if not whole:
+        with st.spinner("Masking each token in turn…"):
+            return run_pll(source, text, tuple(int(p) for p in scorable
+                                               if window[0] <= p < window[1]))
+    return score_all(source, text, parts)
+
+
+def score_all(source, text, parts):
+    """`parts` scored one after another under a progress bar, then combined."""
+    place = st.empty()
+    with place.container():
+        st.button("Stop", on_click=view.put, args=("pll_all", False))
+        bar = st.progress(0.0, text="Scoring…")
+    done, started, total = [], time.perf_counter(), sum(map(len, parts))
+    for part in parts:
+        done.append(run_pll(source, text, part))
+        scored = sum(len(p.positions) for p in done)
+        left = (time.perf_counter() - started) / len(done) * (len(parts) - len(done))
+        bar.progress(len(done) / len(parts),
+                     text=f"Scored {scored} of {total} tokens, about {left:.0f} s left")
+    place.empty()
+    return combine(done)
+
+
 @view.fragment
 def page_body():
     """The text, the lab and the pseudo-likelihood: an edit reruns only this part."""
     text, encoding, _ = text_and_masks(model, pills=False)
     st.caption("The lab selects its own tokens, and the pseudo-likelihood masks every "
                "token in turn: the tokens clicked on the other pages stay for those pages.")
-    if encoding.truncated:
-        st.warning(f"The text is longer than the model's {model.metadata['max_length']} "
-                   "tokens: it was cut.")
+    window = choose_window(len(encoding.ids))
 
     st.subheader("What training does to the sentence")
-    lab(current_source(), text, mask_token)
+    lab(current_source(), text, mask_token, window)
 
     st.subheader("How natural is the sentence? Pseudo-log-likelihood")
     st.write(
@@ -109,18 +177,22 @@ def page_body():
         "a more natural sentence for this model."
     )
     try:
-        with st.spinner("Masking each token in turn…"):
-            pll = run_pll(current_source(), text)
+        pll = score(current_source(), text, window)
     except ValueError as error:
         st.info(str(error))
         return
-    chart(surprise_strip(pll.tokens, pll.surprise), key="pll_strip")
+    shown = [i for i, p in enumerate(pll.positions) if window[0] <= p < window[1]]
+    chart(surprise_strip([pll.tokens[i] for i in shown], pll.surprise[shown]), key="pll_strip")
     explain("One cell per token: the darker, the more the model was surprised by it "
             "(−log p in nats, printed under each cell).")
     left, middle, right = st.columns(3)
     left.metric("Pseudo-log-likelihood", f"{pll.total:.2f} nats")
     middle.metric("Pseudo-perplexity", f"{pll.pseudo_perplexity:.2f}")
-    right.metric("Tokens scored", len(pll.positions))
+    scored = len(pll.positions)
+    right.metric("Tokens scored", scored if scored == pll.scorable else f"{scored} of {pll.scorable}")
+    if scored < pll.scorable:
+        st.caption("Only the tokens shown are scored (each token costs one run of the "
+                   "encoder on the whole text): switch on “Score all” for the whole text.")
     if pll.typed_masks:
         st.caption(f"{pll.typed_masks} typed `{mask_token}` token(s) are not scored (their "
                    "word is unknown); they stay masked while the other tokens are scored.")

@@ -5,6 +5,9 @@ A masked LM gives no left-to-right probability of a text. Salazar et al.
 the log-probability of the original token given all the others:
 PLL = sum_i log p(w_i | w without w_i). Pseudo-perplexity is
 exp(-PLL / n) over the n scored tokens; lower means more expected.
+
+Scoring a text of n tokens runs the encoder n times on the whole text, so a
+long text is scored in parts (`positions`), which `combine` joins.
 """
 
 from dataclasses import dataclass
@@ -24,12 +27,15 @@ class PseudoLikelihood:
         log_probabilities: `(n,)` log p(token | the rest) in nats, float32.
         typed_masks: how many typed mask tokens were left out of the score
             (they stay masked in every row).
+        scorable: how many tokens of the text could be scored (n when the
+            whole text was).
     """
 
     positions: np.ndarray
     tokens: tuple
     log_probabilities: np.ndarray
     typed_masks: int
+    scorable: int
 
     @property
     def surprise(self):
@@ -58,23 +64,47 @@ def masked_rows(token_ids, positions, mask_id):
     return rows
 
 
-def pseudo_log_likelihood(model, text):
-    """Score every token of `text` with `model`, masking one at a time.
+def scorable_positions(model, encoding):
+    """`(n,)` int64: the positions of `encoding` a PLL scores (not special, not masks)."""
+    return np.array(model.maskable_positions(encoding), dtype="int64")
 
-    All n rows go through the model in one `model.batch_logits` call.
+
+def pseudo_log_likelihood(model, text, positions=None):
+    """Score the tokens of `text` with `model`, masking one at a time.
+
+    Args:
+        positions: the positions to score, a subset of `scorable_positions`
+            (a part of a long text); None scores them all. Each is predicted
+            from the whole text either way.
 
     Raises:
-        ValueError: when the text has fewer than two tokens to score.
+        ValueError: when the text has fewer than two tokens to score, or
+            `positions` holds one that cannot be scored.
     """
     encoding = model.tokenizer.encode(text)
-    positions = np.array(model.maskable_positions(encoding), dtype="int64")  # (n,)
-    if len(positions) < 2:
+    scorable = scorable_positions(model, encoding)  # (n,)
+    if len(scorable) < 2:
         raise ValueError("The text needs at least two tokens (besides mask tokens): "
                          "each one is predicted from the others.")
+    if positions is None:
+        positions = scorable
+    positions = np.array(positions, dtype="int64").reshape(-1)  # (k,)
+    if not np.isin(positions, scorable).all():
+        raise ValueError(f"Only positions {scorable.tolist()} can be scored.")
     ids = np.array(encoding.ids, dtype="int32")  # (seq,)
-    rows = masked_rows(ids, positions, model.tokenizer.mask_id)  # (n, seq)
-    logits = model.batch_logits(rows, positions[:, None])[:, 0]  # (n, vocab)
-    log_probabilities = -cross_entropy(logits, ids[positions])  # (n,)
+    rows = masked_rows(ids, positions, model.tokenizer.mask_id)  # (k, seq)
+    logits = model.batch_logits(rows, positions[:, None])[:, 0]  # (k, vocab)
+    log_probabilities = -cross_entropy(logits, ids[positions])  # (k,)
     typed = int(np.sum(ids == model.tokenizer.mask_id))
     tokens = tuple(encoding.tokens[i] for i in positions)
-    return PseudoLikelihood(positions, tokens, log_probabilities, typed)
+    return PseudoLikelihood(positions, tokens, log_probabilities, typed, len(scorable))
+
+
+def combine(parts):
+    """One `PseudoLikelihood` from parts of the same text, in the parts' order."""
+    return PseudoLikelihood(
+        np.concatenate([p.positions for p in parts]),
+        tuple(token for p in parts for token in p.tokens),
+        np.concatenate([p.log_probabilities for p in parts]),
+        parts[0].typed_masks, parts[0].scorable,
+    )

@@ -8,13 +8,14 @@ from mlmviz.figures.layout import compact
 CORRUPTION_COLOURS = {"": "#e8e8e8", "mask": "#4c78a8", "random": "#f58518", "keep": "#54a24b"}
 
 
-def corruption_strip(original, shown, actions, title=""):
+def corruption_strip(original, shown, actions, title="", first=0):
     """A sentence before and after MLM corruption, one coloured cell per token.
 
     Args:
-        original: token strings of the text.
+        original: token strings of the text (or of a window of it).
         shown: token strings the model reads (same length).
         actions: per token "" (not selected), "mask", "random" or "keep".
+        first: the position of the first token (a window's start), for the hover.
     """
     codes = [list(CORRUPTION_COLOURS).index(a) for a in actions]
     # A stepped colour scale: code k (of 4) fills the band [k/4, (k+1)/4].
@@ -24,9 +25,11 @@ def corruption_strip(original, shown, actions, title=""):
     state = [a or "not selected" for a in actions]
     figure = go.Figure(
         go.Heatmap(
-            z=[codes, codes], x=list(range(len(codes))), y=["original", "model reads"],
+            z=[codes, codes], x=list(range(first, first + len(codes))),
+            y=["original", "model reads"],
             text=[list(original), list(shown)], texttemplate="%{text}", textfont={"size": 11},
-            customdata=[state, state], hovertemplate="%{y}: %{text} (%{customdata})<extra></extra>",
+            customdata=[state, state],
+            hovertemplate="position %{x}, %{y}: %{text} (%{customdata})<extra></extra>",
             colorscale=steps, zmin=-0.5, zmax=3.5, showscale=False, xgap=2, ygap=2,
         )
     )

@@ -40,7 +40,7 @@ def test_the_page_shows_the_corruption_and_the_surprise_strip(page):
 
 
 def test_seed_and_rate_change_the_corruption(page):
-    page.text_input(key="text").set_value(TEXT).run()
+    page.text_area(key="text").set_value(TEXT).run()
     before = _model_reads(page)
     rows = len(page.dataframe[0].value)
     page.number_input(key="seed").set_value(1).run()
@@ -52,7 +52,7 @@ def test_seed_and_rate_change_the_corruption(page):
 
 
 def test_whole_word_masking_keeps_word_pieces_together(page):
-    page.text_input(key="text").set_value("the unbelievably playful kittens chased them.").run()
+    page.text_area(key="text").set_value("the unbelievably playful kittens chased them.").run()
     page.slider(key="rate").set_value(40).run()
     words = [{2, 3, 4, 5, 6}, {8, 9}]  # un ##bel ##ie ##va ##bly, kitten ##s
 
@@ -68,8 +68,8 @@ def test_whole_word_masking_keeps_word_pieces_together(page):
 
 @pytest.mark.parametrize(
     "change, message",
-    [(("text_input", "text", "hello"), "at least two tokens"),
-     (("text_input", "text", ""), "Type a sentence"),
+    [(("text_area", "text", "hello"), "at least two tokens"),
+     (("text_area", "text", ""), "Type a sentence"),
      (("slider", "rrate", 30), "<= 1"),
      (("slider", "rate", 0), "Nothing is selected")],
 )
@@ -84,7 +84,7 @@ def test_bad_input_shows_a_message_not_an_error(page, change, message):
 def test_the_lab_shows_no_token_pills_and_keeps_the_clicked_ones_for_other_pages():
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.run()
-    app.text_input(key="text").set_value(TEXT).run()
+    app.text_area(key="text").set_value(TEXT).run()
     app.pills(key="picked").select(2).run()  # "children", on Predict
     app.switch_page("app_pages/masking_lab.py").run()
     assert not app.exception
@@ -92,3 +92,36 @@ def test_the_lab_shows_no_token_pills_and_keeps_the_clicked_ones_for_other_pages
     assert app.query_params["picked"] == "2"
     app.switch_page("app_pages/predict.py").run()
     assert app.pills(key="picked").value == [2]
+
+
+LONG = "the old man walked his dog in the park every morning. " * 11  # 134 tokens with [CLS] and [SEP]
+
+
+def test_a_long_text_is_shown_and_scored_a_window_at_a_time(page):
+    page.text_area(key="text").set_value(LONG).run()
+    assert not page.exception
+    strip, surprise = _charts(page)
+    assert len(strip["data"][0]["text"][0]) == 48 and len(surprise["data"][0]["text"][0]) == 47
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Tokens scored"] == "47 of 132"  # [CLS] and [SEP] are not scored
+    page.select_slider(key="span").set_value(96).run()
+    strip, surprise = _charts(page)
+    assert strip["data"][0]["x"][0] == 96 and len(strip["data"][0]["text"][0]) == 38
+    assert page.query_params["span"] == "96"
+    window = {m.label: m.value for m in page.metric}["Pseudo-log-likelihood"]
+
+    page.toggle(key="pll_all").set_value(True).run()
+    assert not page.exception
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Tokens scored"] == "132" and metrics["Pseudo-log-likelihood"] != window
+    assert len(_charts(page)[1]["data"][0]["text"][0]) == 37  # the strip still shows one window
+
+
+def test_the_whole_text_scored_in_windows_equals_one_pass(default_model):
+    from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
+
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.query_params.update({"text": LONG, "pll_all": "1"})
+    app.switch_page("app_pages/masking_lab.py").run()
+    shown = {m.label: m.value for m in app.metric}["Pseudo-log-likelihood"]
+    assert shown == f"{pseudo_log_likelihood(default_model, LONG).total:.2f} nats"
