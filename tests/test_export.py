@@ -79,7 +79,8 @@ def stages(model):
 
 
 def test_stage_vectors_have_one_row_per_dimension_and_one_column_per_stage(model, stages):
-    frame = _read(export.stage_vectors_csv(stages, 1), dtype={n: "float32" for n in anatomy.VECTOR_STAGES})
+    frame = _read(export.stage_vectors_csv(stages, 1),
+                  dtype={name: "float32" for name in anatomy.VECTOR_STAGES})
     assert list(frame.columns) == ["dimension", *anatomy.VECTOR_STAGES]
     assert frame["dimension"].tolist() == list(range(stages["normed"].shape[-1]))
     for name in anatomy.VECTOR_STAGES:

@@ -75,6 +75,11 @@ def _charts(app):
     return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
 
 
+def _chart(app, title):
+    """The first chart whose title starts with `title`."""
+    return next(c for c in _charts(app) if c["layout"]["title"]["text"].startswith(title))
+
+
 @pytest.mark.parametrize("page", FILES)
 def test_each_page_offers_its_files_with_clear_labels(app, made, page):
     _open(app, page)
@@ -90,9 +95,9 @@ def test_each_page_offers_its_files_with_clear_labels(app, made, page):
 
 def test_anatomy_files_hold_the_charts_numbers(app, made):
     _open(app, "anatomy")
-    split = next(c for c in _charts(app) if "Each top token's logit" in c["layout"]["title"]["text"])
+    split = _chart(app, "Each top token's logit")
     assert _csv(made, "mlmviz-anatomy-split.csv")["token"].tolist() == split["data"][0]["y"]
-    heatmap = next(c for c in _charts(app) if "Each stage's vector" in c["layout"]["title"]["text"])
+    heatmap = _chart(app, "Each stage's vector")
     stages = _csv(made, "mlmviz-anatomy-stages.csv")
     assert len(stages) == len(heatmap["data"][0]["z"][0])  # one row per dimension
     assert json.loads(made["mlmviz-anatomy-stages.json"]())["position"] == 4  # "door"
@@ -140,7 +145,7 @@ def test_compare_offers_the_target_words_when_some_are_typed(app, made):
 def test_states_pca_file_has_the_scatters_points(app, made):
     _open(app, "states")
     app.text_area(key="batch").set_value(SENTENCES).run()
-    scatter = next(c for c in _charts(app) if c["layout"]["title"]["text"].startswith("Gathered"))
+    scatter = _chart(app, "Gathered")
     points = {(x, y) for trace in scatter["data"] for x, y in zip(trace["x"], trace["y"])}
     saved = _csv(made, "mlmviz-states-batch-pca.csv")
     assert {(x, y) for x, y in zip(saved["gathered_x"], saved["gathered_y"])} == points
