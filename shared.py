@@ -172,8 +172,15 @@ def presenting():
 
 
 def chart(figure, key):
-    """`st.plotly_chart`, restyled for a projector in presentation mode."""
-    st.plotly_chart(for_projector(figure) if presenting() else figure, key=key)
+    """`st.plotly_chart`, restyled for a projector in presentation mode.
+
+    Its camera button saves `mlmviz-<key>.png` or `.svg`, as chosen with
+    `downloads.image_format` (session state `chart_format`).
+    """
+    image = {"format": st.session_state.get("chart_format", "PNG").lower(),
+             "filename": f"mlmviz-{key}"}
+    st.plotly_chart(for_projector(figure) if presenting() else figure, key=key,
+                    config={"toImageButtonOptions": image})
 
 
 def chart_columns(count, most=4):

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import downloads
 import view
 from mlmviz.analysis import anatomy
 from mlmviz.figures.logits import logit_split_bars
@@ -81,6 +82,10 @@ def show_mask(masked, encoding, stages):
     st.write("What the head predicts from the bias alone, for any sentence:")
     table(prior, "The bias alone: its top tokens")
     table(split, "The top tokens' logits, terms and probabilities")
+    position = masked.positions[index]
+    downloads.anatomy(stages, index, model.vocabulary, top_k, temperature, position,
+                      encoding.tokens[position])
 
 
 masked_view(model, lambda text, positions: head_stages(source, text, positions), show_mask)
+downloads.image_format()

@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+import downloads
 import view
 from mlmviz.analysis import compare
 from mlmviz.figures.probabilities import paired_probability_bars
@@ -171,6 +172,8 @@ def page_body():
         table(target_table(result), "The target words in each model")
     st.markdown(EXPLANATION)
     mask_detail(result, name_a, name_b)
+    downloads.compare(result)
 
 
 page_body()
+downloads.image_format()

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import downloads
 import view
 from mlmviz.analysis import neighbours
 from mlmviz.figures.logits import norm_bias_scatter
@@ -100,6 +101,8 @@ def show_mask(masked, encoding, stages):
     )
     explain(scatter_caption(neighbours.median_standing(norms, top),
                             neighbours.median_standing(bias, top)))
+    downloads.embeddings(matrix, vector, k, model.vocabulary, norms, bias)
 
 
 masked_view(model, lambda text, positions: head_stages(source, text, positions), show_mask)
+downloads.image_format()

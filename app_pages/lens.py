@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+import downloads
 import view
 from mlmviz.analysis import logit_lens
 from mlmviz.figures.logits import lens_lines
@@ -47,6 +48,8 @@ def show_mask(masked, encoding, logits):
     explain("Left axis: the probability of the final answer when the head reads each "
             "layer. Right axis: its rank there (1 = the head's top guess).")
     table(frame, "Each layer's top tokens")
+    downloads.lens(lens_result)
 
 
 masked_view(model, lambda text, positions: lens(source, text, positions), show_mask)
+downloads.image_format()

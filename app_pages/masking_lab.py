@@ -5,6 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+import downloads
 import view
 from mlmviz.analysis.masking_lab import masking_lab
 from mlmviz.analysis.pseudo_likelihood import combine, pseudo_log_likelihood, scorable_positions
@@ -96,6 +97,7 @@ def lab(source, text, mask_token, window):
     right.metric("Accuracy (top-1 = original)", f"{result.accuracy:.0%}",
                  help=f"{hits} of {len(result.losses)} selected positions")
     table(lab_table(result, load_model(source).vocabulary), "Every selected position")
+    downloads.masking_lab(result, load_model(source).vocabulary)
 
 
 st.title("Masking lab")
@@ -196,6 +198,8 @@ def page_body():
     if pll.typed_masks:
         st.caption(f"{pll.typed_masks} typed `{mask_token}` token(s) are not scored (their "
                    "word is unknown); they stay masked while the other tokens are scored.")
+    downloads.pseudo_likelihood(pll)
 
 
 page_body()
+downloads.image_format()

@@ -5,6 +5,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+import downloads
 import view
 from mlmviz import export
 from mlmviz.analysis.filled import filled_segments
@@ -155,3 +156,4 @@ def prediction():
 
 
 prediction()
+downloads.image_format()

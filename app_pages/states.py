@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import downloads
 import view
 from mlmviz.analysis import gathered
 from mlmviz.analysis.projection import pca_2d
@@ -65,6 +66,7 @@ def show(result, key, heatmap):
         "norm gathered": np.linalg.norm(result.gathered, axis=1),
         "norm after transform": np.linalg.norm(result.normed, axis=1),
     }))
+    downloads.states(result, key)
 
 
 @view.fragment
@@ -98,3 +100,4 @@ st.subheader("The masks of the current text")
 current_text()
 st.subheader("Across sentences")
 across_sentences()
+downloads.image_format()
