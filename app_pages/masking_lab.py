@@ -144,7 +144,7 @@ def score_all(source, text, parts):
     """`parts` scored one after another under a progress bar, then combined."""
     place = st.empty()
     with place.container():
-        st.button("Stop", on_click=view.put, args=("pll_all", False))
+        st.button("Stop scoring", on_click=view.put, args=("pll_all", False))
         bar = st.progress(0.0, text="Scoring…")
     done, started, total = [], time.perf_counter(), sum(map(len, parts))
     for part in parts:

@@ -1,6 +1,8 @@
 """Every page in a real Chromium: reached from the sidebar, keeping the text,
 drawing its charts without an error."""
 
+from urllib.parse import urlencode
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -21,4 +23,20 @@ def test_each_page_draws_a_chart_for_the_text_typed_on_predict(page: Page, base_
     expect(page.get_by_label("Text", exact=True)).to_have_value(TEXT, timeout=60_000)
     chart = page.locator("[data-testid=stPlotlyChart] .main-svg").first
     expect(chart).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def test_scoring_a_long_text_shows_progress_and_stops_on_request(page: Page, base_url):
+    long_text = "the old man walked his dog in the park every morning. " * 60  # 512 tokens, cut
+    page.goto(f"{base_url}/masking_lab?{urlencode({'text': long_text})}")
+    _settle(page)
+    expect(page.get_by_text("The model reads at most 512 tokens")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Tokens scored")).to_be_visible(timeout=120_000)
+    page.get_by_text("Score all 510 tokens").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Stop scoring").click()
+    page.wait_for_url(lambda url: "pll_all" not in url, timeout=60_000)
+    _settle(page)
+    expect(page.get_by_test_id("stProgress")).to_have_count(0)
+    expect(page.get_by_test_id("stMetricValue").filter(has_text=" of 510")).to_be_visible()
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
