@@ -12,7 +12,7 @@ import mlmviz.device  # noqa: E402
 from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
 import view  # noqa: E402
-from shared import UPLOADS, current_model, load_model  # noqa: E402
+from shared import UPLOADS, current_model, current_source, load_model  # noqa: E402
 
 # After every run Streamlit calls keras.backend.clear_session() (and nothing
 # else we use) in `_clean_problem_modules`. That drops TensorFlow's kernel
@@ -30,13 +30,8 @@ def device_name():
     return mlmviz.device.describe()
 
 
-def choose_source():
-    """The source the sidebar asks for, or None while nothing new is chosen."""
-    kind = view.widget(
-        st.radio, "model_kind", "Model", options=view.MODEL_KINDS,
-        help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
-        "or hf:ORG/NAME from the local Hugging Face cache.",
-    )
+def choose_source(kind):
+    """The source the sidebar asks for under `kind`, or None while nothing new is chosen."""
     if kind == "Embedded default":
         return "default"
     if kind == "Checkpoint path":
@@ -51,14 +46,39 @@ def choose_source():
 
 
 def switch_model():
-    """Load the chosen model; on failure keep the previous one and say why."""
+    """Load the chosen model; on failure keep the previous one and say which runs.
+
+    The box keeps what the user typed, even a path that failed; the URL's
+    model fields always describe the model that runs.
+    """
+    kind = view.widget(
+        st.radio, "model_kind", "Model", options=view.MODEL_KINDS,
+        help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
+        "or hf:ORG/NAME from the local Hugging Face cache.",
+    )
     try:
-        source = choose_source()
+        source = choose_source(kind)
         if source is not None:
             load_model(source)
             st.session_state.model_source = source
+            st.session_state.model_source_kind = kind
     except CheckpointError as error:
-        st.error(f"{error} The previous model stays loaded.")
+        st.error(f"{error}\n\nThe previous model stays loaded. Still running: {running_label()}.")
+    running_kind = st.session_state.get("model_source_kind", "Embedded default")
+    view.show_in_url(
+        model_kind=running_kind,
+        model_path=current_source() if running_kind == "Checkpoint path" else "",
+    )
+
+
+def running_label():
+    """The model that runs, in words (Markdown)."""
+    source = current_source()
+    if source == "default":
+        return "**Embedded default**"
+    if st.session_state.get("model_source_kind") == "Upload":
+        return f"the upload `{Path(source).name}`"
+    return f"`{source}`"
 
 
 def show_model(model):

@@ -4,7 +4,9 @@ A view is the model source, the text, the masks, top-k, temperature, the
 candidate words, the selected mask, each page's own settings and the
 presentation mode. It lives in `st.session_state` under `VIEW_KEY`, so a
 page switch keeps it, and it is written to the URL query string whenever it
-changes and at the end of every run (a page switch clears the URL).
+changes and at the end of every run (a page switch clears the URL). The
+URL's model fields name the model that runs (`show_in_url`): a path typed in
+the sidebar that failed to load stays in the box, not in the link.
 
 A new session reads the URL once. Each parameter is checked on its own: a
 bad value (top_k=999, temperature=abc, an unknown name) is ignored with a
@@ -28,6 +30,7 @@ VIEW_KEY = "_view"
 NOTES_KEY = "_view_notes"
 DRAWN_KEY = "_view_drawn"  # each widget's value when last drawn
 UNCHECKED_KEY = "_view_unchecked"  # names read from the URL, awaiting a check against the text
+URL_KEY = "_view_url"  # values the URL shows instead of the view's (`show_in_url`)
 MODEL_KINDS = ("Embedded default", "Checkpoint path", "Upload")
 COMPARE_KINDS = ("Embedded default", "Checkpoint path")
 STAGES = ("gathered", "after the head's transform")
@@ -203,9 +206,19 @@ def setdefault(name, value):
     return state()[name]
 
 
+def show_in_url(**values):
+    """Let the URL carry `values` for those names instead of the view's own.
+
+    The sidebar's path box keeps what the user typed, even a path that did
+    not load, while the URL (the link a user shares) names the model that
+    actually runs.
+    """
+    st.session_state[URL_KEY] = values
+
+
 def sync_url():
     """Write the view to the URL (only when it differs: each write is a message)."""
-    wanted = to_query(state())
+    wanted = to_query({**state(), **st.session_state.get(URL_KEY, {})})
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

@@ -10,6 +10,12 @@ from dataclasses import MISSING, fields
 from mlmviz.training.config import TrainConfig
 
 USAGE_ERROR = 2
+PREDICT_EPILOG = (
+    "Sentences are the TEXT arguments, then the lines of --file (blank lines are skipped); "
+    "each is predicted on its own. A bad sentence is reported on its own: an error line in "
+    "its block, or a {\"text\", \"error\"} record with --json, and one line on stderr. "
+    "The others still run, and the exit status is then 2."
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,12 +29,17 @@ def build_parser():
     parser = _Parser(prog="python -m mlmviz", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    predict = commands.add_parser("predict", help="top-k predictions at each mask of TEXT")
-    predict.add_argument("text", help="text with the model's mask token, e.g. [MASK]")
+    predict = commands.add_parser(
+        "predict", help="top-k predictions at each mask of TEXT", epilog=PREDICT_EPILOG
+    )
+    predict.add_argument("text", nargs="*", help="text with the model's mask token, e.g. [MASK]")
+    predict.add_argument("--file", help="more sentences, one per line (- reads standard input)")
     predict.add_argument("--model", default="default", help="checkpoint source (default: %(default)s)")
     predict.add_argument("--top-k", type=int, default=5)
     predict.add_argument("--temperature", type=float, default=1.0)
-    predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.add_argument(
+        "--json", action="store_true", help="print one JSON record per sentence (JSON Lines)"
+    )
 
     train = commands.add_parser("train", help="continue MLM training of a checkpoint")
     for field in fields(TrainConfig):
@@ -46,11 +57,12 @@ def main(argv=None):
     command = _predict if args.command == "predict" else _train
     try:
         with _quiet_stderr():  # TensorFlow's C++ logs go to file descriptor 2
-            command(args)
+            problems = command(args) or []
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError
-        print(f"mlmviz: error: {_one_line(str(error))}", file=sys.stderr)
-        return USAGE_ERROR
-    return 0
+        problems = [str(error)]
+    for problem in problems:  # printed here: stderr is quiet inside the command
+        print(f"mlmviz: error: {_one_line(problem)}", file=sys.stderr)
+    return USAGE_ERROR if problems else 0
 
 
 def _one_line(message):
@@ -77,15 +89,51 @@ def _quiet_stderr():
 
 
 def _predict(args):
+    """Predict every sentence; return one problem per bad sentence."""
     import mlmviz
+    from mlmviz.distributions import check_temperature
+    from mlmviz.model import check_top_k
 
+    sentences = _sentences(args.text, args.file)
+    check_temperature(args.temperature)
     model = mlmviz.load(args.model)
-    result = model.fill_mask(args.text, top_k=args.top_k, temperature=args.temperature)
-    if args.json:
-        print(json.dumps(_json_result(result)))
-        return
+    check_top_k(args.top_k, model.head.vocabulary_size)
+    several = len(sentences) > 1
+    problems = []
+    for number, text in enumerate(sentences, 1):
+        if several and not args.json:  # a blank line between blocks
+            print(("\n" if number > 1 else "") + f"sentence {number}: {_one_line(text)}")
+        try:
+            result = model.fill_mask(text, top_k=args.top_k, temperature=args.temperature)
+        except ValueError as error:
+            problems.append(f"sentence {number}: {error}" if several else str(error))
+            if args.json:
+                print(json.dumps({"text": text, "error": str(error)}), flush=True)
+            elif several:
+                print(f"  error: {_one_line(str(error))}")
+            continue
+        if args.json:
+            print(json.dumps({"text": text, **_json_result(result)}), flush=True)
+        else:
+            _print_table(result, model.metadata["max_length"])
+    return problems
+
+
+def _sentences(texts, file):
+    """The TEXT arguments, then the non-blank lines of `file` ("-": standard input)."""
+    sentences = list(texts)
+    if file is not None:
+        stream = contextlib.nullcontext(sys.stdin) if file == "-" else open(file, encoding="utf-8")
+        with stream as lines:
+            sentences += [line.rstrip("\r\n") for line in lines if line.strip()]
+    if not sentences:
+        raise ValueError("no text: give TEXT with a mask, or --file FILE with one sentence a line")
+    return sentences
+
+
+def _print_table(result, max_length):
     if result["truncated"]:
-        print(f"(text cut to the model's {model.metadata['max_length']} tokens)")
+        print(f"(text cut to the model's {max_length} tokens)")
     for mask in result["masks"]:
         print(f"position {mask['position']} ({mask['original']}):")
         for prediction in mask["predictions"]:

@@ -271,7 +271,7 @@ class MaskedLM:
             ValueError: for bad text, positions, `top_k`, `temperature` or
                 targets (not a list of words, or a word without tokens).
         """
-        top_k = _check_top_k(top_k, self.head.vocabulary_size)
+        top_k = check_top_k(top_k, self.head.vocabulary_size)
         temperature = check_temperature(temperature)
         targets = _as_list(targets, "targets must be a list of words, e.g. ['door', 'window']")
         target_ids = [self._target(word) for word in targets]
@@ -422,7 +422,8 @@ def _check_position(position, encoding):
     return int(position)
 
 
-def _check_top_k(top_k, vocabulary_size):
+def check_top_k(top_k, vocabulary_size):
+    """`top_k` capped at `vocabulary_size`; `ValueError` unless it is a positive integer."""
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Received {top_k!r}")
     return min(int(top_k), vocabulary_size)

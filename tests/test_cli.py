@@ -1,5 +1,6 @@
 """`python -m mlmviz predict` and `python -m mlmviz train`."""
 
+import io
 import json
 
 import numpy as np
@@ -21,7 +22,8 @@ def test_predict_json_has_the_documented_shape(tiny_bert, capsys):
                    "--top-k", "3", "--json"])
     assert status == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"model", "tokens", "masks"}
+    assert set(result) == {"text", "model", "tokens", "masks"}
+    assert result["text"] == "the [MASK] sat on the [MASK] ."
     assert result["model"] == str(tiny_bert)
     assert [m["position"] for m in result["masks"]] == [2, 6]
     for mask in result["masks"]:
@@ -64,6 +66,84 @@ def test_usage_errors_are_one_line_too(capsys):
         main(["predict", "a [MASK] b", "--top-k", "many"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+SENTENCES = ["the [MASK] sat on the mat .", "the dog ran to the [MASK] .", "a [MASK] [MASK] b"]
+
+
+def _records(out):
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def _check_records(records, tiny_bert, sentences=SENTENCES):
+    """One record per sentence, in order, each equal to that sentence predicted alone."""
+    model = mlmviz.load(tiny_bert)
+    assert [r["text"] for r in records] == sentences
+    for record, text in zip(records, sentences):
+        alone = model.fill_mask(text, top_k=2)
+        assert record["tokens"] == alone["tokens"]
+        assert [m["position"] for m in record["masks"]] == [m["position"] for m in alone["masks"]]
+        assert [p["token"] for p in record["masks"][0]["predictions"]] == [
+            p["token"] for p in alone["masks"][0]["predictions"]]
+
+
+def test_several_sentences_as_arguments_give_one_json_line_each(tiny_bert, capsys):
+    assert main(["predict", *SENTENCES, "--model", str(tiny_bert), "--top-k", "2", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    _check_records(_records(captured.out), tiny_bert)
+
+
+def test_sentences_from_a_file_skip_blank_lines(tiny_bert, tmp_path, capsys):
+    path = tmp_path / "sentences.txt"
+    path.write_text(f"{SENTENCES[0]}\n\n{SENTENCES[1]}\r\n   \n{SENTENCES[2]}\n", encoding="utf-8")
+    assert main(["predict", "--file", str(path), "--model", str(tiny_bert), "--top-k", "2",
+                 "--json"]) == 0
+    _check_records(_records(capsys.readouterr().out), tiny_bert)
+
+
+def test_sentences_from_standard_input_follow_the_arguments(tiny_bert, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(SENTENCES[1:]) + "\n"))
+    assert main(["predict", SENTENCES[0], "--file", "-", "--model", str(tiny_bert),
+                 "--top-k", "2", "--json"]) == 0
+    _check_records(_records(capsys.readouterr().out), tiny_bert)
+
+
+def test_a_bad_sentence_among_several_is_reported_alone_and_the_status_is_2(tiny_bert, capsys):
+    sentences = [SENTENCES[0], "no mask here", SENTENCES[1]]
+    assert main(["predict", *sentences, "--model", str(tiny_bert), "--top-k", "2", "--json"]) == 2
+    captured = capsys.readouterr()
+    records = _records(captured.out)
+    assert [r["text"] for r in records] == sentences
+    assert set(records[1]) == {"text", "error"} and "Nothing is masked" in records[1]["error"]
+    _check_records([records[0], records[2]], tiny_bert, [sentences[0], sentences[2]])
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("mlmviz: error: sentence 2: Nothing is masked")
+
+
+def test_several_sentences_print_a_block_each(tiny_bert, capsys):
+    assert main(["predict", SENTENCES[0], "no mask here", "--model", str(tiny_bert),
+                 "--top-k", "2"]) == 2
+    blocks = capsys.readouterr().out.split("\n\n")
+    assert blocks[0].splitlines()[:2] == [f"sentence 1: {SENTENCES[0]}", "position 2 ([MASK]):"]
+    assert len(blocks[0].splitlines()) == 4
+    assert blocks[1].splitlines()[0] == "sentence 2: no mask here"
+    assert blocks[1].splitlines()[1].startswith("  error: Nothing is masked")
+
+
+def test_no_sentence_at_all_is_one_line_and_status_2(tiny_bert, tmp_path, capsys):
+    (tmp_path / "empty.txt").write_text("\n\n")
+    assert main(["predict", "--file", str(tmp_path / "empty.txt"), "--model", str(tiny_bert)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "no text" in captured.err
+
+
+def test_help_says_how_a_bad_sentence_among_several_is_reported(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--file" in help_text and "standard input" in help_text
+    assert "The others still run, and the exit status is then 2." in help_text
 
 
 def test_train_smoke_run_writes_a_loadable_checkpoint(tiny_bert, tmp_path, capsys):

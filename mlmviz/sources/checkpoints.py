@@ -113,27 +113,25 @@ def _check_entry(path, name, entry):
     return end
 
 
-def check_links(directory, root=None):
-    """Refuse a checkpoint directory holding links that lead outside it.
+def check_links(paths, root):
+    """Refuse checkpoint files that are links leading outside the folder `root`.
 
-    A file in a checkpoint directory that is a symbolic link to, say,
-    `/etc/passwd` or another user's files must not be read. Links whose
-    target stays inside `root` (default: the directory itself; for a Hugging
-    Face cache snapshot, the model's cache folder, where its blobs live) are
-    fine.
+    `paths` are the files a load is about to read; the others are never
+    looked at. A file that is a symbolic link to, say, `/etc/passwd` must
+    not be read. Links whose target stays inside `root` (a checkpoint
+    folder; for a Hugging Face cache snapshot, the model's cache folder,
+    where its blobs live) are fine.
 
     Raises:
-        CheckpointError: naming the link and where it points.
+        CheckpointError: naming the link's full path and where it leads.
     """
-    directory = Path(directory)
-    root = Path(root or directory).resolve()
-    for path in sorted(directory.rglob("*")):
+    root = Path(root).resolve()
+    for path in map(Path, paths):
         if not path.is_symlink():
             continue
         target = path.resolve()
         if not target.is_relative_to(root):
             raise CheckpointError(
-                f"{path.name} in {directory} is a link to {target}, outside the "
-                "checkpoint; mlmviz does not follow it. Copy the file into the "
-                "checkpoint directory instead."
+                f"{path} is a link to {target}, outside the checkpoint folder {root}; mlmviz "
+                "does not follow it. Copy the file into the checkpoint folder instead."
             )

@@ -22,14 +22,39 @@ from tokenizers.implementations import BertWordPieceTokenizer
 
 from mlmviz.layers import MaskedLMHead
 from mlmviz.model import MaskedLM, check_head, describe
-from mlmviz.sources.checkpoints import CheckpointError
+from mlmviz.sources.checkpoints import CheckpointError, check_links
 from mlmviz.tokenization import Tokenizer
 
 
+# What keras-hub reads from a preset folder: these files and the assets/ tree.
+PRESET_FILES = (
+    "metadata.json", "config.json", "task.json", "preprocessor.json", "tokenizer.json",
+    "model.weights.h5", "model.weights.json", "task.weights.h5",
+)
+
+
 def is_preset(directory):
-    """True for a directory written by keras-hub's `save_to_preset`."""
-    metadata = Path(directory) / "metadata.json"
-    return metadata.is_file() and "keras_hub_version" in json.loads(metadata.read_text())
+    """True for a directory written by keras-hub's `save_to_preset`.
+
+    Reads `metadata.json`: check it for links first (`check_links`).
+    """
+    path = Path(directory) / "metadata.json"
+    if not path.is_file():
+        return False
+    try:
+        metadata = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON: {error}") from None
+    return isinstance(metadata, dict) and "keras_hub_version" in metadata
+
+
+def check_preset_links(directory):
+    """Refuse links out of `directory` among the files keras-hub reads from a preset."""
+    directory = Path(directory)
+    assets = directory / "assets"
+    check_links([*(directory / name for name in PRESET_FILES), assets], directory)
+    if assets.is_dir():  # walked only once it is known to stay inside
+        check_links(sorted(assets.rglob("*")), directory)
 
 
 def load_preset(directory, source, weight_hash):

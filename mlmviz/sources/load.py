@@ -18,13 +18,20 @@ from pathlib import Path
 import keras
 
 from mlmviz.model import MaskedLM, check_head, describe
-from mlmviz.sources import keras_hub_tasks, saving
+from mlmviz.sources import hub, keras_hub_tasks, saving
 from mlmviz.sources.checkpoints import CheckpointError, check_links, refuse_pickle
 from mlmviz.sources.hf import load_hf_directory
 from mlmviz.tokenization import Tokenizer
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "default-model"
-HUB_FILES = ("*.json", "*.safetensors", "vocab.txt")
+# What a Hugging Face checkpoint folder holds that mlmviz reads.
+HF_FILES = ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt",
+            "tokenizer_config.json")
+ACCEPTED = (
+    "mlmviz loads a Hugging Face checkpoint folder (config.json, model.safetensors, and "
+    "tokenizer.json or vocab.txt), a keras-hub preset folder (metadata.json, config.json, "
+    "model.weights.h5), a .keras file, or hf:ORG/NAME."
+)
 
 
 def load(source="default"):
@@ -34,33 +41,46 @@ def load(source="default"):
         `mlmviz.model.MaskedLM`.
 
     Raises:
-        CheckpointError: with a message naming what is wrong: a missing or
-            refused file, an unknown architecture, a bad tensor.
+        CheckpointError: with a message naming what is wrong: a path that is
+            not a checkpoint, a missing or refused file, a link out of the
+            checkpoint, an unknown architecture, a bad tensor.
     """
     source = str(source)
     if source == "default":
         return load_directory(DEFAULT_MODEL, source="default")
     if source.startswith("hf:"):
-        snapshot = hub_snapshot(source[3:])
-        check_links(snapshot, root=snapshot.parents[1])  # blobs live beside snapshots/
-        return load_directory(snapshot, source=source)
+        snapshot = hub.snapshot(source[3:])
+        # The snapshot's files are links to blobs/, beside snapshots/.
+        return load_directory(snapshot, source=source, root=snapshot.parents[1])
     path = Path(source).expanduser()
     refuse_pickle(path)
     if not path.exists():
         raise CheckpointError(f"{source} does not exist.")
     if path.is_dir():
-        check_links(path)
-    if path.is_dir() and keras_hub_tasks.is_preset(path):
-        digest = file_hash(path / "model.weights.h5", path / "task.weights.h5")
-        return keras_hub_tasks.load_preset(path, source, digest)
-    if path.is_dir():
-        return load_directory(path, source=source)
+        return load_folder(path, source)
     if path.suffix == ".keras":
         return load_keras_file(path, source)
-    raise CheckpointError(
-        f"{path.name}: mlmviz loads checkpoint directories (Hugging Face or "
-        "keras-hub preset), .keras files of keras-hub MaskedLM tasks, and hf:ORG/NAME."
-    )
+    raise CheckpointError(f"{path} is not a checkpoint. {ACCEPTED}")
+
+
+def load_folder(path, source):
+    """A keras-hub preset or a Hugging Face checkpoint folder.
+
+    What the folder is, is decided from its file names first; only the
+    files that will be read are then checked for links out of it.
+    """
+    check_links([path / "metadata.json"], path)
+    if keras_hub_tasks.is_preset(path):
+        keras_hub_tasks.check_preset_links(path)
+        digest = file_hash(path / "model.weights.h5", path / "task.weights.h5")
+        return keras_hub_tasks.load_preset(path, source, digest)
+    config = path / "config.json"
+    if not (config.exists() or config.is_symlink()):  # a link is refused by load_directory
+        raise CheckpointError(
+            f"{path} is not a checkpoint folder: it has no config.json (nor the metadata.json "
+            f"of a keras-hub preset). {ACCEPTED}"
+        )
+    return load_directory(path, source=source)
 
 
 def load_keras_file(path, source):
@@ -78,9 +98,13 @@ def load_keras_file(path, source):
     return keras_hub_tasks.from_task(keras_model, source, file_hash(path))
 
 
-def load_directory(directory, source):
-    """Load a Hugging Face checkpoint directory."""
+def load_directory(directory, source, root=None):
+    """Load a Hugging Face checkpoint directory.
+
+    Its files must not lead outside `root` (default: the directory itself).
+    """
     directory = Path(directory)
+    check_links([directory / name for name in HF_FILES], root or directory)
     if not (directory / "model.safetensors").is_file():
         for path in sorted(directory.iterdir()):
             refuse_pickle(path)  # a pickle-only checkpoint: say how to convert
@@ -94,22 +118,6 @@ def load_directory(directory, source):
     return MaskedLM(
         tokenizer, backbone, head, metadata, check_head(head, ported.has_head_weights)
     )
-
-
-def hub_snapshot(repo_id):
-    """Local directory of `repo_id` from the Hugging Face cache.
-
-    Downloads the safetensors/JSON/vocab files when online; with
-    `HF_HUB_OFFLINE=1` (or no network) it uses what the cache holds.
-    """
-    import huggingface_hub
-
-    try:
-        return Path(huggingface_hub.snapshot_download(repo_id, allow_patterns=list(HUB_FILES)))
-    except Exception as error:  # hub errors have many types; the message says enough
-        raise CheckpointError(
-            f"hf:{repo_id} could not be fetched or found in the Hugging Face cache: {error}"
-        ) from None
 
 
 def file_hash(*paths, length=16):

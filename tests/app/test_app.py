@@ -138,6 +138,45 @@ def test_a_broken_checkpoint_keeps_the_previous_model(app, tmp_path):
     assert app.text_area(key="text").value.startswith("he opened")
 
 
+def _model_error(app):
+    return " ".join(e.value for e in app.sidebar.error)
+
+
+def test_a_bad_path_stays_in_the_box_while_the_url_names_the_model_that_runs(app, tmp_path):
+    typed = tmp_path / "no-such-model"
+    _choose_path(app, typed)
+    assert not app.exception
+    assert app.text_input(key="model_path").value == str(typed)  # nothing typed is lost
+    assert app.radio(key="model_kind").value == "Checkpoint path"
+    assert "does not exist" in _model_error(app)
+    assert "Still running: **Embedded default**" in _model_error(app)
+    assert "model_kind" not in app.query_params and "model_path" not in app.query_params
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_link_with_a_bad_path_opens_on_the_default_and_says_so(app, tmp_path):
+    typed = str(tmp_path / "gone")
+    app.query_params.update({"model_kind": "Checkpoint path", "model_path": typed})
+    app.run()
+    assert not app.exception
+    assert app.text_input(key="model_path").value == typed
+    assert "Still running: **Embedded default**" in _model_error(app)
+    assert "model_kind" not in app.query_params and "model_path" not in app.query_params
+
+
+def test_a_bad_path_after_a_good_one_keeps_the_good_one_running_and_in_the_url(
+        app, tiny_checkpoint, tmp_path):
+    _choose_path(app, tiny_checkpoint)
+    assert not app.sidebar.error
+    _choose_path(app, tmp_path / "typo")
+    assert not app.exception
+    assert app.text_input(key="model_path").value == str(tmp_path / "typo")
+    assert f"Still running: `{tiny_checkpoint}`" in _model_error(app)
+    assert f"**{tiny_checkpoint}**" in " ".join(m.value for m in app.sidebar.markdown)
+    assert app.query_params["model_kind"] == "Checkpoint path"
+    assert app.query_params["model_path"] == str(tiny_checkpoint)
+
+
 def test_a_checkpoint_path_switches_the_model(app, tiny_checkpoint):
     _choose_path(app, tiny_checkpoint)
     assert not app.exception

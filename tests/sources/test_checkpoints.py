@@ -123,5 +123,5 @@ def test_missing_path_and_plain_files_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         mlmviz.load(tmp_path / "nowhere")
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(CheckpointError, match="loads checkpoint directories"):
+    with pytest.raises(CheckpointError, match="notes.txt is not a checkpoint. mlmviz loads a Hugging Face"):
         mlmviz.load(tmp_path / "notes.txt")

@@ -110,8 +110,44 @@ def test_a_link_leading_out_of_the_checkpoint_is_refused(checkpoint, tmp_path, n
     outside.mkdir()
     shutil.move(directory / name, outside / name)
     (directory / name).symlink_to(outside / name)
-    with pytest.raises(CheckpointError, match=f"{name} .* is a link to .*outside the checkpoint"):
+    with pytest.raises(CheckpointError) as error:
         mlmviz.load(directory)
+    assert str(error.value).startswith(  # the link's full path, and where it leads
+        f"{directory / name} is a link to {outside / name}, outside the checkpoint folder "
+        f"{directory}")
+
+
+def test_a_link_through_a_linked_folder_is_refused(checkpoint, tmp_path):
+    directory = _copy(checkpoint, tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.move(directory / "tokenizer.json", outside / "tokenizer.json")
+    (directory / "words").symlink_to(outside)
+    (directory / "tokenizer.json").symlink_to(directory / "words" / "tokenizer.json")
+    with pytest.raises(CheckpointError, match=f"tokenizer.json is a link to {outside}/tokenizer.json"):
+        mlmviz.load(directory)
+
+
+def _nested_link_folder(tmp_path):
+    folder = tmp_path / "notes"
+    (folder / "a" / "b").mkdir(parents=True)
+    (folder / "a" / "b" / "passwd").symlink_to("/etc/passwd")
+    (folder / "readme.txt").write_text("not a model")
+    return folder
+
+
+@pytest.mark.parametrize("build", [_nested_link_folder, lambda _: APP.parent, lambda _: "/etc"],
+                         ids=["nested-link", "repository-root", "etc"])
+def test_a_folder_that_is_no_checkpoint_says_what_it_lacks_not_which_link(build, tmp_path):
+    folder = build(tmp_path)
+    with pytest.raises(CheckpointError) as error:
+        mlmviz.load(folder)
+    message = str(error.value)
+    assert message.startswith(f"{folder} is not a checkpoint folder: it has no config.json")
+    for accepted in ("Hugging Face checkpoint folder", "keras-hub preset folder", ".keras file",
+                     "hf:ORG/NAME"):
+        assert accepted in message
+    assert "link" not in message
 
 
 def test_links_inside_the_checkpoint_are_fine(checkpoint, tmp_path):
@@ -157,7 +193,8 @@ def test_the_app_shows_the_message_and_keeps_the_previous_model(checkpoint, tmp_
     app.session_state["model_path"] = str(directory)
     app.run()
     assert not app.exception
-    assert any(message in e.value and "previous model stays" in e.value for e in app.error)
+    assert any(message in e.value and "Still running: **Embedded default**" in e.value
+               for e in app.error)
     assert "**default**" in " ".join(m.value for m in app.sidebar.markdown)
     assert len(app.get("plotly_chart")) == 1
 

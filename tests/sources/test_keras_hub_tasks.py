@@ -2,6 +2,8 @@
 
 import io
 import json
+import shutil
+from pathlib import Path
 
 import keras
 import keras_hub
@@ -123,6 +125,17 @@ def test_preset_without_task_weights_has_an_untrained_head(saved, tmp_path):
     model = mlmviz.load(preset)
     assert not model.head_check.trained
     assert "freshly initialised" in model.head_check.message
+
+
+def test_a_link_out_of_a_preset_is_refused_with_its_full_path(saved, tmp_path):
+    _, _, root = saved
+    preset = Path(shutil.copytree(root / "preset", tmp_path / "preset"))
+    asset = next(path for path in sorted((preset / "assets").rglob("*")) if path.is_file())
+    asset.unlink()
+    asset.symlink_to("/etc/passwd")
+    with pytest.raises(CheckpointError) as error:
+        mlmviz.load(preset)
+    assert str(error.value).startswith(f"{asset} is a link to /etc/passwd, outside the checkpoint")
 
 
 def test_keras_file_with_a_lambda_layer_is_refused(tmp_path):

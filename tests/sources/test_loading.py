@@ -254,8 +254,10 @@ def test_hub_source_loads_offline_from_the_cache(checkpoints, tmp_path):
     repo = tmp_path / "hub" / "models--tiny-org--tiny-bert"
     snapshot = repo / "snapshots" / commit
     snapshot.mkdir(parents=True)
-    for file in checkpoints["bert"].iterdir():
-        (snapshot / file.name).write_bytes(file.read_bytes())
+    (repo / "blobs").mkdir()
+    for file in checkpoints["bert"].iterdir():  # as the hub lays them out: links to blobs/
+        (repo / "blobs" / file.name).write_bytes(file.read_bytes())
+        (snapshot / file.name).symlink_to(f"../../blobs/{file.name}")
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(commit)
     run = _cli(
@@ -268,14 +270,26 @@ def test_hub_source_loads_offline_from_the_cache(checkpoints, tmp_path):
     assert result["tokens"][6] == "[MASK]"
 
 
-def test_hub_source_missing_from_the_cache_is_a_clear_error(tmp_path):
-    run = _cli(
-        "predict", "a [MASK] b", "--model", "hf:nobody/nothing",
-        env={"HF_HUB_CACHE": str(tmp_path), "HF_HUB_OFFLINE": "1"},
+def test_hub_source_missing_from_the_cache_offline_is_one_sentence_saying_what_to_do(tmp_path):
+    env = {name: value for name, value in os.environ.items() if not name.startswith("HF_")}
+    run = subprocess.run(
+        [sys.executable, "-m", "mlmviz", "predict", "a [MASK] b", "--model", "hf:nobody/nothing"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**env, "HF_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"},
     )
     assert run.returncode == 2
-    assert run.stderr.startswith("mlmviz: error: hf:nobody/nothing could not be fetched")
-    assert len(run.stderr.strip().splitlines()) == 1
+    assert run.stderr == (
+        f"mlmviz: error: hf:nobody/nothing is not in the local Hugging Face cache "
+        f"({tmp_path / 'hub'}) and cannot be downloaded now (downloads are off "
+        "(HF_HUB_OFFLINE=1)): run `hf download nobody/nothing` on a machine with network and "
+        "copy its models--nobody--nothing folder into that cache, or copy the checkpoint "
+        "folder here and give its path.\n"
+    )
+
+
+def test_a_hub_id_that_is_not_org_name_says_so():
+    with pytest.raises(CheckpointError, match=r"hf:\.\./x is not a Hub repository id"):
+        mlmviz.load("hf:../x")
 
 
 @pytest.mark.parametrize("arch", ["bert", "albert"])
