@@ -21,7 +21,7 @@ def run_lab(source, text, seed, whole_word, selection_rate, mask_rate, random_ra
 
 # Tokens per strip and per part of a pseudo-likelihood: a long text is shown
 # and scored a window at a time (each of its tokens costs one encoder run).
-WINDOW = 48
+WINDOW = 24
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

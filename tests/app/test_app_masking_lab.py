@@ -101,12 +101,12 @@ def test_a_long_text_is_shown_and_scored_a_window_at_a_time(page):
     page.text_area(key="text").set_value(LONG).run()
     assert not page.exception
     strip, surprise = _charts(page)
-    assert len(strip["data"][0]["text"][0]) == 48 and len(surprise["data"][0]["text"][0]) == 47
+    assert len(strip["data"][0]["text"][0]) == 24 and len(surprise["data"][0]["text"][0]) == 23
     metrics = {m.label: m.value for m in page.metric}
-    assert metrics["Tokens scored"] == "47 of 132"  # [CLS] and [SEP] are not scored
+    assert metrics["Tokens scored"] == "23 of 132"  # [CLS] and [SEP] are not scored
     page.select_slider(key="span").set_value(96).run()
     strip, surprise = _charts(page)
-    assert strip["data"][0]["x"][0] == 96 and len(strip["data"][0]["text"][0]) == 38
+    assert strip["data"][0]["x"][0] == 96 and len(strip["data"][0]["text"][0]) == 24
     assert page.query_params["span"] == "96"
     window = {m.label: m.value for m in page.metric}["Pseudo-log-likelihood"]
 
@@ -114,7 +114,7 @@ def test_a_long_text_is_shown_and_scored_a_window_at_a_time(page):
     assert not page.exception
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["Tokens scored"] == "132" and metrics["Pseudo-log-likelihood"] != window
-    assert len(_charts(page)[1]["data"][0]["text"][0]) == 37  # the strip still shows one window
+    assert len(_charts(page)[1]["data"][0]["text"][0]) == 24  # the strip still shows one window
 
 
 def test_the_whole_text_scored_in_windows_equals_one_pass(default_model):
