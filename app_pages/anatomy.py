@@ -7,7 +7,7 @@ import downloads
 import view
 from mlmviz.analysis import anatomy
 from mlmviz.figures.logits import logit_split_bars
-from mlmviz.figures.probabilities import paired_probability_bars
+from mlmviz.figures.probabilities import paired_probability_bars, percent
 from mlmviz.figures.vectors import value_histogram, vector_heatmap
 from shared import (
     chart, choose_mask, current_model, current_source, explain, head_stages, masked_view, table,
@@ -22,6 +22,22 @@ st.write(
     "**bias** gives the logits, and **softmax** turns them into probabilities."
 )
 model, source = current_model(), current_source()
+
+
+def bias_note(weight):
+    """What the page says instead of the bias-only list when the bias is negligible."""
+    (low, high), (top_low, top_high) = weight["bias_range"], weight["top_bias_range"]
+    context_low, context_high = weight["top_context_range"]
+    return (
+        f"**The bias is negligible for this checkpoint at this mask.** It spans {low:+.2f} "
+        f"to {high:+.2f} over the vocabulary and {top_low:+.2f} to {top_high:+.2f} on the top "
+        f"tokens, whose context terms are {context_low:.1f} to {context_high:.1f}. No token's "
+        f"bias raises it more than {weight['bias_lift']:.2f} above the median token's, while "
+        f"the context raises its favourite {weight['context_lift']:.1f}: the bias weighs "
+        f"{weight['ratio']:.0%} of that (negligible means under "
+        f"{anatomy.NEGLIGIBLE_LIFT:.0%}). On its own it predicts nothing: its top token gets "
+        f"{percent(weight['prior_top'])}, where uniform would be {percent(weight['uniform'])}."
+    )
 
 
 def show_mask(masked, encoding, stages):
@@ -64,23 +80,25 @@ def show_mask(masked, encoding, stages):
         "embedding row: what this sentence says. The **bias** term is the same for every "
         "sentence: a learned prior that favours frequent tokens."
     )
+    weight = anatomy.bias_weight(stages, index, top_k)
+    if weight["negligible"]:
+        st.info(bias_note(weight))
 
     st.subheader("3 · Softmax: with and without the context")
     chart(
         paired_probability_bars(
             split["token"], split["probability"], split["bias_only_probability"],
-            ["the head", "bias only"], "Probability of the top tokens", log_scale=True,
+            ["the head", "bias only"], "Probability of the top tokens",
         ),
         key="anatomy_prior",
     )
-    st.caption(
-        "Note the logarithmic axis: the bias alone spreads its probability thinly over the "
-        "whole vocabulary; the context is what makes one token stand out."
-    )
-    prior = pd.DataFrame(
-        anatomy.bias_only_top(stages["bias"], model.vocabulary, top_k, temperature))
-    st.write("What the head predicts from the bias alone, for any sentence:")
-    table(prior, "The bias alone: its top tokens")
+    explain("One linear axis, every bar printed: what each token gets from the whole head, "
+            "and from the bias alone (softmax of the bias, the same for every sentence).")
+    if not weight["negligible"]:
+        prior = pd.DataFrame(
+            anatomy.bias_only_top(stages["bias"], model.vocabulary, top_k, temperature))
+        st.write("What the head predicts from the bias alone, for any sentence:")
+        table(prior, "The bias alone: its top tokens")
     table(split, "The top tokens' logits, terms and probabilities")
     position = masked.positions[index]
     downloads.anatomy(stages, index, model.vocabulary, top_k, temperature, position,

@@ -7,8 +7,8 @@ import streamlit as st
 import downloads
 import view
 from mlmviz.analysis import gathered
-from mlmviz.analysis.projection import pca_2d
-from mlmviz.figures.vectors import scatter_2d, vector_heatmap
+from mlmviz.analysis.projection import pca
+from mlmviz.figures.vectors import scatter_1d, scatter_2d, vector_heatmap
 from shared import (
     chart, chart_columns, current_model, current_source, examples, explain, load_model, table,
     text_and_masks,
@@ -31,15 +31,33 @@ def collect(source, texts, positions):
 
 
 def points(result, vectors, stage):
-    """The scatter's DataFrame for one set of vectors."""
-    coordinates, explained = pca_2d(vectors)
-    names = gathered.labels(result)
+    """The scatter's DataFrame for one set of vectors (`x`, and `y` when PCA keeps
+    two components) and the variance each kept component explains."""
+    coordinates, explained = pca(vectors)
     frame = pd.DataFrame({
-        "x": coordinates[:, 0], "y": coordinates[:, 1], "label": names,
+        "label": gathered.labels(result),
         "group": [f"→ {p}" for p in result.predicted],
-        "hover": [f"{n} → {p} ({stage})" for n, p in zip(names, result.predicted)],
+        "hover": [f"{text}\nposition {p}: {token} → {guess} ({stage})"
+                  for text, p, token, guess
+                  in zip(result.text, result.position, result.token, result.predicted)],
     })
+    for axis, values in zip("xy", coordinates.T):
+        frame[axis] = values
     return frame, explained
+
+
+def projection(result, vectors, stage, key):
+    """One stage's PCA picture: 2-D, 1-D when the vectors vary along one direction
+    only, or a message when they are all the same. Returns how many axes it drew."""
+    frame, explained = points(result, vectors, stage)
+    if not len(explained):
+        st.info(f"{stage.capitalize()}: every mask has the same vector, so PCA has "
+                "nothing to spread out.")
+        return 0
+    title = f"{stage.capitalize()} (PCA explains {explained.sum():.0%})"
+    draw = scatter_2d if len(explained) == 2 else scatter_1d
+    chart(draw(frame, title), key=key)
+    return len(explained)
 
 
 @st.fragment
@@ -49,13 +67,15 @@ def show(result, key, heatmap):
         st.info("PCA needs at least two masks: mask another token or add sentences.")
         return
     columns = chart_columns(2)
+    axes = []
     for column, stage, vectors in zip(columns, view.STAGES, [result.gathered, result.normed]):
-        frame, explained = points(result, vectors, stage)
-        title = f"{stage.capitalize()} (PCA explains {explained.sum():.0%})"
         with column:
-            chart(scatter_2d(frame, title), key=f"{key}-{stage}")
-    explain("Each point is one mask's vector, flattened to two dimensions by PCA; its "
-            "colour is the word the head predicts there.")
+            axes.append(projection(result, vectors, stage, f"{key}-{stage}"))
+    if 1 in axes:
+        explain("These vectors differ along one direction only (two distinct vectors always "
+                "lie on a line), so PCA draws one axis: a second would show rounding noise.")
+    explain("Each point is one mask's vector, flattened by PCA; its colour is the word the "
+            "head predicts there. Hover over a point for its sentence.")
     names = gathered.labels(result)
     shown = view.widget(st.radio, heatmap, "Heatmap of", options=view.STAGES, horizontal=True)
     vectors = result.gathered if shown == view.STAGES[0] else result.normed

@@ -124,6 +124,17 @@ def untie_bert(directory, seed=0):
     return directory
 
 
+def set_output_bias(directory, bias_of):
+    """Replace the output bias of the BERT checkpoint in `directory` by `bias_of(vocabulary)`
+    (the tokenizer's token -> id dict in, a `(vocab,)` array out)."""
+    directory = pathlib.Path(directory)
+    tensors = load_file(directory / "model.safetensors")
+    vocabulary = json.loads((directory / "tokenizer.json").read_text())["model"]["vocab"]
+    tensors["cls.predictions.bias"] = np.asarray(bias_of(vocabulary), dtype="float32")
+    save_file(tensors, directory / "model.safetensors")
+    return directory
+
+
 def reference_logits(directory, token_ids):
     """Masked-LM logits (batch, seq, vocab) of transformers' model for int ids (batch, seq)."""
     model = AutoModelForMaskedLM.from_pretrained(directory).eval()

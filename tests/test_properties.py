@@ -539,8 +539,7 @@ def test_bar_figures_serialise(tokens, data, title):
                           "bias": data.draw(st.lists(finite, min_size=n, max_size=n))})
     _serialises(logit_split_bars(split, title))
     figure = paired_probability_bars(tokens, data.draw(values), data.draw(values),
-                                     data.draw(st.tuples(labels, labels)), title,
-                                     log_scale=data.draw(st.booleans()))
+                                     data.draw(st.tuples(labels, labels)), title)
     assert len(_serialises(figure).data) == 2
 
 

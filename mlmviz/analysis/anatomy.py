@@ -109,3 +109,51 @@ def bias_only_top(bias, vocabulary, top_k=10, temperature=1.0):
         {"token": vocabulary[i], "probability": float(prior[i])}
         for i in top_tokens(prior, top_k)
     ]
+
+
+NEGLIGIBLE_LIFT = 0.25  # bias lift / context lift below which the bias is negligible
+
+
+def bias_weight(stages, mask_index, top_k=10):
+    """How much the bias weighs against the context at one mask.
+
+    Each term's *lift* is how far it raises its highest token above the
+    median token: `max(b) - median(b)` for the bias, `max(c) - median(c)`
+    for the context `c` at this mask (a constant added to every token changes
+    no probability, so only such differences count). The bias is
+    **negligible** when its lift is under `NEGLIGIBLE_LIFT` (a quarter) of the
+    context's: no token's bias then raises it by more than a quarter of the
+    context's lead, so the bias can only reorder tokens the context already
+    ranks close together.
+
+    Measured over the 394 words of 38 everyday sentences, masked one at a
+    time: the default model's ratio lies in 0.04–0.15 (0.19 with every word
+    masked at once); a tiny random BERT whose bias has std 0.5 gives
+    0.3–0.6, and a bias of std 4, or +5 on one token in 50, gives over 1.
+
+    Returns:
+        dict with `negligible` (bool), `ratio` (bias lift / context lift),
+        `bias_lift`, `context_lift`, `bias_range` and `context_range`
+        (`(min, max)` over the vocabulary), `top_bias_range` and
+        `top_context_range` (over the head's `top_k` tokens), and
+        `prior_top` (the largest probability of softmax(bias)) beside
+        `uniform` (1 / vocabulary size).
+    """
+    bias = np.asarray(stages["bias"], dtype=np.float64)  # (vocab,)
+    context = np.asarray(stages["context_logits"][0, mask_index], dtype=np.float64)  # (vocab,)
+    top = top_tokens(stages["logits"][0, mask_index], top_k)  # (top_k,)
+    bias_lift = float(bias.max() - np.median(bias))
+    context_lift = float(context.max() - np.median(context))
+    ratio = bias_lift / context_lift if context_lift > 0 else float("inf")
+    return {
+        "negligible": ratio < NEGLIGIBLE_LIFT,
+        "ratio": ratio,
+        "bias_lift": bias_lift,
+        "context_lift": context_lift,
+        "bias_range": (float(bias.min()), float(bias.max())),
+        "context_range": (float(context.min()), float(context.max())),
+        "top_bias_range": (float(bias[top].min()), float(bias[top].max())),
+        "top_context_range": (float(context[top].min()), float(context[top].max())),
+        "prior_top": float(softmax(bias).max()),
+        "uniform": 1.0 / bias.size,
+    }

@@ -19,6 +19,8 @@ class Gathered:
         position: token position of the mask.
         token: the token at the position before masking (the mask token
             where it was typed).
+        text: the sentence the row comes from, as typed.
+        start: where the masked token starts in `text` (a character offset).
         predicted: the head's most probable token.
         gathered: `(rows, hidden_dim)` hidden states at the masks.
         normed: `(rows, feature_dim)` after dense, activation and LayerNorm.
@@ -28,6 +30,8 @@ class Gathered:
     sentence: tuple
     position: tuple
     token: tuple
+    text: tuple
+    start: tuple
     predicted: tuple
     gathered: np.ndarray
     normed: np.ndarray
@@ -57,11 +61,11 @@ def collect(model, texts, positions=None):
         stages = model.stages(masked)
         best = stages["logits"][0].argmax(axis=-1)  # (masks,)
         for n, position in enumerate(masked.positions):
-            rows.append((number, position, masked.encoding.tokens[position],
-                         model.vocabulary[best[n]]))
+            rows.append((number, position, masked.encoding.tokens[position], text,
+                         masked.encoding.offsets[position][0], model.vocabulary[best[n]]))
         gathered.append(stages["gathered"][0])  # (masks, hidden)
         normed.append(stages["normed"][0])  # (masks, feature)
-    columns = list(zip(*rows)) or [(), (), (), ()]
+    columns = list(zip(*rows)) or [()] * 6
     return Gathered(
         *(tuple(c) for c in columns),
         gathered=np.concatenate(gathered) if gathered else np.zeros((0, 0), "float32"),
@@ -70,6 +74,34 @@ def collect(model, texts, positions=None):
     )
 
 
+LEAD_WORDS = 3  # words of the sentence a label starts with
+LEAD_CHARACTERS = 24
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
 def labels(result):
-    """A short label per row: "s<sentence>:<token>" (1-based sentence)."""
-    return [f"s{s + 1}:{t}" for s, t in zip(result.sentence, result.token)]
+    """A short, unique label per row: its sentence's start, the token and its position.
+
+    The label is the words before the mask (at most three, then "…") and the
+    masked token with its token position as a subscript, as the token pills
+    write it: "the old man … [MASK]₅", "the [MASK]₂". Rows whose labels
+    would be equal (two lines that start alike) get their line number:
+    "the [MASK]₂ (line 3)".
+    """
+    short = [_lead(text[:start]) + token + str(position).translate(SUBSCRIPTS)
+             for text, start, token, position
+             in zip(result.text, result.start, result.token, result.position)]
+    repeated = {label for label in short if short.count(label) > 1}
+    return [f"{label} (line {sentence + 1})" if label in repeated else label
+            for label, sentence in zip(short, result.sentence)]
+
+
+def _lead(before):
+    """The first words of `before` (the text up to a mask), shortened, with a trailing space."""
+    words = before.split()
+    lead = " ".join(words[:LEAD_WORDS])
+    if len(lead) > LEAD_CHARACTERS:
+        lead = lead[:LEAD_CHARACTERS - 1].rstrip()
+    elif len(words) <= LEAD_WORDS:
+        return f"{lead} " if lead else ""
+    return f"{lead} … "

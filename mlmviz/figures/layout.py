@@ -1,5 +1,7 @@
 """What every figure shares: its sizing, and the large style for a projector."""
 
+import math
+
 PROJECTOR_INK = "#111111"
 PROJECTOR_TICKS = 18  # px: legible from the back of a room at 1280x720
 PROJECTOR_TITLE = 24
@@ -11,6 +13,14 @@ def compact(figure, height, title=""):
         title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}
     )
     return figure
+
+
+def padded_range(values, fraction):
+    """`[low, high]` of `values` widened by `fraction` of their span on each side
+    (a span of 1 when the values are all equal, or too far apart for a float)."""
+    low, high = float(min(values)), float(max(values))
+    span = high - low if math.isfinite(high - low) and high > low else 1.0
+    return [low - fraction * span, high + fraction * span]
 
 
 def for_projector(figure):

@@ -1,11 +1,12 @@
 """Where logits come from: context plus bias, each row's norm and bias, layer by layer."""
 
+import html
 import math
 
 import numpy as np
 import plotly.graph_objects as go
 
-from mlmviz.figures.layout import compact
+from mlmviz.figures.layout import compact, padded_range
 
 
 def logit_split_bars(table, title=""):
@@ -21,37 +22,80 @@ def logit_split_bars(table, title=""):
                orientation="h"),
         go.Bar(name="bias (prior)", y=tokens, x=table["bias"].tolist(), orientation="h"),
     ])
+    # No axis title: it would share the space under the ticks with the legend
+    # (the figure's title names the quantity).
     figure.update_layout(barmode="relative", legend={"orientation": "h", "y": -0.15})
-    figure.update_xaxes(title="logit")
     figure.update_yaxes(type="category", autorange="reversed")
     return compact(figure, 120 + 26 * len(tokens), title)
+
+
+LABELLED = 5  # top predictions named on the norm/bias scatter; the rest on hover
+LABEL_GAP = 0.075  # of the plot's height between two stacked labels (28 px of ~370)
 
 
 def norm_bias_scatter(norms, bias, vocabulary, highlight=(), title=""):
     """Every vocabulary row: its norm against its output bias (WebGL).
 
+    The top predictions often sit within a few pixels of each other, so
+    the first `LABELLED` of them are named in a column of labels, `LABEL_GAP`
+    of the plot's height apart, beside them, each joined to its point by a
+    line; every highlighted point names itself on hover.
+
     Args:
         norms, bias: `(vocab,)` arrays.
         vocabulary: token strings, for hovering.
-        highlight: token ids drawn on top, labelled.
+        highlight: token ids drawn on top, best first.
     """
-    highlight = list(highlight)
+    norms, bias = np.asarray(norms, dtype=float), np.asarray(bias, dtype=float)
+    highlight = list(dict.fromkeys(int(i) for i in highlight))
     figure = go.Figure([
         go.Scattergl(
-            x=np.asarray(norms, dtype=float).tolist(), y=np.asarray(bias, dtype=float).tolist(),
-            mode="markers", name="vocabulary", text=list(vocabulary), hoverinfo="text",
-            marker={"size": 3, "opacity": 0.35},
+            x=norms.tolist(), y=bias.tolist(),
+            mode="markers", name="vocabulary", text=[html.escape(str(t)) for t in vocabulary],
+            hoverinfo="text", marker={"size": 3, "opacity": 0.35},
         ),
-        go.Scatter(
-            x=[float(norms[i]) for i in highlight], y=[float(bias[i]) for i in highlight],
-            mode="markers+text", name="top predictions",
-            text=[vocabulary[i] for i in highlight], textposition="top center",
-            marker={"size": 9, "color": "crimson"},
+        go.Scattergl(  # WebGL too: an SVG trace would be drawn under the cloud
+            x=norms[highlight].tolist(), y=bias[highlight].tolist(),
+            mode="markers", name="top predictions",
+            text=[html.escape(str(vocabulary[i])) for i in highlight],
+            hovertext=[f"#{n + 1} {html.escape(str(vocabulary[i]))}: norm {norms[i]:.3g}, "
+                       f"bias {bias[i]:.3g}" for n, i in enumerate(highlight)],
+            hoverinfo="text", marker={"size": 9, "color": "crimson"},
         ),
     ])
     figure.update_xaxes(title="row norm ‖W[t]‖")
     figure.update_yaxes(title="output bias b[t]")
+    if len(norms):
+        _leader_labels(figure, norms, bias, [(vocabulary[i], i) for i in highlight[:LABELLED]])
     return compact(figure, 460, title)
+
+
+def _leader_labels(figure, x, y, named):
+    """Fix the axis ranges of `figure` to the data of `x` and `y` (with 5 % of
+    room), and name each `(token, id)` of `named` in a column of labels
+    `LABEL_GAP` apart, beside the points, in the points' vertical order."""
+    (x0, x1), (y0, y1) = padded_range(x, 0.05), padded_range(y, 0.05)
+    figure.update_xaxes(range=[x0, x1])
+    figure.update_yaxes(range=[y0, y1])
+    width, height = x1 - x0, y1 - y0
+    if not named or not np.isfinite(width * height):
+        return
+    tokens = {i: str(token) for token, i in named}
+    ids = sorted(tokens, key=lambda i: -y[i])  # top point first
+    across = np.clip((x[ids] - x0) / width, 0, 1)  # (m,) in the plot's width
+    up = np.clip((y[ids] - y0) / height, 0, 1)  # (m,) in the plot's height
+    right = across.max() + 0.1 <= 0.85
+    column = across.max() + 0.1 if right else max(across.min() - 0.1, 0.15)
+    stack = LABEL_GAP * (len(ids) - 1)
+    top = min(max(up.mean() + stack / 2, 0.04 + stack), 0.96)
+    for n, i in enumerate(ids):
+        figure.add_annotation(
+            x=float(x[i]), y=float(y[i]), text=html.escape(tokens[i]),
+            ax=x0 + column * width, ay=y0 + (top - n * LABEL_GAP) * height,
+            axref="x", ayref="y", xanchor="left" if right else "right",
+            showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#888",
+            font={"color": "crimson"}, bgcolor="rgba(255, 255, 255, 0.8)",
+        )
 
 
 def lens_lines(layers, probabilities, ranks, token, title=""):

@@ -51,26 +51,37 @@ def fitted_maximum(probabilities):
     return min(1.0, largest * 1.25)
 
 
-def paired_probability_bars(tokens, first, second, names, title="", log_scale=False):
-    """Two probabilities per token as grouped horizontal bars.
+def paired_probability_bars(tokens, first, second, names, title=""):
+    """Two probabilities per token as grouped horizontal bars, each printed.
+
+    The axis is linear, from 0 to a little past the largest bar, so bar
+    lengths compare as the probabilities do; a bar too short to see still
+    prints its value (`percent`).
 
     Args:
         tokens: category labels, top first.
         first, second: probabilities per token.
         names: legend names of the two series.
-        log_scale: a logarithmic probability axis, for series of very
-            different sizes.
     """
+    series = [np.asarray(values, dtype=float).tolist() for values in (first, second)]
     figure = go.Figure([
-        go.Bar(name=names[0], y=list(tokens), x=np.asarray(first, dtype=float).tolist(),
-               orientation="h"),
-        go.Bar(name=names[1], y=list(tokens), x=np.asarray(second, dtype=float).tolist(),
-               orientation="h"),
+        go.Bar(name=name, y=list(tokens), x=values, orientation="h",
+               text=[percent(p) for p in values], textposition="outside", cliponaxis=False)
+        for name, values in zip(names, series)
     ])
+    # No axis title: it would share the space under the ticks with the legend
+    # (the ticks are percentages; the figure's title names the quantity).
     figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.15})
-    if log_scale:
-        figure.update_xaxes(title="probability (log scale)", type="log", exponentformat="power")
-    else:
-        figure.update_xaxes(title="probability", tickformat=".1~%")
+    figure.update_xaxes(tickformat=".1~%", range=[0, fitted_maximum(series[0] + series[1])])
     figure.update_yaxes(type="category", autorange="reversed")
-    return compact(figure, 120 + 34 * len(tokens), title)
+    compact(figure, 120 + 34 * len(tokens), title)
+    figure.update_layout(margin={"r": 60})  # room for the last printed value
+    return figure
+
+
+def percent(probability):
+    """`probability` as a percentage, one decimal from 1 % up, two significant
+    digits below: "58.9%", "0.27%", "0.0046%"."""
+    if not probability >= 0.01:  # also NaN
+        return f"{probability * 100:.2g}%"
+    return f"{probability:.1%}"

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import mlmviz
-from hf_checkpoints import make_checkpoint, untie_bert
+from hf_checkpoints import make_checkpoint, set_output_bias, untie_bert
 from mlmviz.analysis import anatomy, gathered, logit_lens, neighbours
-from mlmviz.analysis.projection import pca_2d
+from mlmviz.analysis.projection import pca
 from mlmviz.distributions import softmax
 from mlmviz.figures.logits import lens_lines, logit_split_bars, norm_bias_scatter
 from mlmviz.figures.vectors import scatter_2d, vector_heatmap
@@ -69,6 +69,43 @@ def test_anatomy_table_agrees_with_fill_mask(default_model, stages):
         assert row["context"] + row["bias"] == pytest.approx(row["logit"], abs=1e-5)
 
 
+def test_the_default_models_bias_is_negligible(default_model, stages):
+    for mask in range(3):
+        weight = anatomy.bias_weight(stages, mask, top_k=5)
+        context = stages["context_logits"][0, mask]
+        assert weight["negligible"] and weight["ratio"] < 0.2
+        assert weight["bias_lift"] == pytest.approx(
+            default_model.output_bias.max() - np.median(default_model.output_bias), rel=1e-6)
+        assert weight["context_lift"] == pytest.approx(context.max() - np.median(context),
+                                                       rel=1e-5)
+        assert weight["bias_range"] == pytest.approx(
+            (default_model.output_bias.min(), default_model.output_bias.max()))
+        assert weight["prior_top"] < 5 * weight["uniform"]  # flat on its own
+
+
+@pytest.fixture(scope="module")
+def frequency_prior(tmp_path_factory):
+    """A tiny BERT whose bias favours "the" and "." by 6 (a frequency prior)."""
+    directory = make_checkpoint("bert", tmp_path_factory.mktemp("prior") / "bert")
+
+    def prior(vocabulary):
+        bias = np.zeros(len(vocabulary))
+        bias[[vocabulary["the"], vocabulary["."]]] = 6.0
+        return bias
+
+    return mlmviz.load(set_output_bias(directory, prior))
+
+
+def test_a_real_bias_is_not_negligible(frequency_prior):
+    stages = frequency_prior.stages(frequency_prior.mask("a [MASK] sat on the [MASK] mat ."))
+    for mask in range(2):
+        weight = anatomy.bias_weight(stages, mask)
+        assert not weight["negligible"] and weight["ratio"] > 0.5
+        assert weight["bias_lift"] == pytest.approx(6.0)
+    prior = anatomy.bias_only_top(stages["bias"], frequency_prior.vocabulary, 2)
+    assert {row["token"] for row in prior} == {"the", "."}
+
+
 def test_bias_only_distribution_is_softmax_of_the_bias(default_model, stages):
     prior = softmax(default_model.output_bias)
     top = anatomy.bias_only_top(stages["bias"], default_model.vocabulary, top_k=5)
@@ -85,7 +122,7 @@ def test_bias_only_distribution_is_softmax_of_the_bias(default_model, stages):
 def test_pca_matches_the_covariance_eigenvectors():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 6)) * [5, 3, 1, 0.5, 0.2, 0.1]
-    coordinates, explained = pca_2d(x)
+    coordinates, explained = pca(x)
     centred = x - x.mean(0)
     values, vectors = np.linalg.eigh(np.cov(centred.T))
     top = vectors[:, ::-1][:, :2]  # (6, 2)
@@ -98,14 +135,29 @@ def test_pca_matches_the_covariance_eigenvectors():
 
 def test_pca_is_deterministic_and_handles_degenerate_input():
     x = np.random.default_rng(1).normal(size=(5, 3))
-    assert np.array_equal(pca_2d(x)[0], pca_2d(x.copy())[0])
+    assert np.array_equal(pca(x)[0], pca(x.copy())[0])
     line = np.outer(np.arange(4.0), [1.0, 2.0, 0.0])
-    coordinates, explained = pca_2d(line)
-    np.testing.assert_allclose(explained, [1.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(coordinates[:, 1], 0, atol=1e-12)
-    assert pca_2d(np.ones((3, 4)))[1].tolist() == [0.0, 0.0]
+    coordinates, explained = pca(line)
+    assert coordinates.shape == (4, 1)
+    np.testing.assert_allclose(explained, [1.0], atol=1e-12)
+    assert pca(np.ones((3, 4)))[0].shape == (3, 0) and pca(np.ones((3, 4)))[1].size == 0
     with pytest.raises(ValueError, match="at least two vectors"):
-        pca_2d(np.ones((1, 4)))
+        pca(np.ones((1, 4)))
+
+
+def test_pca_draws_no_axis_of_float_noise(default_model):
+    result = gathered.collect(default_model, [TEXT])  # two masks: two vectors
+    for vectors in (result.gathered, result.normed):
+        coordinates, explained = pca(vectors)
+        assert coordinates.shape == (2, 1) and explained.tolist() == pytest.approx([1.0])
+    twice = gathered.collect(default_model, [TEXT, TEXT])
+    assert len(twice.token) == 4 and pca(twice.normed)[0].shape == (4, 1)  # 2 distinct
+    three = gathered.collect(default_model, [TEXT, "he opened the [MASK] ."])
+    assert pca(three.normed)[0].shape == (3, 2)
+    x = np.random.default_rng(2).normal(size=(1, 64)).astype("float32")  # (1, 64)
+    rounded = np.concatenate([x, x * np.float32(1 + 2e-7), x * np.float32(1 - 2e-7)])
+    assert len(np.unique(rounded, axis=0)) == 3  # distinct, but only by rounding
+    assert pca(rounded)[0].shape == (3, 0)
 
 
 # Nearest rows and the tie
@@ -199,7 +251,20 @@ def test_collect_keeps_every_mask_and_skips_bad_lines(default_model):
     np.testing.assert_allclose(result.normed[1:], stages["normed"][0], atol=1e-6)
     first = default_model.fill_mask(texts[0], top_k=1)["masks"][0]["predictions"][0]["token"]
     assert result.predicted[0] == first
-    assert gathered.labels(result)[1] == "s4:[MASK]"
+    assert result.text == (texts[0], texts[3], texts[3])
+    assert gathered.labels(result) == ["he opened the [MASK]₄", "the [MASK]₂",
+                                       "the [MASK] barked … [MASK]₆"]
+
+
+def test_labels_are_unique_and_name_the_sentence_and_position(default_model):
+    texts = ["the old man feeds the [MASK] in the garden .",
+             "the old man feeds the [MASK] every day .", "[MASK] ran away .",
+             "unbelievably extraordinary circumstances [MASK] ."]
+    result = gathered.collect(default_model, texts, [(), (), (), ()])
+    assert gathered.labels(result) == [
+        "the old man … [MASK]₆ (line 1)", "the old man … [MASK]₆ (line 2)", "[MASK]₁",
+        "unbelievably extraordin … [MASK]₈"]  # position counts word pieces
+    assert [result.text[n][result.start[n]:][:6] for n in range(4)] == ["[MASK]"] * 4
 
 
 def test_collect_of_nothing_is_empty(default_model):
@@ -245,7 +310,7 @@ def test_the_analyses_hold_for_every_architecture(architecture, tmp_path):
     assert lens.shape[0] == model.metadata["num_layers"] + 1
     np.testing.assert_allclose(lens[-1], stages["logits"][0], atol=1e-5)
     result = gathered.collect(model, [f"a {mask} b .", f"{mask} c ."])
-    assert pca_2d(result.normed)[0].shape == (2, 2)
+    assert pca(result.normed)[0].shape == (2, 1)  # two vectors make a line
 
 
 def test_median_standing_is_the_fraction_of_the_vocabulary_below():

@@ -142,3 +142,60 @@ def test_the_scatter_caption_follows_an_untied_checkpoint(tiny_checkpoint):
     app.text_area(key="text").set_value("the [MASK] sat on the [MASK] .").run()
     _open(app, "embeddings")
     _scatter_caption_agrees_with_the_scatter(app)
+
+
+def test_anatomy_says_the_default_models_bias_is_negligible_instead_of_listing_it(app):
+    _open(app, "anatomy")
+    note = next(i.value for i in app.info if "bias is negligible" in i.value)
+    assert "for this checkpoint" in note and "-9.23 to +0.91 over the vocabulary" in note
+    assert "uniform would be 0.0033%" in note
+    assert not any("from the bias alone" in m.value for m in app.markdown)
+    bars = next(c for c in _charts(app) if c["layout"]["title"]["text"].startswith("Probability"))
+    assert bars["layout"]["xaxis"].get("type") != "log"
+    assert all(text.endswith("%") for trace in bars["data"] for text in trace["text"])
+
+
+@pytest.fixture(scope="module")
+def frequency_prior(tmp_path_factory):
+    from hf_checkpoints import make_checkpoint, set_output_bias
+
+    def prior(vocabulary):
+        bias = np.zeros(len(vocabulary))
+        bias[[vocabulary["the"], vocabulary["."]]] = 6.0
+        return bias
+
+    directory = make_checkpoint("bert", tmp_path_factory.mktemp("prior") / "bert")
+    return set_output_bias(directory, prior)
+
+
+def test_anatomy_lists_a_real_bias_as_the_prior(frequency_prior):
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.session_state["model_kind"] = "Checkpoint path"
+    app.session_state["model_path"] = str(frequency_prior)
+    app.run()
+    app.text_input(key="text").set_value("a [MASK] sat on the mat .").run()
+    _open(app, "anatomy")
+    assert not any("negligible" in i.value for i in app.info)
+    assert any("from the bias alone" in m.value for m in app.markdown)
+    prior = next(d.value for d in app.dataframe if list(d.value.columns) == ["token", "probability"])
+    assert set(prior["token"][:2]) == {"the", "."}
+
+
+def test_states_draws_one_axis_for_two_masks(app):
+    app.text_input(key="text").set_value("the [MASK] barked at the [MASK] all night.").run()
+    _open(app, "states")
+    assert any("differ along one direction only" in c.value for c in app.caption)
+    current = _charts(app)[:2]
+    assert all(c["layout"]["yaxis"]["visible"] is False for c in current)
+    assert [t["text"] for c in current for t in c["data"]] == [
+        ["the [MASK]₂", "the [MASK] barked … [MASK]₆"]] * 2
+    assert "the [MASK] barked at the [MASK] all night." in current[0]["data"][0]["hovertext"][0]
+    heatmap = next(c for c in _charts(app) if c["data"][0]["type"] == "heatmap")
+    assert heatmap["data"][0]["y"] == ["the [MASK]₂", "the [MASK] barked … [MASK]₆"]
+
+
+def test_states_says_why_equal_vectors_have_no_picture(app):
+    _open(app, "states")
+    app.text_area(key="batch").set_value("the [MASK] sat .\nthe [MASK] sat .").run()
+    assert not app.exception
+    assert sum("every mask has the same vector" in i.value for i in app.info) == 2
