@@ -46,8 +46,13 @@ def current_model():
 @st.cache_data(show_spinner=False, max_entries=8)
 def examples(source):
     """Example sentences for the model of `source`: those it answers best first
-    (`mlmviz.examples.rank_examples`), then one without a mask to click."""
-    ranked = rank_examples(load_model(source))
+    (`mlmviz.examples.rank_examples`), then one without a mask to click.
+
+    A model with NaN or infinite weights answers nothing (the pages say so
+    and stop): it gets the sentence without a mask only.
+    """
+    model = load_model(source)
+    ranked = [] if model.warnings else rank_examples(model)
     return [example.text for example in ranked] + [UNMASKED]
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mlmviz.analysis import anatomy, gathered, neighbours
-from mlmviz.analysis.projection import pca_2d
+from mlmviz.analysis.projection import pca
 
 BUNDLE_VERSION = 1
 _SETTINGS = {"text": str, "positions": list, "top_k": int, "temperature": (int, float)}
@@ -171,17 +171,19 @@ def state_pca_csv(result):
 
     Returns:
         CSV with the mask's `label`, `sentence`, `position`, `token` and
-        `predicted`, and `pca_2d` coordinates `gathered_x`, `gathered_y`,
+        `predicted`, and `pca` coordinates `gathered_x`, `gathered_y`,
         `normed_x`, `normed_y` (each stage projected on its own
-        components, as the charts are).
+        components, as the charts are); a component PCA leaves out as
+        float noise is an empty column.
 
     Raises:
-        ValueError: with fewer than two masks (from `pca_2d`).
+        ValueError: with fewer than two masks (from `pca`).
     """
     frame = pd.DataFrame(_mask_columns(result))
     for stage in ("gathered", "normed"):
-        coordinates, _ = pca_2d(getattr(result, stage))  # (rows, 2)
-        frame[f"{stage}_x"], frame[f"{stage}_y"] = coordinates[:, 0], coordinates[:, 1]
+        coordinates, _ = pca(getattr(result, stage))  # (rows, k), k <= 2
+        for axis, name in enumerate(("x", "y")):
+            frame[f"{stage}_{name}"] = coordinates[:, axis] if axis < coordinates.shape[1] else None
     return _csv(frame)
 
 

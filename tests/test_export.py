@@ -11,7 +11,7 @@ import pytest
 from mlmviz import export
 from mlmviz.analysis import anatomy, compare, gathered, logit_lens, neighbours
 from mlmviz.analysis.masking_lab import masking_lab
-from mlmviz.analysis.projection import pca_2d
+from mlmviz.analysis.projection import pca
 from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
 
 RESULT = {
@@ -135,8 +135,15 @@ def test_state_pca_points_are_the_scatters_points(states):
     frame = _read(export.state_pca_csv(states))
     assert frame["position"].tolist() == list(states.position)
     for stage in ("gathered", "normed"):
-        coordinates, _ = pca_2d(getattr(states, stage))
+        coordinates, _ = pca(getattr(states, stage))
+        assert coordinates.shape[1] == 2  # three sentences: a plane
         np.testing.assert_array_equal(frame[[f"{stage}_x", f"{stage}_y"]].to_numpy(), coordinates)
+
+
+def test_a_pca_axis_at_noise_level_is_an_empty_column(model):
+    two = gathered.collect(model, ["the [MASK] barked at the [MASK] all night."])
+    frame = _read(export.state_pca_csv(two))
+    assert frame["gathered_x"].notna().all() and frame["gathered_y"].isna().all()
 
 
 def test_neighbours_are_the_nearest_rows_by_dot_then_cosine(model, stages):

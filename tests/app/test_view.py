@@ -38,6 +38,8 @@ VALUES = {
     "rrate": st.integers(0, 100),
     "seed": st.integers(0, 1_000_000),
     "ww": st.booleans(),
+    "span": st.integers(0, 100_000),
+    "pll_all": st.booleans(),
     "compare_kind": st.sampled_from(view.COMPARE_KINDS),
     "compare_path": st.text(max_size=30),
     "present": st.booleans(),
