@@ -244,7 +244,7 @@ class Session:
 
     def type_sentence(self, sentence):
         """Replace the text and press Enter; wait for the new mask's chart."""
-        box = self.page.get_by_label("Text")
+        box = self.page.get_by_label("Text", exact=True)
         box.fill(sentence.text)
         self.picked = {p for p in self.picked if p in sentence.pills}
         self.sentence = sentence

@@ -43,7 +43,7 @@ def _type_text(page: Page, base_url, text):
     """Open the app and replace the text, as a user would."""
     page.goto(base_url)
     _settle(page)
-    box = page.get_by_label("Text")
+    box = page.get_by_label("Text", exact=True)
     box.fill(text)
     box.press("Control+Enter")
     _settle(page)
@@ -71,7 +71,7 @@ def test_clicking_a_token_masks_it_and_the_url_reproduces_the_view(page: Page, b
     assert "text=" in shared_url
     page.goto(shared_url)
     _settle(page)
-    expect(page.get_by_label("Text")).to_have_value("the cat sat on the mat.")
+    expect(page.get_by_label("Text", exact=True)).to_have_value("the cat sat on the mat.")
     expect(page.get_by_text("Position 2: cat")).to_be_visible(timeout=60_000)
 
 
@@ -92,7 +92,7 @@ def test_a_downloaded_view_loads_back(page: Page, base_url, tmp_path):
     page.get_by_text("Load a saved view (.json)").click()
     page.locator("input[type=file]").set_input_files(saved)
     _settle(page)
-    expect(page.get_by_label("Text")).to_have_value("paris is the capital of [MASK].", timeout=60_000)
+    expect(page.get_by_label("Text", exact=True)).to_have_value("paris is the capital of [MASK].", timeout=60_000)
 
 
 def test_a_broken_checkpoint_path_shows_an_error_and_keeps_the_model(page: Page, base_url, tmp_path):
