@@ -21,6 +21,7 @@ import functools
 import json
 import math
 import numbers
+import re
 from decimal import Decimal
 from fractions import Fraction
 from unittest import mock
@@ -489,7 +490,7 @@ def predict_argv(draw):
 @given(argv=predict_argv())
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @counted
-def test_cli_predict_exits_0_or_2_with_one_line_on_stderr(default_model, capsys, argv):
+def test_cli_predict_exits_0_or_2_with_one_line_per_error_on_stderr(default_model, capsys, argv):
     capsys.readouterr()
     status = None
     with mock.patch.object(mlmviz, "load", lambda source: default_model):  # the real model
@@ -499,17 +500,22 @@ def test_cli_predict_exits_0_or_2_with_one_line_on_stderr(default_model, capsys,
             status = exit_.code
     out, err = capsys.readouterr()
     assert status in (0, 2), status
-    if status == 2:
-        assert out == "" and err.count("\n") == 1 and err.endswith("\n"), (out, err)
-        assert "error: " in err and "Traceback" not in err
+    if status == 2:  # one line per error (each failed sentence, or the one usage error)
+        lines = err.splitlines()
+        assert lines and err.endswith("\n"), (out, err)
+        assert all(re.match(r"(python -m )?mlmviz( predict)?: error: ", line) for line in lines), err
+        assert "Traceback" not in err
     elif out.startswith("usage:"):  # -h
         assert err == ""
     else:
         assert err == "" and out
-        if "--json" in argv:
-            result = json.loads(out)
-            assert set(result) == {"model", "tokens", "masks"}
-            for mask in result["masks"]:
+    if out.startswith("{"):  # --json
+        for record in map(json.loads, out.splitlines()):  # one record per sentence
+            if "error" in record:
+                assert set(record) == {"text", "error"} and status == 2
+                continue
+            assert set(record) == {"text", "model", "tokens", "masks"}
+            for mask in record["masks"]:
                 p = [q["probability"] for q in mask["predictions"]]
                 assert all(math.isfinite(x) and 0 <= x <= 1 for x in p) and p == sorted(p)[::-1]
 
@@ -663,9 +669,8 @@ def test_cli_errors_stay_on_one_line(capsys):
     # Was: a --model path or a stray argument holding a newline printed two lines.
     assert main(["predict", "a [MASK] .", "--model", "no\nsuch dir"]) == 2
     assert capsys.readouterr().err == "mlmviz: error: no such dir does not exist.\n"
-    with pytest.raises(SystemExit):
-        main(["predict", "a [MASK] .", "stray\nargument"])
+    # A second argument is a second sentence: its error, newline and all, is one line.
+    assert main(["predict", "a [MASK] .", "stray\nargument"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-    with pytest.raises(SystemExit):  # undecodable argv bytes arrive as lone surrogates
-        main(["predict", "a [MASK] .", "\udcff"])
-    assert capsys.readouterr().err.endswith("unrecognized arguments: \\udcff\n")
+    assert main(["predict", "a [MASK] .", "\udcff"]) == 2  # undecodable argv bytes
+    assert capsys.readouterr().err.endswith("the lone surrogate '\\udcff'.\n")

@@ -173,7 +173,7 @@ def test_anatomy_lists_a_real_bias_as_the_prior(frequency_prior):
     app.session_state["model_kind"] = "Checkpoint path"
     app.session_state["model_path"] = str(frequency_prior)
     app.run()
-    app.text_input(key="text").set_value("a [MASK] sat on the mat .").run()
+    app.text_area(key="text").set_value("a [MASK] sat on the mat .").run()
     _open(app, "anatomy")
     assert not any("negligible" in i.value for i in app.info)
     assert any("from the bias alone" in m.value for m in app.markdown)
@@ -182,7 +182,7 @@ def test_anatomy_lists_a_real_bias_as_the_prior(frequency_prior):
 
 
 def test_states_draws_one_axis_for_two_masks(app):
-    app.text_input(key="text").set_value("the [MASK] barked at the [MASK] all night.").run()
+    app.text_area(key="text").set_value("the [MASK] barked at the [MASK] all night.").run()
     _open(app, "states")
     assert any("differ along one direction only" in c.value for c in app.caption)
     current = _charts(app)[:2]
