@@ -430,20 +430,30 @@ def check_top_k(top_k, vocabulary_size):
 
 
 def _layer_outputs(backbone):
-    """The backbone's hidden states after its embeddings and each layer.
+    """The backbone's hidden states after its embeddings and each layer."""
+    calls = encoder_calls(backbone)
+    return [node.input_tensors[0] for node in calls] + [sequence_output(backbone)]
 
-    Walks back from the sequence output through the chain of transformer
-    layers (shared ALBERT layers appear once per use), so it works for any
-    keras-hub encoder whose layers are called one after another.
+
+def encoder_calls(backbone):
+    """The backbone's transformer layer calls, first to last, as Keras nodes.
+
+    Walks back from the sequence output through the chain of
+    `TransformerEncoder` calls (a shared ALBERT layer appears once per use),
+    so it works for any keras-hub encoder whose layers are called one after
+    another. Each node's `operation` is the layer, its `input_tensors[0]` the
+    hidden states it reads and `arguments.kwargs` what else it was called
+    with (the padding mask).
     """
-    states = [sequence_output(backbone)]
+    calls = []
+    tensor = sequence_output(backbone)
     while True:
-        history = states[-1]._keras_history
+        history = tensor._keras_history
         if type(history.operation).__name__ != "TransformerEncoder":
-            break
+            return calls[::-1]
         node = history.operation._inbound_nodes[history.node_index]
-        states.append(node.input_tensors[0])
-    return states[::-1]
+        calls.append(node)
+        tensor = node.input_tensors[0]
 
 
 def sequence_output(backbone):

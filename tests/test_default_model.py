@@ -6,6 +6,7 @@ import torch
 from transformers import BertForMaskedLM
 
 import mlmviz
+from mlmviz.analysis.attention import attention
 from mlmviz.sources.load import DEFAULT_MODEL
 
 
@@ -35,6 +36,17 @@ def test_logits_match_transformers_on_the_real_checkpoint(model):
     with torch.no_grad():
         logits = reference(torch.tensor([masked.ids])).logits[0, list(masked.positions)].numpy()
     assert np.abs(model.stages(masked)["logits"][0] - logits).max() <= 1e-4
+
+
+def test_attention_matches_transformers_on_the_real_checkpoint(model):
+    reference = BertForMaskedLM.from_pretrained(DEFAULT_MODEL, attn_implementation="eager").eval()
+    masked = model.mask("the children played in the [MASK] after [MASK] .")
+    with torch.no_grad():
+        output = reference(torch.tensor([masked.ids]), output_attentions=True)
+    expected = torch.stack(output.attentions)[:, 0].numpy()  # (layers, heads, seq, seq)
+    weights = attention(model, masked)
+    assert weights.shape == expected.shape == (2, 2, len(masked.ids), len(masked.ids))
+    assert np.abs(weights - expected).max() <= 1e-5
 
 
 @pytest.mark.parametrize(
