@@ -1,4 +1,4 @@
-"""Command line: `python -m mlmviz predict ...` and `python -m mlmviz train ...`."""
+"""Command line: `python -m mlmviz predict ...`, `attention ...` and `train ...`."""
 
 import argparse
 import contextlib
@@ -41,6 +41,18 @@ def build_parser():
         "--json", action="store_true", help="print one JSON record per sentence (JSON Lines)"
     )
 
+    attention = commands.add_parser(
+        "attention", help="every layer's attention weights on TEXT",
+        epilog="Without --json, prints per layer the token that the first token and each "
+               "mask attend to most, averaged over heads.",
+    )
+    attention.add_argument("text", help="text with the model's mask token, e.g. [MASK]")
+    attention.add_argument("--model", default="default", help="checkpoint source (default: %(default)s)")
+    attention.add_argument(
+        "--json", action="store_true",
+        help='print {"tokens": [...], "attention": [layer][head][query][key]}',
+    )
+
     train = commands.add_parser("train", help="continue MLM training of a checkpoint")
     for field in fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -54,7 +66,7 @@ def build_parser():
 def main(argv=None):
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    command = _predict if args.command == "predict" else _train
+    command = {"predict": _predict, "attention": _attention, "train": _train}[args.command]
     try:
         with _quiet_stderr():  # TensorFlow's C++ logs go to file descriptor 2
             problems = command(args) or []
@@ -156,6 +168,26 @@ def _json_result(result):
             for mask in result["masks"]
         ],
     }
+
+
+def _attention(args):
+    """Print the attention weights of one text, as JSON or per-layer highlights."""
+    import mlmviz
+    from mlmviz.analysis.attention import attention, strongest_keys
+
+    model = mlmviz.load(args.model)
+    masked = model.mask(args.text)
+    weights = attention(model, masked)  # (layers, heads, seq, seq)
+    tokens = list(masked.encoding.tokens)
+    if args.json:
+        print(json.dumps({"tokens": tokens, "attention": weights.tolist()}))
+        return
+    print(f"{len(tokens)} tokens, {weights.shape[0]} layers, {weights.shape[1]} heads; "
+          "the token each one attends to most, averaged over heads:")
+    for query in (0, *masked.positions):
+        print(f"{tokens[query]} (position {query}):")
+        for layer, (key, weight) in enumerate(strongest_keys(weights, query), 1):
+            print(f"  layer {layer}: {tokens[key]} (position {key}) {weight:.3f}")
 
 
 def _train(args):
