@@ -54,6 +54,12 @@ def test_the_readme_notebook_snippet_runs_as_written():
     assert masked.positions and namespace["model"].vocabulary
 
 
+def test_the_readme_attention_snippet_runs_as_written():
+    namespace = {}
+    exec(_readme_snippet("attention.attention("), namespace)  # noqa: S102
+    assert namespace["weights"].shape == (2, 2, 12, 12)
+
+
 def test_the_readme_layer_snippet_runs_as_written():
     namespace = {}
     exec(_readme_snippet("MaskedLMHead("), namespace)  # noqa: S102
