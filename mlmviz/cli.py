@@ -3,6 +3,7 @@
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -196,17 +197,19 @@ def _evaluate(args):
     from mlmviz.analysis.evaluation import check_rate, evaluate
 
     check_rate(args.rate)
-    with open(args.corpus, encoding="utf-8") as corpus:
+    with open(args.corpus, encoding="utf-8") as corpus, contextlib.ExitStack() as stack:
         total = _count_lines(corpus.buffer, args.max_lines)
         corpus.seek(0)
         model = mlmviz.load(args.model)
-        details = open(args.details, "w", encoding="utf-8") if args.details else None
-        with details or contextlib.nullcontext(), _progress(args.terminal, total) as bar:
-            summary = evaluate(
-                model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
-                batch_size=args.batch_size, on_progress=bar.update,
-                on_details=details and (lambda records: _write_lines(details, records)),
-            )
+        write = None
+        if args.details:
+            details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
+            write = functools.partial(_write_lines, details)
+        bar = stack.enter_context(_progress(args.terminal, total))
+        summary = evaluate(
+            model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
+            batch_size=args.batch_size, on_progress=bar.update, on_details=write,
+        )
     if args.json:
         print(json.dumps(summary), flush=True)
     else:

@@ -2,8 +2,8 @@
 
 import collections
 import io
-import math
 import json
+import math
 
 import numpy as np
 import pytest

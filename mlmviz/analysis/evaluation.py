@@ -24,9 +24,10 @@ Summary fields (all over the masked tokens):
   token id).
 `lines` counts the lines scored; `skipped_lines` the blank ones and those
 with nothing to mask; `cut_lines` those cut to the model's length.
-Every field can be recomputed from the `--details` records (each carries
-its label's loss at every grid temperature), except `by_frequency`, which
-also needs the token counts of the corpus.
+`lines`, `masked_tokens` and every metric but `by_frequency` can be
+recomputed from the `--details` records (each carries its label's loss at
+every grid temperature); `by_frequency` also needs the token counts of the
+scored lines, and `skipped_lines` and `cut_lines` the corpus itself.
 """
 
 import itertools

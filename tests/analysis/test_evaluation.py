@@ -113,7 +113,7 @@ def test_masking_follows_the_rate_and_the_seed(default_model, run):
 
 
 def test_a_rate_of_one_masks_every_word_and_bad_options_are_refused(default_model):
-    summary, records = _run(default_model, lines=["the cat sat ."], rate=1.0)
+    _, records = _run(default_model, lines=["the cat sat ."], rate=1.0)
     assert [r["position"] for r in records] == [1, 2, 3, 4]
     for options, message in [({"rate": 0}, "mask rate"), ({"rate": 1.5}, "mask rate"),
                              ({"batch_size": 0}, "batch_size"), ({"max_lines": -1}, "max_lines")]:
