@@ -168,3 +168,34 @@ def test_ctrl_c_stops_with_the_partial_result(default_model, monkeypatch):
     summary = evaluate(default_model, lines, batch_size=16, on_progress=progress)
     assert summary["interrupted"] and summary["lines"] == sum(done) == 48
     assert summary["masked_tokens"] == 48
+
+
+def _random_scores(rng, n, vocabulary):
+    losses = rng.uniform(0.1, 6.0, (n, len(TEMPERATURES)))  # (n, T)
+    return evaluation.Scores(
+        label_ids=rng.integers(0, vocabulary, n), predicted_ids=rng.integers(0, vocabulary, n),
+        label_probabilities=np.exp(-losses[:, evaluation.UNIT]),
+        predicted_probabilities=rng.uniform(0, 1, n), in_top5=rng.uniform(0, 1, n) < 0.5,
+        temperature_losses=losses,
+    )
+
+
+def test_metrics_of_shards_merge_into_the_metrics_of_the_whole():
+    rng = np.random.default_rng(0)
+    lines = [evaluation.Example(i, (2, 5, 7, 3), (1,), tuple(rng.integers(4, 50, 3)), i % 3 == 0)
+             for i in range(30)]
+    parts = [_random_scores(rng, 40, 50) for _ in range(3)]
+    whole, shards = evaluation.Metrics(50), [evaluation.Metrics(50) for _ in parts]
+    for shard, scores, chunk in zip(shards, parts, (lines[:10], lines[10:20], lines[20:])):
+        whole.add_lines(chunk)
+        whole.add_scores(scores)
+        shard.add_lines(chunk)
+        shard.add_scores(scores)
+    merged = evaluation.Metrics(50)
+    for shard in shards:
+        merged.merge(shard)
+    expected, got = whole.summary(), merged.summary()
+    assert got["masked_tokens"] == 120 and got["lines"] == 30 and got["cut_lines"] == 10
+    assert got["reliability"] == expected["reliability"] and got["by_frequency"] == expected["by_frequency"]
+    for key in ("top1_accuracy", "top5_accuracy", "loss", "ece", "best_temperature"):
+        assert got[key] == pytest.approx(expected[key], rel=1e-12), key
