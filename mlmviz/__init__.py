@@ -20,8 +20,8 @@ _EXPORTS = {
     "load": "mlmviz.sources.load",
     "save": "mlmviz.sources.saving",
 }
-_ANALYSIS = ("anatomy", "attention", "compare", "gathered", "logit_lens", "masking_lab",
-             "neighbours", "projection", "pseudo_likelihood")
+_ANALYSIS = ("anatomy", "attention", "compare", "evaluation", "gathered", "logit_lens",
+             "masking_lab", "neighbours", "projection", "pseudo_likelihood")
 __all__ = list(_EXPORTS) + list(_ANALYSIS)
 
 

@@ -1,7 +1,9 @@
-"""Command line: `python -m mlmviz predict ...`, `attention ...` and `train ...`."""
+"""Command line: `python -m mlmviz predict ...`, `attention ...`, `evaluate ...` and
+`train ...`."""
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -15,6 +17,11 @@ PREDICT_EPILOG = (
     "each is predicted on its own. A bad sentence is reported on its own: an error line in "
     "its block, or a {\"text\", \"error\"} record with --json, and one line on stderr. "
     "The others still run, and the exit status is then 2."
+)
+EVALUATE_EPILOG = (
+    "Each line of the corpus is one sequence; the given fraction of its tokens (at least one) "
+    "is replaced by the mask token, drawn from --seed and the line number. Lines longer than "
+    "the model's limit are cut and counted. Ctrl-C stops and reports the lines done so far."
 )
 
 
@@ -53,6 +60,19 @@ def build_parser():
         help='print {"tokens": [...], "attention": [layer][head][query][key]}',
     )
 
+    evaluate = commands.add_parser(
+        "evaluate", help="masked-token accuracy, loss and calibration on a corpus",
+        epilog=EVALUATE_EPILOG,
+    )
+    evaluate.add_argument("--model", default="default", help="checkpoint source (default: %(default)s)")
+    evaluate.add_argument("--corpus", required=True, help="text file, one sequence per line")
+    evaluate.add_argument("--rate", type=float, default=0.15, help="fraction of tokens masked per line")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--max-lines", type=int, help="read at most N lines of the corpus")
+    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    evaluate.add_argument("--details", help="write one JSON line per masked token to this file")
+
     train = commands.add_parser("train", help="continue MLM training of a checkpoint")
     for field in fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -66,9 +86,11 @@ def build_parser():
 def main(argv=None):
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    command = {"predict": _predict, "attention": _attention, "train": _train}[args.command]
+    command = {"predict": _predict, "attention": _attention, "evaluate": _evaluate,
+               "train": _train}[args.command]
     try:
-        with _quiet_stderr():  # TensorFlow's C++ logs go to file descriptor 2
+        with _quiet_stderr() as terminal:  # TensorFlow's C++ logs go to file descriptor 2
+            args.terminal = terminal
             problems = command(args) or []
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError
         problems = [str(error)]
@@ -89,13 +111,18 @@ def _one_line(message):
 
 @contextlib.contextmanager
 def _quiet_stderr():
-    """Send file descriptor 2 (C++ logs included) to /dev/null for a while."""
+    """Send file descriptor 2 (C++ logs included) to /dev/null for a while.
+
+    Yields a text stream on the real standard error (for a progress bar).
+    """
     saved = os.dup(2)
     with open(os.devnull, "w") as devnull:
         os.dup2(devnull.fileno(), 2)
+    terminal = os.fdopen(os.dup(saved), "w")
     try:
-        yield
+        yield terminal
     finally:
+        terminal.close()
         os.dup2(saved, 2)
         os.close(saved)
 
@@ -195,3 +222,72 @@ def _train(args):
 
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     train(config)
+
+
+def _evaluate(args):
+    """Evaluate a model on a corpus; print the summary, write the details."""
+    import mlmviz
+    from mlmviz.analysis.evaluation import check_rate, evaluate
+
+    check_rate(args.rate)
+    with open(args.corpus, encoding="utf-8") as corpus, contextlib.ExitStack() as stack:
+        total = _count_lines(corpus.buffer, args.max_lines)
+        corpus.seek(0)
+        model = mlmviz.load(args.model)
+        write = None
+        if args.details:
+            details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
+            write = functools.partial(_write_lines, details)
+        bar = stack.enter_context(_progress(args.terminal, total))
+        summary = evaluate(
+            model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
+            batch_size=args.batch_size, on_progress=bar.update, on_details=write,
+        )
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    else:
+        _print_summary(summary)
+
+
+def _count_lines(stream, limit):
+    """Lines in a binary stream (the last one without a newline counts), at most `limit`."""
+    count, last = 0, b"\n"
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        count, last = count + block.count(b"\n"), block[-1:]
+    count += last != b"\n"
+    return count if limit is None else min(count, limit)
+
+
+def _progress(terminal, total):
+    """A tqdm bar of corpus lines on `terminal` (hidden when it is not a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=" lines", file=terminal, disable=None)
+
+
+def _write_lines(stream, records):
+    stream.writelines(json.dumps(record) + "\n" for record in records)
+
+
+def _print_summary(summary):
+    if summary["interrupted"]:
+        print("Interrupted: the numbers cover the lines done so far.")
+    print(f"model          {summary['model']}")
+    for key in ("lines", "skipped_lines", "cut_lines", "masked_tokens"):
+        print(f"{key:<15}{summary[key]:,}")
+    if not summary["masked_tokens"]:
+        return
+    for key in ("top1_accuracy", "top5_accuracy", "loss", "perplexity", "ece"):
+        print(f"{key:<15}{summary[key]:.4f}")
+    best = summary["best_temperature"]
+    print(f"best T         {best['temperature']:.3f} (loss {best['loss']:.4f})")
+    print("reliability    confidence  accuracy  count")
+    for b in summary["reliability"]:
+        if b["count"]:
+            print(f"  {b['low']:.1f}-{b['high']:.1f}      {b['confidence']:.3f}"
+                  f"       {b['accuracy']:.3f}  {b['count']:,}")
+    print("frequency rank accuracy  count")
+    for band in summary["by_frequency"]:
+        ranks = f"{band['low_rank']}-{band['high_rank'] or ''}"
+        accuracy = "-" if band["accuracy"] is None else f"{band['accuracy']:.3f}"
+        print(f"  {ranks:<13}{accuracy:<9}{band['count']:,}")

@@ -192,3 +192,59 @@ def compile_head(head, hidden_dim):
     positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
     model = keras.Model([hidden, positions], _Logits(head)(hidden, positions))
     return lambda states, slots: model.predict_on_batch([states, slots])
+
+
+
+class MaskScores(keras.layers.Layer):
+    """Hidden states → the head's logits at the masks → what an evaluation sums.
+
+    In float32 whatever the logits' dtype. The `(b, masks, vocab)` logits
+    stay inside the graph.
+    """
+
+    def __init__(self, head, temperatures, **kwargs):
+        super().__init__(**kwargs)
+        self.head = head
+        self.temperatures = tuple(temperatures)
+
+    def call(self, hidden, positions, labels):
+        logits = self.head(hidden, positions, return_stages=True)["logits"]  # (b, m, V)
+        logits = ops.cast(logits, "float32")  # (b, m, V)
+        gaps = logits - ops.max(logits, axis=-1, keepdims=True)  # (b, m, V), <= 0
+        label_gaps = ops.take_along_axis(gaps, ops.expand_dims(labels, -1), axis=-1)  # (b, m, 1)
+        losses = [  # T x (b, m): log sum exp(gaps / T) - label gap / T
+            ops.logsumexp(gaps / t, axis=-1) - label_gaps[..., 0] / t for t in self.temperatures
+        ]
+        return {
+            "predicted_ids": ops.argmax(logits, axis=-1),  # (b, m)
+            "log_norm": ops.logsumexp(gaps, axis=-1),  # (b, m): -log p(top-1)
+            "higher": ops.sum(ops.cast(gaps > label_gaps, "int32"), axis=-1),  # (b, m)
+            "temperature_losses": ops.stack(losses, axis=-1),  # (b, m, T)
+        }
+
+
+def compile_scores(backbone, head, temperatures):
+    """Encoder + head + `MaskScores`, compiled; the head projects the masks only.
+
+    Returns:
+        `scores(token_ids (b, seq), padding_mask (b, seq), positions (b, m),
+        labels (b, m))` → dict of numpy `predicted_ids`, `log_norm`
+        (−log of the top-1 probability), `higher` (tokens with a higher logit
+        than the label) `(b, m)` and `temperature_losses` `(b, m, T)`, the
+        label's cross-entropy at each temperature.
+    """
+    inputs = {
+        name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input
+    }
+    positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+    labels = keras.Input(shape=(None,), dtype="int32", name="labels")
+    hidden = sequence_output_of(backbone(inputs))  # (b, seq, hidden)
+    outputs = MaskScores(head, temperatures)(hidden, positions, labels)
+    model = keras.Model({**inputs, "mask_positions": positions, "labels": labels}, outputs)
+
+    def scores(token_ids, padding_mask, slots, label_ids):
+        feed = {**encoder_inputs(backbone, token_ids, padding_mask),
+                "mask_positions": slots, "labels": label_ids}
+        return {name: np.asarray(value) for name, value in model.predict_on_batch(feed).items()}
+
+    return scores

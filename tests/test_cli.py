@@ -1,7 +1,9 @@
 """`python -m mlmviz predict` and `python -m mlmviz train`."""
 
+import collections
 import io
 import json
+import math
 
 import numpy as np
 import pytest
@@ -169,3 +171,100 @@ def test_train_smoke_run_writes_a_loadable_checkpoint(tiny_bert, tmp_path, capsy
     masked = model.mask("the [MASK] sat .")
     reference = reference_logits(out, np.array([masked.ids]))[0, list(masked.positions)]
     assert np.abs(model.stages(masked)["logits"][0] - reference).max() <= 1e-4
+
+
+def _recompute(records, corpus_lines, tokenizer, maskable):
+    """The evaluation summary from `--details` records alone (plus, for
+    `by_frequency`, the token counts of the corpus lines that were scored)."""
+    from mlmviz.analysis.evaluation import BANDS, BINS, TEMPERATURES
+
+    n = len(records)
+    correct = [r["predicted_id"] == r["label_id"] for r in records]
+    bins = [[] for _ in range(BINS)]
+    for record, right in zip(records, correct):
+        bins[min(int(record["predicted_probability"] * BINS), BINS - 1)].append(
+            (record["predicted_probability"], right))
+    grid = [sum(r["temperature_losses"][t] for r in records) / n for t in range(len(TEMPERATURES))]
+    best = min(range(len(grid)), key=grid.__getitem__)
+    counts = collections.Counter()
+    for line in sorted({r["line"] for r in records}):
+        encoding = tokenizer.encode(corpus_lines[line])
+        counts.update(encoding.ids[p] for p in maskable(encoding))
+    rank = {token: i + 1 for i, (token, _) in enumerate(
+        sorted(counts.items(), key=lambda item: (-item[1], item[0])))}
+    bands = []
+    for low, high in BANDS:
+        inside = [right for r, right in zip(records, correct)
+                  if low <= rank[r["label_id"]] <= (high or float("inf"))]
+        bands.append({"low_rank": low, "high_rank": high, "count": len(inside),
+                      "accuracy": sum(inside) / len(inside) if inside else None})
+    loss = sum(r["loss"] for r in records) / n
+    return {
+        "masked_tokens": n,
+        "lines": len({r["line"] for r in records}),
+        "top1_accuracy": sum(correct) / n,
+        "loss": loss,
+        "perplexity": math.exp(loss),
+        "ece": sum(abs(sum(c for _, c in b) - sum(p for p, _ in b)) for b in bins) / n,
+        "reliability": [
+            {"low": b / BINS, "high": (b + 1) / BINS, "count": len(rows),
+             "confidence": sum(p for p, _ in rows) / len(rows) if rows else None,
+             "accuracy": sum(c for _, c in rows) / len(rows) if rows else None}
+            for b, rows in enumerate(bins)
+        ],
+        "best_temperature": {"temperature": TEMPERATURES[best], "loss": grid[best]},
+        "by_frequency": bands,
+    }
+
+
+def _close(a, b):
+    """Equal, floats to 1e-12 (the sums' order differs), through lists and dicts."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_close, a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-12, abs=1e-12)
+    return a == b
+
+
+def test_evaluate_json_and_details_round_trip(tiny_bert, tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    lines = [*CORPUS, "", " ".join(CORPUS)]  # a blank line, and one over the 40-token limit
+    corpus.write_text("\n".join(lines) + "\n")
+    details = tmp_path / "details.jsonl"
+    status = main(["evaluate", "--model", str(tiny_bert), "--corpus", str(corpus), "--rate", "0.3",
+                   "--seed", "1", "--batch-size", "4", "--json", "--details", str(details)])
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out)
+    records = [json.loads(line) for line in details.read_text().splitlines()]
+    assert summary["model"] == str(tiny_bert) and not summary["interrupted"]
+    assert summary["cut_lines"] == 1 and summary["skipped_lines"] == 1
+    assert summary["lines"] == len(CORPUS) + 1
+    model = mlmviz.load(tiny_bert)
+    expected = _recompute(records, lines, model.tokenizer, model.maskable_positions)
+    for key, value in expected.items():
+        assert _close(summary[key], value), (key, summary[key], value)
+    for record in records:
+        assert record["position"] in record["positions"]
+        assert record["label"] == model.vocabulary[record["label_id"]]
+        assert record["predicted"] == model.vocabulary[record["predicted_id"]]
+        assert record["label_probability"] == pytest.approx(math.exp(-record["loss"]), rel=1e-12)
+        if record["label_id"] == record["predicted_id"]:
+            assert record["label_probability"] == pytest.approx(record["predicted_probability"],
+                                                                rel=1e-5)
+
+
+def test_evaluate_max_lines_table_and_bad_input(tiny_bert, tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(CORPUS))
+    assert main(["evaluate", "--model", str(tiny_bert), "--corpus", str(corpus),
+                 "--max-lines", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "lines          3" in out and "top1_accuracy" in out and "reliability" in out
+    for args, message in [(["--rate", "0"], "mask rate"), (["--batch-size", "0"], "batch_size"),
+                          (["--corpus", str(tmp_path / "missing.txt")], "missing.txt")]:
+        argv = ["evaluate", "--model", str(tiny_bert), "--corpus", str(corpus), *args]
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1 and message in captured.err

@@ -3,6 +3,7 @@
 `anatomy` (the head's stages at one mask), `gathered` (the vectors the head
 reads), `projection` (2-D PCA), `neighbours` (nearest vocabulary rows),
 `logit_lens` (the head on every layer), `attention` (every layer's attention
-weights), `pseudo_likelihood`, `compare` (two models on the same masks) and
-`masking_lab` (a sentence corrupted as in training). Each module is also importable as `mlmviz.<name>`.
+weights), `pseudo_likelihood`, `compare` (two models on the same masks),
+`masking_lab` (a sentence corrupted as in training) and `evaluation` (a corpus
+masked and scored). Each module is also importable as `mlmviz.<name>`.
 """
