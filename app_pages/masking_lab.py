@@ -8,7 +8,9 @@ import streamlit as st
 import downloads
 import view
 from mlmviz.analysis.masking_lab import masking_lab
-from mlmviz.analysis.pseudo_likelihood import combine, pseudo_log_likelihood, scorable_positions
+from mlmviz.analysis.pseudo_likelihood import (
+    WINDOW, combine, pseudo_log_likelihood, scorable_positions, window_parts, windows,
+)
 from mlmviz.figures.strips import corruption_strip, surprise_strip
 from shared import chart, current_model, current_source, explain, load_model, table, text_and_masks
 
@@ -19,19 +21,9 @@ def run_lab(source, text, seed, whole_word, selection_rate, mask_rate, random_ra
     return masking_lab(model, text, seed, whole_word, selection_rate, mask_rate, random_rate)
 
 
-# Tokens per strip and per part of a pseudo-likelihood: a long text is shown
-# and scored a window at a time (each of its tokens costs one encoder run).
-WINDOW = 24
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def run_pll(source, text, positions):
     return pseudo_log_likelihood(load_model(source), text, positions)
-
-
-def windows(length):
-    """The `(start, stop)` token windows of a text of `length` tokens."""
-    return [(start, min(start + WINDOW, length)) for start in range(0, length, WINDOW)]
 
 
 def choose_window(length):
@@ -116,18 +108,16 @@ st.write(
 )
 
 
-def score(source, text, window):
+def score(source, text, encoding, window):
     """The PLL of the window's tokens, or of every token with the `pll_all` toggle.
 
     The whole text is scored a window at a time under a progress bar with a
     Stop button; each window's scores are cached, so a stopped run goes on
     where it stopped.
     """
-    encoding = load_model(source).tokenizer.encode(text)
     scorable = scorable_positions(load_model(source), encoding)
-    parts = [tuple(int(p) for p in scorable if start <= p < stop)
-             for start, stop in windows(len(encoding.ids))]
-    parts = [part for part in parts if part]
+    by_window = window_parts(scorable, len(encoding.ids))
+    parts = [part for part in by_window.values() if part]
     if len(parts) == 1:
         with st.spinner("Masking each token in turn…"):
             return run_pll(source, text, parts[0])
@@ -135,8 +125,7 @@ def score(source, text, window):
                         help="One encoder run per token: a long text takes a while.")
     if not whole:
         with st.spinner("Masking each token in turn…"):
-            return run_pll(source, text, tuple(int(p) for p in scorable
-                                               if window[0] <= p < window[1]))
+            return run_pll(source, text, by_window[window])
     return score_all(source, text, parts)
 
 
@@ -179,7 +168,7 @@ def page_body():
         "a more natural sentence for this model."
     )
     try:
-        pll = score(current_source(), text, window)
+        pll = score(current_source(), text, encoding, window)
     except ValueError as error:
         st.info(str(error))
         return

@@ -24,10 +24,9 @@ import mlmviz  # noqa: E402
 from common import alternate, machine_lines, median_ms, table  # noqa: E402
 from mlmviz.analysis.masking_lab import masking_lab  # noqa: E402
 from mlmviz.analysis.pseudo_likelihood import (  # noqa: E402
-    pseudo_log_likelihood, scorable_positions,
+    pseudo_log_likelihood, scorable_positions, window_parts,
 )
 
-WINDOW = 24  # app_pages/masking_lab.WINDOW
 SENTENCES = (
     "the old man walked his dog in the park every morning.",
     "she opened the window and looked at the garden below.",
@@ -51,9 +50,7 @@ def main():
     text = words(600)
     encoding = model.tokenizer.encode(text)
     scorable = scorable_positions(model, encoding)
-    parts = [tuple(p for p in scorable if start <= p < start + WINDOW)
-             for start in range(0, len(encoding.ids), WINDOW)]
-    parts = [part for part in parts if part]
+    parts = [part for part in window_parts(scorable, len(encoding.ids)).values() if part]
     candidates = {
         "lab (corruption and loss)": lambda: masking_lab(model, text, 0),
         "PLL, whole text in one pass (before)": lambda: pseudo_log_likelihood(model, text),

@@ -7,7 +7,8 @@ PLL = sum_i log p(w_i | w without w_i). Pseudo-perplexity is
 exp(-PLL / n) over the n scored tokens; lower means more expected.
 
 Scoring a text of n tokens runs the encoder n times on the whole text, so a
-long text is scored in parts (`positions`), which `combine` joins.
+long text is scored in parts (`positions`, a window of `WINDOW` tokens each:
+`window_parts`), which `combine` joins.
 """
 
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlmviz.distributions import cross_entropy
+
+WINDOW = 24  # tokens per window of a long text, shown and scored together
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,18 @@ def masked_rows(token_ids, positions, mask_id):
 def scorable_positions(model, encoding):
     """`(n,)` int64: the positions of `encoding` a PLL scores (not special, not masks)."""
     return np.array(model.maskable_positions(encoding), dtype="int64")
+
+
+def windows(length, size=WINDOW):
+    """The `(start, stop)` windows of `size` tokens covering `length` tokens."""
+    return [(start, min(start + size, length)) for start in range(0, length, size)]
+
+
+def window_parts(scorable, length, size=WINDOW):
+    """Each window of `windows(length, size)` -> its scorable positions, a tuple of ints
+    (empty for a window of special tokens only)."""
+    return {(start, stop): tuple(int(p) for p in scorable if start <= p < stop)
+            for start, stop in windows(length, size)}
 
 
 def pseudo_log_likelihood(model, text, positions=None):
