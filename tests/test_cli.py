@@ -52,6 +52,9 @@ def test_predict_prints_a_table(tiny_bert, capsys):
         (["predict", "a [MASK] b", "--top-k", "0"], "top_k"),
         (["predict", "a [MASK] b", "--temperature", "-1"], "temperature"),
         (["predict", "a [MASK] b", "--model", "/nonexistent"], "does not exist"),
+        (["attention", "no mask here"], "Nothing is masked"),
+        (["attention", "   "], "empty"),
+        (["attention", "a [MASK] b", "--model", "/nonexistent"], "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_status_2(tiny_bert, capsys, args, message):

@@ -46,20 +46,3 @@ def test_summary_names_the_most_attended_token_per_layer(tiny_bert, expected, ca
         key = int(mean[layer].argmax())
         assert line == f"  layer {layer + 1}: {tokens[key]} (position {key}) {mean[layer, key]:.3f}"
     assert len(lines) == 7
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["attention", "no mask here"], "Nothing is masked"),
-        (["attention", "   "], "empty"),
-        (["attention", "a [MASK] b", "--model", "/nonexistent"], "does not exist"),
-    ],
-)
-def test_bad_input_is_one_line_on_stderr_and_status_2(tiny_bert, capsys, args, message):
-    if "--model" not in args:
-        args = [*args, "--model", str(tiny_bert)]
-    assert main(args) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err.count("\n") == 1 and message in captured.err

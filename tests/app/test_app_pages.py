@@ -134,13 +134,18 @@ def test_the_scatter_caption_says_where_the_winners_are_on_the_default_model(app
     assert _scatter_caption_agrees_with_the_scatter(app) == "left"  # short rows win here
 
 
-def test_the_scatter_caption_follows_an_untied_checkpoint(tiny_checkpoint):
+def _on_checkpoint(directory, text, page):
+    """The app on the checkpoint in `directory`, with `text`, opened on `page`."""
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.session_state["model_kind"] = "Checkpoint path"
-    app.session_state["model_path"] = str(tiny_checkpoint)
+    app.session_state["model_path"] = str(directory)
     app.run()
-    app.text_area(key="text").set_value("the [MASK] sat on the [MASK] .").run()
-    _open(app, "embeddings")
+    app.text_area(key="text").set_value(text).run()
+    return _open(app, page)
+
+
+def test_the_scatter_caption_follows_an_untied_checkpoint(tiny_checkpoint):
+    app = _on_checkpoint(tiny_checkpoint, "the [MASK] sat on the [MASK] .", "embeddings")
     _scatter_caption_agrees_with_the_scatter(app)
 
 
@@ -169,12 +174,7 @@ def frequency_prior(tmp_path_factory):
 
 
 def test_anatomy_lists_a_real_bias_as_the_prior(frequency_prior):
-    app = AppTest.from_file(str(APP), default_timeout=120)
-    app.session_state["model_kind"] = "Checkpoint path"
-    app.session_state["model_path"] = str(frequency_prior)
-    app.run()
-    app.text_area(key="text").set_value("a [MASK] sat on the mat .").run()
-    _open(app, "anatomy")
+    app = _on_checkpoint(frequency_prior, "a [MASK] sat on the mat .", "anatomy")
     assert not any("negligible" in i.value for i in app.info)
     assert any("from the bias alone" in m.value for m in app.markdown)
     prior = next(d.value for d in app.dataframe if list(d.value.columns) == ["token", "probability"])
