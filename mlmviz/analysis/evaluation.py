@@ -101,15 +101,17 @@ def _mix(value):
     return value ^ (value >> 31)
 
 
-def examples(model, lines, rate, seed, max_lines=None):
+def examples(model, lines, rate, seed, max_lines=None, first_line=0):
     """The corpus lines as `Example`s, lazily; blank lines and lines with nothing
     to mask yield None (so they can be counted) instead of an `Example`.
 
     Args:
         lines: an iterable of strings (an open file streams).
-        max_lines: read at most this many lines of the corpus (None: all).
+        max_lines: read at most this many lines of `lines` (None: all).
+        first_line: the corpus line number of the first of `lines` (a shard
+            of a corpus gets the masks the whole corpus gives its lines).
     """
-    for number, text in enumerate(itertools.islice(lines, max_lines)):
+    for number, text in enumerate(itertools.islice(lines, max_lines), start=first_line):
         if not text.strip():
             yield None
             continue
@@ -353,6 +355,19 @@ def evaluate(model, lines, rate=0.15, seed=0, max_lines=None, batch_size=64,
     Raises:
         ValueError: for a bad rate, max_lines or batch_size.
     """
+    metrics, interrupted = evaluate_metrics(
+        model, lines, rate, seed, max_lines, batch_size, on_details, on_progress
+    )
+    return {"model": model.metadata["source"], **metrics.summary(), "interrupted": interrupted}
+
+
+def evaluate_metrics(model, lines, rate=0.15, seed=0, max_lines=None, batch_size=64,
+                     on_details=None, on_progress=None, first_line=0):
+    """`evaluate`'s sums: `(Metrics, interrupted)`, for shards that merge later.
+
+    `first_line` is the corpus line number of the first of `lines` (see
+    `examples`); the other arguments are `evaluate`'s.
+    """
     rate = check_rate(rate)
     for name, value in (("batch_size", batch_size), ("max_lines", max_lines)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
@@ -360,9 +375,9 @@ def evaluate(model, lines, rate=0.15, seed=0, max_lines=None, batch_size=64,
     scores_of_batch = compile_scores(model.backbone, model.head, TEMPERATURES)
     limit = model.metadata.get("max_length")
     total = Metrics(model.head.vocabulary_size)
-    interrupted = False
+    corpus = examples(model, lines, rate, seed, max_lines, first_line)
     try:
-        for batch, skipped in batches(examples(model, lines, rate, seed, max_lines), batch_size):
+        for batch, skipped in batches(corpus, batch_size):
             part = Metrics(model.head.vocabulary_size)
             part.skipped_lines = skipped
             if batch:
@@ -377,5 +392,5 @@ def evaluate(model, lines, rate=0.15, seed=0, max_lines=None, batch_size=64,
             if on_progress is not None:
                 on_progress(len(batch) + skipped)
     except KeyboardInterrupt:
-        interrupted = True
-    return {"model": model.metadata["source"], **total.summary(), "interrupted": interrupted}
+        return total, True
+    return total, False
