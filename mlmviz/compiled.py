@@ -213,7 +213,9 @@ class MaskScores(keras.layers.Layer):
         gaps = logits - ops.max(logits, axis=-1, keepdims=True)  # (b, m, V), <= 0
         label_gaps = ops.take_along_axis(gaps, ops.expand_dims(labels, -1), axis=-1)  # (b, m, 1)
         losses = [  # T x (b, m): log sum exp(gaps / T) - label gap / T
-            ops.logsumexp(gaps / t, axis=-1) - label_gaps[..., 0] / t for t in self.temperatures
+            # the largest gap is 0, so the sum is >= 1: no max to subtract first
+            ops.log(ops.sum(ops.exp(gaps * (1 / t)), axis=-1)) - label_gaps[..., 0] / t
+            for t in self.temperatures
         ]
         return {
             "predicted_ids": ops.argmax(logits, axis=-1),  # (b, m)

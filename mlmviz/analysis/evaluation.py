@@ -32,6 +32,8 @@ scored lines, and `skipped_lines` and `cut_lines` the corpus itself.
 
 import itertools
 import math
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -333,6 +335,22 @@ def details(model, batch, scores):
     ]
 
 
+_SCORERS = weakref.WeakKeyDictionary()  # MaskedLM -> its compiled scorer
+_SCORERS_LOCK = threading.Lock()
+
+
+def scorer(model):
+    """`model`'s `compile_scores` at `TEMPERATURES`, built once per model.
+
+    A fresh build traces a new graph (seconds); every evaluation of the
+    same model reuses this one.
+    """
+    with _SCORERS_LOCK:
+        if model not in _SCORERS:
+            _SCORERS[model] = compile_scores(model.backbone, model.head, TEMPERATURES)
+        return _SCORERS[model]
+
+
 def evaluate(model, lines, rate=0.15, seed=0, max_lines=None, batch_size=64,
              on_details=None, on_progress=None):
     """Evaluate `model` on the masked lines of a corpus.
@@ -372,7 +390,7 @@ def evaluate_metrics(model, lines, rate=0.15, seed=0, max_lines=None, batch_size
     for name, value in (("batch_size", batch_size), ("max_lines", max_lines)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ValueError(f"{name} must be a positive integer. Received {value!r}")
-    scores_of_batch = compile_scores(model.backbone, model.head, TEMPERATURES)
+    scores_of_batch = scorer(model)
     limit = model.metadata.get("max_length")
     total = Metrics(model.head.vocabulary_size)
     corpus = examples(model, lines, rate, seed, max_lines, first_line)

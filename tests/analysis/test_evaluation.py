@@ -121,7 +121,7 @@ def test_a_rate_of_one_masks_every_word_and_bad_options_are_refused(default_mode
             _run(default_model, **options)
 
 
-def _fake_scores(backbone, head, temperatures):
+def _fake_scorer(model):
     """A forward that costs nothing: every prediction right, with probability 1/2."""
     def scores(token_ids, padding_mask, slots, labels):
         shape = slots.shape  # (b, masks)
@@ -129,7 +129,7 @@ def _fake_scores(backbone, head, temperatures):
             "predicted_ids": labels.copy(),
             "log_norm": np.full(shape, np.log(2.0), "float32"),
             "higher": np.zeros(shape, "int32"),
-            "temperature_losses": np.full((*shape, len(temperatures)), np.log(2.0), "float32"),
+            "temperature_losses": np.full((*shape, len(TEMPERATURES)), np.log(2.0), "float32"),
         }
     return scores
 
@@ -146,7 +146,7 @@ def _peak(model, count):
 
 
 def test_memory_does_not_grow_with_the_corpus(default_model, monkeypatch):
-    monkeypatch.setattr(evaluation, "compile_scores", _fake_scores)
+    monkeypatch.setattr(evaluation, "scorer", _fake_scorer)
     small, _ = _peak(default_model, 5_000)
     large, summary = _peak(default_model, 50_000)
     assert summary["lines"] == 50_000 and summary["top1_accuracy"] == 1.0
@@ -156,7 +156,7 @@ def test_memory_does_not_grow_with_the_corpus(default_model, monkeypatch):
 
 
 def test_ctrl_c_stops_with_the_partial_result(default_model, monkeypatch):
-    monkeypatch.setattr(evaluation, "compile_scores", _fake_scores)
+    monkeypatch.setattr(evaluation, "scorer", _fake_scorer)
     done = []
 
     def progress(lines):
@@ -199,3 +199,8 @@ def test_metrics_of_shards_merge_into_the_metrics_of_the_whole():
     assert got["reliability"] == expected["reliability"] and got["by_frequency"] == expected["by_frequency"]
     for key in ("top1_accuracy", "top5_accuracy", "loss", "ece", "best_temperature"):
         assert got[key] == pytest.approx(expected[key], rel=1e-12), key
+
+
+def test_evaluations_of_one_model_share_its_compiled_scorer(default_model):
+    # Building the scorer traces a graph (seconds): a second evaluation must not pay it again.
+    assert evaluation.scorer(default_model) is evaluation.scorer(default_model)
