@@ -256,7 +256,7 @@ def _evaluate(args):
         model = mlmviz.load(args.model)
         other = None if args.compare is None else mlmviz.load(args.compare)
         if other is not None:
-            check_same_tokenizer(model, other)  # before the first batch
+            check_same_tokenizer(model, other)  # before the details file is opened
         write = None
         if args.details:
             details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
@@ -335,10 +335,10 @@ def _print_paired(paired):
     print(f"\npaired, B - A over {paired['lines']:,} lines ({paired['masked_tokens']:,} masks)")
     if paired["accuracy_difference"] is None:
         return
-    low, high = paired["interval"]
+    (low, high), bootstrap = paired["interval"], paired["bootstrap"]
     print(f"accuracy_difference {paired['accuracy_difference']:+.4f} "
-          f"(95% interval {low:+.4f} to {high:+.4f}, "
-          f"{paired['bootstrap']['resamples']} bootstrap resamples of lines)")
+          f"({bootstrap['level']:.0%} interval {low:+.4f} to {high:+.4f}, "
+          f"{bootstrap['resamples']} bootstrap resamples of lines)")
     for key, title in (("gains", "gains most"), ("losses", "loses most")):
         if paired[key]:
             print(f"lines where B {title}:")

@@ -56,7 +56,11 @@ import numpy as np
 
 from mlmviz.analysis.paired import Paired, check_same_line, check_same_tokenizer
 from mlmviz.analysis.pseudo_likelihood import (
-    WINDOW, combine, pseudo_log_likelihood, scorable_positions, window_parts,
+    WINDOW,
+    combine,
+    pseudo_log_likelihood,
+    scorable_positions,
+    window_parts,
 )
 from mlmviz.compiled import PAD_TO_BUCKETS, bucket, compile_scores
 
@@ -466,38 +470,45 @@ def _run(models, lines, rate, seed, max_lines, batch_size, on_details, on_progre
     scorers = [compile_scores(m.backbone, m.head, TEMPERATURES) for m in models]
     totals = [Metrics(m.head.vocabulary_size) for m in models]
     paired = Paired() if len(models) == 2 else None
-    labels = ("A", "B") if paired else (None,)
-    limit = models[0].metadata.get("max_length")
     corpus = examples(models[0], lines, rate, seed, max_lines, first_line)
     try:
         for batch, skipped in batches(corpus, batch_size):
-            parts = [Metrics(m.head.vocabulary_size) for m in models]
-            for part in parts:
-                part.skipped_lines = skipped
-            if batch:
-                if paired:
-                    for example in batch:
-                        check_same_line(models[1], example, models[0].vocabulary)
-                arrays = pad(batch, models[0].tokenizer.mask_id, limit)
-                scores = [_score(scorer, arrays) for scorer in scorers]
-                for model, part, score, label in zip(models, parts, scores, labels):
-                    part.add_lines(batch)
-                    part.add_scores(score)
-                    if pll:
-                        part.add_pseudo_likelihoods(
-                            line_pseudo_likelihood(model, e.text) for e in batch)
-                    if on_details is not None:
-                        on_details(details(model, batch, score, label))
+            parts, hits = _batch(models, scorers, batch, skipped, pll, on_details)
             for total, part in zip(totals, parts):
                 total.merge(part)
             if paired and batch:
-                paired.add(batch, *(s.predicted_ids == s.label_ids for s in scores),
-                           models[0].vocabulary)
+                paired.add(batch, *hits, models[0].vocabulary)
             if on_progress is not None:
                 on_progress(len(batch) + skipped)
     except KeyboardInterrupt:
         return totals, paired, True
     return totals, paired, False
+
+
+def _batch(models, scorers, batch, skipped, pll, on_details):
+    """One batch scored by each model: `(Metrics per model, hits per model)`,
+    the hits `(n,)` bool, True where the top-1 prediction is the label."""
+    parts = [Metrics(m.head.vocabulary_size) for m in models]
+    for part in parts:
+        part.skipped_lines = skipped
+    if not batch:
+        return parts, []
+    if len(models) == 2:
+        for example in batch:
+            check_same_line(models[1], example, models[0].vocabulary)
+    arrays = pad(batch, models[0].tokenizer.mask_id, models[0].metadata.get("max_length"))
+    labels = ("A", "B") if len(models) == 2 else (None,)
+    hits = []
+    for model, scorer, part, label in zip(models, scorers, parts, labels):
+        scores = _score(scorer, arrays)
+        part.add_lines(batch)
+        part.add_scores(scores)
+        if pll:
+            part.add_pseudo_likelihoods(line_pseudo_likelihood(model, e.text) for e in batch)
+        if on_details is not None:
+            on_details(details(model, batch, scores, label))
+        hits.append(scores.predicted_ids == scores.label_ids)
+    return parts, hits
 
 
 def _score(scorer, arrays):

@@ -12,7 +12,7 @@ from transformers import BertForMaskedLM
 import mlmviz
 from hf_checkpoints import make_checkpoint
 from mlmviz.analysis import paired as paired_module
-from mlmviz.analysis.evaluation import evaluate
+from mlmviz.analysis.evaluation import Example, evaluate
 from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
 from mlmviz.sources.load import DEFAULT_MODEL
 
@@ -29,8 +29,8 @@ LINES = [
     "the dog barked at the man who walked past the house.",
     "it was cold, so we lit a fire and sat by it all evening.",
     "hello",
-    "the shop on the corner sells bread, milk and fresh fruit to the people of the village "
-    "every day of the week except sunday.",  # over 24 tokens: PLL in two windows
+    ("the shop on the corner sells bread, milk and fresh fruit to the people of the village "
+     "every day of the week except sunday."),  # over 24 tokens: PLL in two windows
 ]
 
 
@@ -139,7 +139,7 @@ def test_paired_figures_equal_a_direct_computation(runs):
 
 
 def test_a_model_against_itself_differs_by_zero(default_model):
-    summary = evaluate(default_model, iter(LINES), rate=0.5, compare=default_model)
+    summary = evaluate(default_model, iter(LINES[:6]), rate=0.5, compare=default_model)
     paired = summary["compare"]["paired"]
     assert paired["accuracy_difference"] == 0.0 and paired["interval"] == [0.0, 0.0]
     assert paired["gains"] == paired["losses"] == []
@@ -162,8 +162,6 @@ def test_the_bootstrap_interval_holds_the_estimate_and_shrinks_with_more_lines()
 def test_a_long_corpus_keeps_only_the_top_lines():
     pairs = paired_module.Paired(top=3)
     rng = np.random.default_rng(1)
-    from mlmviz.analysis.evaluation import Example
-
     batch = [Example(i, (2, 7, 8, 9, 3), (1, 2, 3), (7, 8, 9), False) for i in range(200)]
     hits_a, hits_b = rng.uniform(size=600) < 0.5, rng.uniform(size=600) < 0.5  # (masks,)
     pairs.add(batch[:120], hits_a[:360], hits_b[:360], [str(i) for i in range(10)])
@@ -191,8 +189,8 @@ def test_models_with_other_tokenizers_are_refused(default_model, tmp_path):
     tokenizer["normalizer"]["lowercase"] = False
     (cased / "tokenizer.json").write_text(json.dumps(tokenizer))
     other = mlmviz.load(cased)
-    summary = evaluate(default_model, iter(LINES), compare=other)  # lower-case lines agree
-    assert summary["compare"]["paired"]["lines"] == 12
+    summary = evaluate(default_model, iter(LINES[:2]), compare=other)  # lower case agrees
+    assert summary["compare"]["paired"]["lines"] == 2
     with pytest.raises(ValueError, match="Corpus line 3: The two models split"):
         evaluate(default_model, iter([*LINES[:2], "The cat sat on the mat."]), compare=other)
 
