@@ -21,7 +21,7 @@ _EXPORTS = {
     "save": "mlmviz.sources.saving",
 }
 _ANALYSIS = ("anatomy", "attention", "compare", "evaluation", "gathered", "logit_lens",
-             "masking_lab", "neighbours", "projection", "pseudo_likelihood")
+             "masking_lab", "neighbours", "paired", "projection", "pseudo_likelihood")
 __all__ = list(_EXPORTS) + list(_ANALYSIS)
 
 

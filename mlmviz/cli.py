@@ -12,6 +12,7 @@ from dataclasses import MISSING, fields
 from mlmviz.training.config import TrainConfig
 
 USAGE_ERROR = 2
+INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 PREDICT_EPILOG = (
     "Sentences are the TEXT arguments, then the lines of --file (blank lines are skipped); "
     "each is predicted on its own. A bad sentence is reported on its own: an error line in "
@@ -21,7 +22,18 @@ PREDICT_EPILOG = (
 EVALUATE_EPILOG = (
     "Each line of the corpus is one sequence; the given fraction of its tokens (at least one) "
     "is replaced by the mask token, drawn from --seed and the line number. Lines longer than "
-    "the model's limit are cut and counted. Ctrl-C stops and reports the lines done so far."
+    "the model's limit are cut and counted. Ctrl-C stops, reports the lines done so far and "
+    "exits with status 130. "
+    "With --compare, model B predicts the same masked lines (the two tokenizers must agree, "
+    "else it stops with status 2); the JSON object is A's summary with a \"compare\" object "
+    "holding B's summary and \"paired\": accuracy_difference (B - A top-1 accuracy), its "
+    "95 % interval from 1000 bootstrap resamples of lines (seed 0), and the lines where B "
+    "gains and loses most (line, masked_tokens, positions, labels, correct_a, correct_b, "
+    "difference). --details then writes A's records and B's for each batch, each with a "
+    "\"model\" field, \"A\" or \"B\". "
+    "--pll adds pll_per_token (mean pseudo-log-likelihood per token, nats), "
+    "pseudo_perplexity, pll_tokens and pll_lines to each model's summary: every token of every "
+    "line is masked in turn, so it is much slower."
 )
 
 
@@ -72,6 +84,10 @@ def build_parser():
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     evaluate.add_argument("--details", help="write one JSON line per masked token to this file")
+    evaluate.add_argument("--compare", metavar="SOURCE_B",
+                          help="a second checkpoint, evaluated on the same masked lines")
+    evaluate.add_argument("--pll", action="store_true",
+                          help="also the pseudo-log-likelihood of every line (slow)")
 
     train = commands.add_parser("train", help="continue MLM training of a checkpoint")
     for field in fields(TrainConfig):
@@ -94,6 +110,9 @@ def main(argv=None):
             problems = command(args) or []
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError
         problems = [str(error)]
+    except KeyboardInterrupt:  # a command with a partial result has printed it
+        print("mlmviz: interrupted", file=sys.stderr)
+        return INTERRUPTED
     for problem in problems:  # printed here: stderr is quiet inside the command
         print(f"mlmviz: error: {_one_line(problem)}", file=sys.stderr)
     return USAGE_ERROR if problems else 0
@@ -228,12 +247,16 @@ def _evaluate(args):
     """Evaluate a model on a corpus; print the summary, write the details."""
     import mlmviz
     from mlmviz.analysis.evaluation import check_rate, evaluate
+    from mlmviz.analysis.paired import check_same_tokenizer
 
     check_rate(args.rate)
     with open(args.corpus, encoding="utf-8") as corpus, contextlib.ExitStack() as stack:
         total = _count_lines(corpus.buffer, args.max_lines)
         corpus.seek(0)
         model = mlmviz.load(args.model)
+        other = None if args.compare is None else mlmviz.load(args.compare)
+        if other is not None:
+            check_same_tokenizer(model, other)  # before the details file is opened
         write = None
         if args.details:
             details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
@@ -242,11 +265,14 @@ def _evaluate(args):
         summary = evaluate(
             model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
             batch_size=args.batch_size, on_progress=bar.update, on_details=write,
+            pll=args.pll, compare=other,
         )
     if args.json:
         print(json.dumps(summary), flush=True)
     else:
         _print_summary(summary)
+    if summary["interrupted"]:
+        raise KeyboardInterrupt  # the partial result is out: exit as interrupted
 
 
 def _count_lines(stream, limit):
@@ -272,9 +298,21 @@ def _write_lines(stream, records):
 def _print_summary(summary):
     if summary["interrupted"]:
         print("Interrupted: the numbers cover the lines done so far.")
+    _print_metrics(summary)
+    if "compare" in summary:
+        print("\ncompared with")
+        _print_metrics(summary["compare"])
+        _print_paired(summary["compare"]["paired"])
+
+
+def _print_metrics(summary):
     print(f"model          {summary['model']}")
     for key in ("lines", "skipped_lines", "cut_lines", "masked_tokens"):
         print(f"{key:<15}{summary[key]:,}")
+    if "pll_per_token" in summary and summary["pll_tokens"]:
+        print(f"pll_per_token  {summary['pll_per_token']:.4f} nats over "
+              f"{summary['pll_tokens']:,} tokens of {summary['pll_lines']:,} lines")
+        print(f"pseudo_perplexity {summary['pseudo_perplexity']:.4f}")
     if not summary["masked_tokens"]:
         return
     for key in ("top1_accuracy", "top5_accuracy", "loss", "perplexity", "ece"):
@@ -291,3 +329,21 @@ def _print_summary(summary):
         ranks = f"{band['low_rank']}-{band['high_rank'] or ''}"
         accuracy = "-" if band["accuracy"] is None else f"{band['accuracy']:.3f}"
         print(f"  {ranks:<13}{accuracy:<9}{band['count']:,}")
+
+
+def _print_paired(paired):
+    print(f"\npaired, B - A over {paired['lines']:,} lines ({paired['masked_tokens']:,} masks)")
+    if paired["accuracy_difference"] is None:
+        return
+    (low, high), bootstrap = paired["interval"], paired["bootstrap"]
+    print(f"accuracy_difference {paired['accuracy_difference']:+.4f} "
+          f"({bootstrap['level']:.0%} interval {low:+.4f} to {high:+.4f}, "
+          f"{bootstrap['resamples']} bootstrap resamples of lines)")
+    for key, title in (("gains", "gains most"), ("losses", "loses most")):
+        if paired[key]:
+            print(f"lines where B {title}:")
+        for row in paired[key]:
+            masks = row["masked_tokens"]
+            print(f"  line {row['line']:,}: A {row['correct_a']}/{masks}, "
+                  f"B {row['correct_b']}/{masks} ({row['difference']:+d}) "
+                  f"{_one_line(' '.join(row['labels']))}")

@@ -28,6 +28,24 @@ with nothing to mask; `cut_lines` those cut to the model's length.
 recomputed from the `--details` records (each carries its label's loss at
 every grid temperature); `by_frequency` also needs the token counts of the
 scored lines, and `skipped_lines` and `cut_lines` the corpus itself.
+
+With `pll`, each scored line is also scored whole by its pseudo-log-likelihood
+(`pseudo_likelihood`: every scorable token masked on its own, the line
+unmasked otherwise, in windows of `WINDOW` tokens; lines with fewer than two
+scorable tokens are left out): `pll_per_token`, the mean log-probability per
+scored token in nats, `pseudo_perplexity` = exp(-pll_per_token), and
+`pll_tokens`, `pll_lines`, what they cover. One model call per window: far
+slower than the masked evaluation.
+
+With a second model (`compare`), B scores the same `Example`s (same lines,
+cuts and masks) in the same pass, batch by batch, and the result is A's
+summary as above plus `compare`: B's summary (same fields, `model` its
+source) and `paired`, the paired figures of `paired.Paired.summary`
+(accuracy difference B - A with a bootstrap interval over lines, the lines
+where B gains or loses most). The per-line counts behind the bootstrap are
+the one thing held for every line (O(lines) small integers, see `paired`);
+everything else still streams. The two tokenizers must agree: the same
+vocabulary, mask and special tokens, and the same tokens for every line.
 """
 
 import itertools
@@ -38,6 +56,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlmviz.analysis.paired import Paired, check_same_line, check_same_tokenizer
+from mlmviz.analysis.pseudo_likelihood import (
+    WINDOW,
+    combine,
+    pseudo_log_likelihood,
+    scorable_positions,
+    window_parts,
+)
 from mlmviz.compiled import PAD_TO_BUCKETS, bucket, compile_scores
 
 BINS = 10
@@ -57,6 +83,7 @@ class Example:
         positions: the sorted masked positions.
         words: the ids of its maskable tokens (what the frequency counts count).
         cut: whether the line was cut to the model's length.
+        text: the line as read, without its line break.
     """
 
     line: int
@@ -64,6 +91,7 @@ class Example:
     positions: tuple
     words: tuple
     cut: bool
+    text: str = ""
 
 
 def check_rate(rate):
@@ -117,11 +145,13 @@ def examples(model, lines, rate, seed, max_lines=None, first_line=0):
         if not text.strip():
             yield None
             continue
-        encoding = model.tokenizer.encode(text.rstrip("\r\n"))
+        text = text.rstrip("\r\n")
+        encoding = model.tokenizer.encode(text)
         maskable = model.maskable_positions(encoding)
         positions = choose_masks(maskable, rate, seed, number)
         words = tuple(encoding.ids[p] for p in maskable)
-        yield Example(number, encoding.ids, positions, words, encoding.truncated) if positions else None
+        yield (Example(number, encoding.ids, positions, words, encoding.truncated, text)
+               if positions else None)
 
 
 class Metrics:
@@ -145,6 +175,9 @@ class Metrics:
         self.token_count = np.zeros(vocabulary_size, "int64")  # tokens of the evaluated lines
         self.label_count = np.zeros(vocabulary_size, "int64")
         self.label_correct = np.zeros(vocabulary_size, "int64")
+        self.pll_lines = 0  # lines with a pseudo-log-likelihood (--pll)
+        self.pll_tokens = 0
+        self.pll_sum = 0.0  # nats
 
     def add_lines(self, examples_):
         """Count evaluated lines (`Example`s) and their maskable tokens."""
@@ -167,18 +200,29 @@ class Metrics:
         np.add.at(self.label_count, scores.label_ids, 1)
         np.add.at(self.label_correct, scores.label_ids, correct.astype("int64"))
 
+    def add_pseudo_likelihoods(self, results):
+        """Add `PseudoLikelihood`s of lines (None for a line with too few tokens)."""
+        for result in results:
+            if result is not None:
+                self.pll_lines += 1
+                self.pll_tokens += len(result.positions)
+                self.pll_sum += float(result.log_probabilities.astype("float64").sum())
+
     def merge(self, other):
         """Add `other`'s sums to these (as if its lines had been added here)."""
         for name, value in vars(other).items():
             setattr(self, name, getattr(self, name) + value)
 
-    def summary(self):
-        """The summary dict (see the module docstring); metrics are None with no masks."""
+    def summary(self, pll=False):
+        """The summary dict (see the module docstring); metrics are None with no masks.
+
+        With `pll`, also the pseudo-log-likelihood fields.
+        """
         n = self.masked_tokens
         losses = self.temperature_loss / max(n, 1)  # (T,)
         best = int(np.argmin(losses))
         loss = float(losses[UNIT]) if n else None
-        return {
+        summary = {
             "lines": self.lines,
             "skipped_lines": self.skipped_lines,
             "masked_tokens": n,
@@ -194,6 +238,15 @@ class Metrics:
             ),
             "by_frequency": self._by_frequency(),
         }
+        if pll:
+            per_token = self.pll_sum / self.pll_tokens if self.pll_tokens else None
+            summary.update({
+                "pll_per_token": per_token,
+                "pseudo_perplexity": math.exp(-per_token) if self.pll_tokens else None,
+                "pll_tokens": self.pll_tokens,
+                "pll_lines": self.pll_lines,
+            })
+        return summary
 
     def _ece(self):
         gaps = np.abs(self.bin_correct - self.bin_confidence)  # (bins,) count * |acc - conf|
@@ -313,12 +366,15 @@ def pad(batch, mask_id, limit=None):
     return ids, padding, positions, labels, valid
 
 
-def details(model, batch, scores):
-    """One record per masked token of `batch`, in the order of `scores`."""
+def details(model, batch, scores, label=None):
+    """One record per masked token of `batch`, in the order of `scores`; with a
+    `label` ("A" or "B" when comparing), each record's `model` field holds it."""
     masks = [(e, p) for e in batch for p in e.positions]
     vocabulary = model.vocabulary
+    tag = {} if label is None else {"model": label}
     return [
         {
+            **tag,
             "line": example.line,
             "positions": list(example.positions),
             "position": position,
@@ -351,64 +407,130 @@ def scorer(model):
         return _SCORERS[model]
 
 
+def line_pseudo_likelihood(model, text):
+    """The `PseudoLikelihood` of one line, scored in windows of `WINDOW` tokens;
+    None when it has fewer than two tokens to score."""
+    encoding = model.tokenizer.encode(text)
+    scorable = scorable_positions(model, encoding)  # (n,)
+    if len(scorable) < 2:
+        return None
+    windows = window_parts(scorable, len(encoding.ids), WINDOW).values()
+    parts = [part for part in windows if part]
+    return combine([pseudo_log_likelihood(model, text, part) for part in parts])
+
+
 def evaluate(model, lines, rate=0.15, seed=0, max_lines=None, batch_size=64,
-             on_details=None, on_progress=None):
-    """Evaluate `model` on the masked lines of a corpus.
+             on_details=None, on_progress=None, pll=False, compare=None):
+    """Evaluate `model` on the masked lines of a corpus, optionally beside a second model.
 
     Args:
-        model: a `MaskedLM`.
+        model: a `MaskedLM` (model A).
         lines: an iterable of strings, one sequence each (an open file streams).
         rate: the fraction of each line's maskable tokens to mask (0 < rate <= 1).
         seed: the masking seed.
         max_lines: read at most this many lines (None: all).
         batch_size: sequences per model call.
-        on_details: called with each batch's `details` records.
+        on_details: called with each batch's `details` records (with
+            `compare`: A's records, then B's, each with a `model` field "A"/"B").
         on_progress: called with the number of corpus lines done after each batch.
+        pll: also score every scored line's pseudo-log-likelihood (module docstring).
+        compare: a second `MaskedLM` (model B), run on the same masked
+            inputs, batch by batch in the same pass.
 
     Returns:
         the summary dict (module docstring) with `model` (the source) and
         `interrupted` (True when Ctrl-C stopped it: the numbers then cover
-        the batches finished before).
+        the batches finished before); with `compare`, a `compare` dict holding
+        B's summary (its `model` too) and `paired` (`paired.Paired.summary`).
 
     Raises:
-        ValueError: for a bad rate, max_lines or batch_size.
+        ValueError: for a bad rate, max_lines or batch_size, or two models
+            whose tokenizers differ (their vocabulary, mask or special
+            tokens up front; a line they split differently when it comes).
     """
-    metrics, interrupted = evaluate_metrics(
-        model, lines, rate, seed, max_lines, batch_size, on_details, on_progress
-    )
-    return {"model": model.metadata["source"], **metrics.summary(), "interrupted": interrupted}
+    models = [model] if compare is None else [model, compare]
+    if compare is not None:
+        check_same_tokenizer(model, compare)
+    totals, paired, interrupted = _run(models, lines, rate, seed, max_lines, batch_size,
+                                       on_details, on_progress, 0, pll)
+    summary = {"model": model.metadata["source"], **totals[0].summary(pll),
+               "interrupted": interrupted}
+    if compare is not None:
+        summary["compare"] = {"model": compare.metadata["source"], **totals[1].summary(pll),
+                              "paired": paired.summary()}
+    return summary
 
 
 def evaluate_metrics(model, lines, rate=0.15, seed=0, max_lines=None, batch_size=64,
-                     on_details=None, on_progress=None, first_line=0):
+                     on_details=None, on_progress=None, first_line=0, pll=False):
     """`evaluate`'s sums: `(Metrics, interrupted)`, for shards that merge later.
 
     `first_line` is the corpus line number of the first of `lines` (see
     `examples`); the other arguments are `evaluate`'s.
     """
+    totals, _, interrupted = _run([model], lines, rate, seed, max_lines, batch_size,
+                                  on_details, on_progress, first_line, pll)
+    return totals[0], interrupted
+
+
+def _run(models, lines, rate, seed, max_lines, batch_size, on_details, on_progress,
+         first_line, pll):
+    """Score every batch with each of `models` (one or two, same tokenizer).
+
+    Returns:
+        `(Metrics per model, Paired or None, interrupted)`; a batch counts
+        once every model has scored it.
+    """
     rate = check_rate(rate)
     for name, value in (("batch_size", batch_size), ("max_lines", max_lines)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ValueError(f"{name} must be a positive integer. Received {value!r}")
-    scores_of_batch = scorer(model)
-    limit = model.metadata.get("max_length")
-    total = Metrics(model.head.vocabulary_size)
-    corpus = examples(model, lines, rate, seed, max_lines, first_line)
+    scorers = [scorer(m) for m in models]
+    totals = [Metrics(m.head.vocabulary_size) for m in models]
+    paired = Paired() if len(models) == 2 else None
+    corpus = examples(models[0], lines, rate, seed, max_lines, first_line)
     try:
         for batch, skipped in batches(corpus, batch_size):
-            part = Metrics(model.head.vocabulary_size)
-            part.skipped_lines = skipped
-            if batch:
-                ids, padding, positions, labels, valid = pad(batch, model.tokenizer.mask_id, limit)
-                readout = scores_of_batch(ids, padding, positions, labels)
-                scores = scores_of({**readout, "labels": labels}, valid)
-                part.add_lines(batch)
-                part.add_scores(scores)
-                if on_details is not None:
-                    on_details(details(model, batch, scores))
-            total.merge(part)
+            parts, hits = _batch(models, scorers, batch, skipped, pll, on_details)
+            for total, part in zip(totals, parts):
+                total.merge(part)
+            if paired and batch:
+                paired.add(batch, *hits, models[0].vocabulary)
             if on_progress is not None:
                 on_progress(len(batch) + skipped)
     except KeyboardInterrupt:
-        return total, True
-    return total, False
+        return totals, paired, True
+    return totals, paired, False
+
+
+def _batch(models, scorers, batch, skipped, pll, on_details):
+    """One batch scored by each model: `(Metrics per model, hits per model)`,
+    the hits `(n,)` bool, True where the top-1 prediction is the label."""
+    parts = [Metrics(m.head.vocabulary_size) for m in models]
+    for part in parts:
+        part.skipped_lines = skipped
+    if not batch:
+        return parts, []
+    if len(models) == 2:
+        for example in batch:
+            check_same_line(models[1], example, models[0].vocabulary)
+    arrays = pad(batch, models[0].tokenizer.mask_id, models[0].metadata.get("max_length"))
+    labels = ("A", "B") if len(models) == 2 else (None,)
+    hits = []
+    for model, score_batch, part, label in zip(models, scorers, parts, labels):
+        scores = _score(score_batch, arrays)
+        part.add_lines(batch)
+        part.add_scores(scores)
+        if pll:
+            part.add_pseudo_likelihoods(line_pseudo_likelihood(model, e.text) for e in batch)
+        if on_details is not None:
+            on_details(details(model, batch, scores, label))
+        hits.append(scores.predicted_ids == scores.label_ids)
+    return parts, hits
+
+
+def _score(score_batch, arrays):
+    """`Scores` of one padded batch (`pad`'s arrays) from a `scorer` function."""
+    ids, padding, positions, labels, valid = arrays
+    readout = score_batch(ids, padding, positions, labels)
+    return scores_of({**readout, "labels": labels}, valid)
