@@ -8,6 +8,7 @@ import streamlit as st
 import downloads
 import view
 from mlmviz.analysis import compare
+from mlmviz.figures.compare import lens_columns
 from mlmviz.figures.probabilities import paired_probability_bars
 from shared import (
     chart, current_model, current_source, explain, load_model, masked_or_stop, table,
@@ -27,6 +28,14 @@ symmetric, always finite, and runs from 0 (identical) to ln 2 ≈ 0.693 nats (no
 in common). **Top-k overlap** counts the tokens found in both top-k lists; the
 **Jaccard** index divides that by the number of different tokens in the two lists
 (1 = the same tokens, perhaps in another order).
+"""
+
+LENS_EXPLANATION = """
+Each model's head was trained to read its encoder's last layer. Reading the same head
+off the embeddings and every earlier layer (the *logit lens*) shows where, going up
+each encoder, a word becomes the model's answer: its probability rises and its rank
+falls to 1. Each model keeps its own layer axis, so models of different depths can
+be compared; the last layer is each model's own prediction above.
 """
 
 
@@ -97,9 +106,83 @@ def target_table(result):
     return pd.DataFrame(rows)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def lens_comparison(source_a, source_b, text, positions, mask, word):
+    """`compare.compare_lens` of the two cached models (plain, hashable arguments)."""
+    return compare.compare_lens(
+        load_model(source_a), load_model(source_b), text, positions, mask, word
+    )
+
+
+def word_choices(mask, targets):
+    """`{word: label}` for the word box: A's top guess first (the empty
+    value, which follows the mask), then B's, the targets, both top-k lists
+    and the word typed last."""
+    top_a, top_b = (mask[side]["predictions"][0]["token"] for side in ("a", "b"))
+    choices = {"": f"{top_a} (A's top guess)", top_b: f"{top_b} (B's top guess)"}
+    for word in targets:
+        choices.setdefault(word, f"{word} (target word)")
+    for side in ("a", "b"):
+        for prediction in mask[side]["predictions"]:
+            choices.setdefault(prediction["token"], prediction["token"])
+    choices.pop(top_a, None)  # the empty value stands for it
+    typed = view.get("lens_word")
+    choices.setdefault(typed, typed)  # a word the user typed stays in the list
+    return choices
+
+
+def found_sentence(table, names, word):
+    """In words: from which layer on each model ranks `word` first."""
+    parts = []
+    for model in "AB":
+        layer = compare.settled_layer(table, model)
+        start = "the embeddings" if layer == "embeddings" else layer
+        parts.append(f"**{names[model]}** ranks “{word}” first from {start} up"
+                     if layer else f"**{names[model]}** does not rank “{word}” first")
+    return "; ".join(parts) + "."
+
+
+def layer_by_layer(text, positions, mask, targets, name_a, name_b):
+    """Both models' logit lens at `mask`, following one word."""
+    st.subheader("Layer by layer: where each model finds a word")
+    st.markdown(LENS_EXPLANATION)
+    choices = word_choices(mask, targets)
+    chosen = view.widget(
+        st.selectbox, "lens_word", "Word to follow (pick one, or type any word)",
+        options=tuple(choices), format_func=lambda w: choices.get(w, w),
+        accept_new_options=True,
+    )
+    word = (chosen or "").strip() or mask["a"]["predictions"][0]["token"]
+    try:
+        lens = lens_comparison(source_a, source_b, text, positions, mask["position"], word)
+    except ValueError as error:
+        st.warning(str(error))
+        return
+    names = {"A": name_a, "B": name_b}
+    st.markdown(found_sentence(lens, names, word))
+    chart(lens_columns(lens, names, word, f"“{word}” at position {mask['position']}, "
+                       "layer by layer"), key="compare_lens")
+    explain("Top row: the probability of the word when the head reads each layer. Bottom "
+            "row: its rank there (1 = the head's top guess). Left: model A; right: model B.")
+    table(lens_wide(lens), "The word's probability and rank in each layer")
+
+
+def lens_wide(lens):
+    """One row per layer, A's and B's probability and rank side by side
+    (empty where one model has fewer layers)."""
+    a, b = (
+        lens[lens["model"] == model].drop(columns="model")
+        .rename(columns={"probability": f"P in {model}", "rank": f"rank in {model}"})
+        for model in "AB"
+    )
+    wide = a.merge(b, on=["depth", "layer"], how="outer").sort_values("depth")
+    return wide.drop(columns="depth").astype({"rank in A": "Int64", "rank in B": "Int64"})
+
+
 @st.fragment
-def mask_detail(result, name_a, name_b):
-    """The paired bar chart and both top-k lists of one mask (its own rerun)."""
+def mask_detail(result, name_a, name_b, text, positions, targets):
+    """The paired bar chart, both top-k lists and the layer-by-layer views
+    of one mask (its own rerun)."""
     masks = {mask["position"]: mask for mask in result["masks"]}
     view.check_from_url("mask", tuple(masks), "is not a mask of this text")
     if view.get("mask") is None:
@@ -122,6 +205,7 @@ def mask_detail(result, name_a, name_b):
         with column:
             table(pd.DataFrame(mask[side]["predictions"])[["token", "probability"]],
                   f"{name}: its top-k")
+    layer_by_layer(text, positions, mask, targets, name_a, name_b)
 
 
 st.title("Compare two checkpoints")
@@ -171,7 +255,7 @@ def page_body():
     if targets:
         table(target_table(result), "The target words in each model")
     st.markdown(EXPLANATION)
-    mask_detail(result, name_a, name_b)
+    mask_detail(result, name_a, name_b, text, tuple(picked), targets)
     downloads.compare(result)
 
 
