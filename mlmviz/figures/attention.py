@@ -1,6 +1,7 @@
 """Attention weights drawn as heat cells: the mask's rows per layer and head, one full matrix.
 
-Every cell is the model's own softmax weight. Keys a caller leaves out (e.g.
+Every cell is the model's own softmax weight, printed as a whole percentage
+while the columns are few (the hover holds it to 0.1 %). Keys a caller leaves out (e.g.
 `[CLS]` and `[SEP]`) are simply not drawn: the weights shown are not
 renormalised, so a row drawn without them sums to less than 1.
 """
@@ -15,13 +16,13 @@ from mlmviz.figures.layout import compact
 
 ROW = 26  # px per heat strip (12 px labels with room to spare)
 BELOW = 70  # px under the cells: the key tokens, turned when they are many
-LEAST_ROWS = 3  # a figure is at least this many rows tall: room for the colour bar
+LEAST_ROWS = 4  # a figure is at least this many rows tall: room for the colour bar
 PRINTED = 16  # columns: up to this many, each cell prints its weight
 NOTES_WIDTH = 0.16  # of the figure's width: the column of per-layer notes
 COLOURS = "Blues"
 
 
-def mask_rows(weights, tokens, query, keys=None, layer_notes=None, title=""):
+def mask_rows(weights, tokens, query, keys=None, layer_notes=None, title="", notes_title=""):
     """What one token (the mask) attends to: a heat strip per layer and head.
 
     Rows are "layer l · head h" (1-based, layer 1 at the top, its heads in
@@ -37,16 +38,17 @@ def mask_rows(weights, tokens, query, keys=None, layer_notes=None, title=""):
         layer_notes: optional plain-text note per layer, written right of
             that layer's first row (e.g. the logit lens rank there).
         title: figure title.
+        notes_title: what the notes are, written under them (plain text).
     """
     weights = np.asarray(weights, dtype=float)
     layers, heads = weights.shape[:2]
     keys = list(range(weights.shape[-1])) if keys is None else [int(k) for k in keys]
     rows = weights[:, :, query][:, :, keys].reshape(layers * heads, len(keys))  # (layers·heads, keys)
     labels = [f"layer {l} · head {h}" for l in range(1, layers + 1) for h in range(1, heads + 1)]
-    return _strips(rows, labels, heads, tokens, keys, layer_notes, title)
+    return _strips(rows, labels, heads, tokens, keys, layer_notes, title, notes_title)
 
 
-def average_rows(weights, tokens, query, keys=None, layer_notes=None, title=""):
+def average_rows(weights, tokens, query, keys=None, layer_notes=None, title="", notes_title=""):
     """What the query attends to per layer, averaged over the layer's heads.
 
     Arguments as `mask_rows`; one row per layer ("layer l").
@@ -54,7 +56,7 @@ def average_rows(weights, tokens, query, keys=None, layer_notes=None, title=""):
     mean = np.asarray(weights, dtype=float)[:, :, query].mean(axis=1)  # (layers, seq)
     keys = list(range(mean.shape[-1])) if keys is None else [int(k) for k in keys]
     labels = [f"layer {l}" for l in range(1, len(mean) + 1)]
-    return _strips(mean[:, keys], labels, 1, tokens, keys, layer_notes, title)
+    return _strips(mean[:, keys], labels, 1, tokens, keys, layer_notes, title, notes_title)
 
 
 def attention_matrix(matrix, tokens, positions=None, query=None, title=""):
@@ -72,7 +74,7 @@ def attention_matrix(matrix, tokens, positions=None, query=None, title=""):
     names = _names(tokens, positions)
     index = list(range(len(positions)))
     pairs = [[f"{q} → {k}" for k in names] for q in names]
-    figure = go.Figure(_heatmap(cells, index, index, pairs, "%{customdata}: %{z:.3f}"))
+    figure = go.Figure(_heatmap(cells, index, index, pairs, "%{customdata}: %{z:.1%}"))
     ticks = {"tickmode": "array", "tickvals": index, "ticktext": _ticks(tokens, positions)}
     figure.update_xaxes(title={"text": "key: the token read", "standoff": 8}, **ticks)
     figure.update_yaxes(title="query: the token reading", autorange="reversed", **ticks)
@@ -85,15 +87,15 @@ def attention_matrix(matrix, tokens, positions=None, query=None, title=""):
     return figure
 
 
-def _strips(rows, labels, group, tokens, keys, layer_notes, title):
+def _strips(rows, labels, group, tokens, keys, layer_notes, title, notes_title):
     """Heat strips `rows` `(n, len(keys))` labelled `labels`, a line every `group` rows,
-    and `layer_notes` (one per group) in a narrow column at the right."""
+    and `layer_notes` (one per group) in a narrow column at the right, over `notes_title`."""
     names = _names(tokens, keys)
     columns = list(range(len(keys)))
     figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.01,
                            column_widths=[1 - NOTES_WIDTH, NOTES_WIDTH])
     hovers = [[f"{label}, key {name}" for name in names] for label in labels]
-    figure.add_trace(_heatmap(rows, columns, labels, hovers, "%{customdata}: %{z:.3f}"),
+    figure.add_trace(_heatmap(rows, columns, labels, hovers, "%{customdata}: %{z:.1%}"),
                      row=1, col=1)
     figure.update_xaxes(tickmode="array", tickvals=columns, ticktext=_ticks(tokens, keys),
                         row=1, col=1)
@@ -108,7 +110,9 @@ def _strips(rows, labels, group, tokens, keys, layer_notes, title):
             mode="text", textposition="middle right", hoverinfo="skip", showlegend=False,
         ), row=1, col=2)
         figure.update_xaxes(range=[0, 1], row=1, col=2)
-    figure.update_xaxes(visible=False, row=1, col=2)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=2,
+                        title={"text": html.escape(notes_title), "standoff": 8})
+    figure.update_yaxes(showgrid=False, row=1, col=2)
     compact(figure, 40 + BELOW + ROW * max(len(labels), LEAST_ROWS), title)
     figure.update_layout(margin={"b": BELOW}, plot_bgcolor="white")
     return figure
@@ -126,18 +130,27 @@ def _ticks(tokens, positions):
 
 
 def _heatmap(cells, x, y, hovers, hover):
-    """Heat cells 0 pale to the largest weight shown dark, printed when the columns are few.
+    """Heat cells 0 pale to the largest weight shown dark, each printed as a whole
+    percentage when the columns are few.
 
     `hovers` is one plain-text string per cell, `hover` the template naming it.
     """
     cells = np.asarray(cells, dtype=float)
     finite = cells[np.isfinite(cells)]
     largest = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    printed = len(x) <= PRINTED
     return go.Heatmap(
         z=cells.tolist(), x=x, y=y, colorscale=COLOURS, zmin=0, zmax=largest,
         customdata=[[html.escape(h) for h in row] for row in hovers],
         hovertemplate=hover + "<extra></extra>",
-        colorbar={"thickness": 10, "title": {"text": "weight"}, "nticks": 3 if len(y) < 5 else 6},
-        texttemplate="%{z:.2f}" if len(x) <= PRINTED else "", textfont={"size": 12},
+        colorbar={"thickness": 10, "title": {"text": "share"}, "tickformat": ".0%",
+                  "nticks": 3 if len(y) < 5 else 6},
+        text=[[_percent(v) for v in row] for row in cells] if printed else None,
+        texttemplate="%{text}" if printed else "", textfont={"size": 12},
         xgap=1, ygap=1,
     )
+
+
+def _percent(weight):
+    """A weight as a whole percentage without the sign ("12"); "" for NaN."""
+    return f"{weight * 100:.0f}" if np.isfinite(weight) else ""

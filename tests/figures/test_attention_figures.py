@@ -53,6 +53,8 @@ def test_layer_notes_sit_beside_each_layers_first_row():
     assert list(notes.text) == ["rank 9", "rank 2", "rank 1"]
     assert list(notes.y) == ["layer 1 · head 1", "layer 2 · head 1", "layer 3 · head 1"]
     assert notes.xaxis == "x2" and notes.yaxis == "y2"  # the column right of the cells
+    assert mask_rows(_weights(), TOKENS, 2, layer_notes=["a"] * 3,
+                     notes_title="rank of <b>").layout.xaxis2.title.text == "rank of &lt;b&gt;"
     assert figure.layout.yaxis2.matches == "y"  # on the same rows
 
 
@@ -82,8 +84,12 @@ def test_the_matrix_drops_hidden_positions_from_rows_and_columns():
     assert (outline[0].y0, outline[0].y1) == (0.5, 1.5)
 
 
-def test_cells_print_their_weight_only_while_they_have_room():
-    assert mask_rows(_weights(seq=PRINTED), ["t"] * PRINTED, 0).data[0].texttemplate
+def test_cells_print_their_weight_as_a_percentage_only_while_they_have_room():
+    weights = _weights(seq=PRINTED)
+    cells = mask_rows(weights, ["t"] * PRINTED, 0).data[0]
+    assert cells.texttemplate == "%{text}"
+    assert cells.text[1][3] == f"{weights[0, 1, 0, 3] * 100:.0f}"
+    assert cells.hovertemplate.endswith("%{z:.1%}<extra></extra>")
     many = PRINTED + 1
     assert not mask_rows(_weights(seq=many), ["t"] * many, 0).data[0].texttemplate
 
