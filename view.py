@@ -136,6 +136,7 @@ FIELDS = {
     "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
     "lens_word": Field("", text(100), "Compare: the word followed layer by layer (empty: "
                        "model A's top guess)"),
+    "compare_hide": Field(False, flag, "Compare: hide the special tokens in the attention"),
     "present": Field(False, flag, "presentation mode"),
 }
 

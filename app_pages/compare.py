@@ -8,11 +8,12 @@ import streamlit as st
 import downloads
 import view
 from mlmviz.analysis import compare
+from mlmviz.figures.attention import mask_rows
 from mlmviz.figures.compare import lens_columns
 from mlmviz.figures.probabilities import paired_probability_bars
 from shared import (
-    chart, current_model, current_source, explain, load_model, masked_or_stop, table,
-    text_and_masks,
+    chart, chart_columns, current_model, current_source, explain, load_model, masked_or_stop,
+    table, text_and_masks,
 )
 
 EXPLANATION = """
@@ -142,8 +143,12 @@ def found_sentence(table, names, word):
     return "; ".join(parts) + "."
 
 
-def layer_by_layer(text, positions, mask, targets, name_a, name_b):
-    """Both models' logit lens at `mask`, following one word."""
+def layer_by_layer(text, positions, mask, targets, names):
+    """Both models' logit lens at `mask`, following one word.
+
+    Returns `(table, word)`: the `compare.compare_lens` table (None after
+    a message, for a word that is not one token in both) and the word.
+    """
     st.subheader("Layer by layer: where each model finds a word")
     st.markdown(LENS_EXPLANATION)
     choices = word_choices(mask, targets)
@@ -157,14 +162,57 @@ def layer_by_layer(text, positions, mask, targets, name_a, name_b):
         lens = lens_comparison(source_a, source_b, text, positions, mask["position"], word)
     except ValueError as error:
         st.warning(str(error))
-        return
-    names = {"A": name_a, "B": name_b}
+        return None, word
     st.markdown(found_sentence(lens, names, word))
     chart(lens_columns(lens, names, word, f"“{word}” at position {mask['position']}, "
                        "layer by layer"), key="compare_lens")
     explain("Top row: the probability of the word when the head reads each layer. Bottom "
             "row: its rank there (1 = the head's top guess). Left: model A; right: model B.")
     table(lens_wide(lens), "The word's probability and rank in each layer")
+    return lens, word
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def attention_comparison(source_a, source_b, text, positions, mask):
+    """`compare.compare_attention` of the two cached models (plain, hashable arguments)."""
+    return compare.compare_attention(
+        load_model(source_a), load_model(source_b), text, positions, mask
+    )
+
+
+def attention_side_by_side(text, positions, position, names, lens, word):
+    """What the mask at `position` reads in each model, per layer and head, with
+    the rank of `word` per layer beside (when `lens` has it)."""
+    st.subheader("Attention at the mask, side by side")
+    try:
+        rows = attention_comparison(source_a, source_b, text, positions, position)
+    except ValueError as error:
+        st.info(str(error))
+        return
+    tokens, special = rows["tokens"], rows["special"]
+    hidden = ", ".join(dict.fromkeys(tokens[p] for p in special)) or "the special tokens"
+    hide = view.widget(
+        st.toggle, "compare_hide", f"Hide {hidden}",
+        help="Leaves the special tokens out of both charts. The weights are not "
+        "renormalised: each cell keeps the model's own number.",
+    )
+    keys = [p for p in range(len(tokens)) if not (hide and p in special)]
+    for place, model in zip(chart_columns(2), "AB"):
+        weights = rows[model.lower()][:, :, None]  # (layers, heads, 1, seq): one query, the mask
+        notes = None if lens is None else [
+            f"#{rank:,}" for rank in lens[(lens["model"] == model) & (lens["depth"] > 0)]["rank"]
+        ]
+        with place:
+            chart(mask_rows(weights, tokens, 0, keys=keys, layer_notes=notes,
+                            title=f"{names[model]}: what the mask reads",
+                            notes_title=f"rank of “{word}”" if notes else ""),
+                  key=f"compare_attention_{model.lower()}")
+    explain(
+        f"Each row is one head of one layer; each column a token of the text; a cell is the "
+        f"share of the mask's attention, in %, that goes to that token (a row adds up to "
+        f"100 %{' without the hidden tokens' if hide else ''}). Right of each layer: the rank "
+        f"of “{word}” when the head reads that layer (#1 = the top guess)."
+    )
 
 
 def lens_wide(lens):
@@ -205,7 +253,9 @@ def mask_detail(result, name_a, name_b, text, positions, targets):
         with column:
             table(pd.DataFrame(mask[side]["predictions"])[["token", "probability"]],
                   f"{name}: its top-k")
-    layer_by_layer(text, positions, mask, targets, name_a, name_b)
+    names = {"A": name_a, "B": name_b}
+    lens, word = layer_by_layer(text, positions, mask, targets, names)
+    attention_side_by_side(text, positions, mask["position"], names, lens, word)
 
 
 st.title("Compare two checkpoints")

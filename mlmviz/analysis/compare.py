@@ -6,12 +6,15 @@ token by token (KL and Jensen-Shannon divergences); otherwise only their
 top-k lists can be compared, by token string.
 
 Layer by layer, the logit lens of both models follows one word at one mask
-(`compare_lens`): at which depth each model comes to prefer it.
+(`compare_lens`): at which depth each model comes to prefer it; and, for two
+models with the same tokenizer, what that mask attends to in each
+(`compare_attention`).
 """
 
 import numpy as np
 import pandas as pd
 
+from mlmviz.analysis.attention import attention
 from mlmviz.analysis.logit_lens import layer_names, lens_logits
 from mlmviz.distributions import rank, softmax
 
@@ -249,6 +252,12 @@ def word_by_layer(logits, mask_index, token_id):
 LENS_COLUMNS = ["model", "layer", "depth", "probability", "rank"]
 
 
+def _mask_index(masked, mask_position):
+    if mask_position not in masked.positions:
+        raise ValueError(f"Position {mask_position} is not a mask of this text.")
+    return masked.positions.index(mask_position)
+
+
 def compare_lens(model_a, model_b, text, positions, mask_position, word):
     """Where each model finds `word` at one mask: the logit lens of both.
 
@@ -270,9 +279,7 @@ def compare_lens(model_a, model_b, text, positions, mask_position, word):
     ids = word_ids(model_a, model_b, word)
     masked = [model.mask(text, positions) for model in (model_a, model_b)]
     _check_same_tokens(masked[0].encoding.tokens, masked[1].encoding.tokens)
-    if mask_position not in masked[0].positions:
-        raise ValueError(f"Position {mask_position} is not a mask of this text.")
-    index = masked[0].positions.index(mask_position)
+    index = _mask_index(masked[0], mask_position)
     rows = [
         {"model": name, **row}
         for name, model, one, token_id in zip("AB", (model_a, model_b), masked, ids)
@@ -290,3 +297,40 @@ def settled_layer(table, model):
     for layer, rank_there in zip(ranks["layer"], ranks["rank"]):
         found = (found or layer) if rank_there == 1 else None
     return found
+
+
+def compare_attention(model_a, model_b, text, positions, mask_position):
+    """What the mask at `mask_position` attends to in each model, per layer and head.
+
+    Attention weights are spread over a model's own tokens, so they are
+    compared only between two models with the same tokenizer (here: the
+    same vocabulary, and the same tokens for `text`).
+
+    Returns:
+        dict with `tokens` (the text's tokens, special ones included),
+        `special` (positions of the special tokens), and `a`, `b`: float32
+        `(layers, heads, seq)`, the mask's row of `attention.attention` in
+        each model (each row sums to 1; the two models may differ in depth
+        and heads).
+
+    Raises:
+        ValueError: different vocabularies (the message says why nothing is
+            compared), bad text or positions, texts tokenized differently, or
+            a `mask_position` that is not a mask.
+    """
+    if model_a.vocabulary != model_b.vocabulary:
+        raise ValueError(
+            "Their attention is not compared: A and B have different tokenizers "
+            f"(vocabularies of {len(model_a.vocabulary):,} and {len(model_b.vocabulary):,} "
+            "tokens). A model's attention is spread over its own tokens, so attention is "
+            "set side by side only for two models that share a tokenizer."
+        )
+    masked = [model.mask(text, positions) for model in (model_a, model_b)]
+    _check_same_tokens(masked[0].encoding.tokens, masked[1].encoding.tokens)
+    _mask_index(masked[0], mask_position)
+    a, b = (attention(model, one)[:, :, mask_position]  # (layers, heads, seq)
+            for model, one in zip((model_a, model_b), masked))
+    encoding = masked[0].encoding
+    return {"tokens": list(encoding.tokens),
+            "special": [i for i, special in enumerate(encoding.special) if special],
+            "a": a, "b": b}

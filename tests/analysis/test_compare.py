@@ -8,7 +8,7 @@ import pytest
 
 import mlmviz
 from hf_checkpoints import make_checkpoint
-from mlmviz.analysis import compare, logit_lens
+from mlmviz.analysis import attention, compare, logit_lens
 from mlmviz.analysis.logit_lens import lens_logits
 
 RNG = np.random.default_rng(7)
@@ -300,3 +300,27 @@ def test_the_settled_layer_is_where_rank_one_holds_to_the_top():
     })
     assert compare.settled_layer(table, "A") == "2"  # rank 1 at "e" did not hold
     assert compare.settled_layer(table, "B") is None  # lost at the last layer
+
+
+# Attention at the mask, side by side
+
+
+def test_the_masks_attention_rows_are_each_models_own(tiny_models, deeper_model):
+    for model_b in (tiny_models[1], deeper_model):
+        result = compare.compare_attention(tiny_models[0], model_b, TEXT, (2,), 6)
+        assert result["tokens"][6] == "[MASK]" and result["tokens"][2] == "cat"  # as typed
+        assert result["special"] == [0, len(result["tokens"]) - 1]
+        for side, model in (("a", tiny_models[0]), ("b", model_b)):
+            weights = attention.attention(model, model.mask(TEXT, (2,)))  # (l, h, seq, seq)
+            np.testing.assert_array_equal(result[side], weights[:, :, 6])
+            assert np.allclose(result[side].sum(-1), 1, atol=1e-5)
+    assert result["b"].shape[0] == 3 and result["a"].shape[0] == 2  # depths of their own
+    same = compare.compare_attention(*tiny_models, TEXT, (), 6)
+    assert not np.allclose(same["a"], same["b"], atol=1e-3), "different weights, other rows"
+
+
+def test_attention_is_not_compared_across_tokenizers(default_model, tiny_models):
+    with pytest.raises(ValueError, match=r"different tokenizers \(vocabularies of 30,522 and"):
+        compare.compare_attention(default_model, tiny_models[0], TEXT, (), 6)
+    with pytest.raises(ValueError, match="Position 2 is not a mask"):
+        compare.compare_attention(default_model, default_model, TEXT, (), 2)

@@ -185,3 +185,40 @@ def test_a_word_missing_from_one_vocabulary_gets_a_message(tiny_checkpoint):
     assert _chart(app, "compare_lens") is None
     assert _chart(app, "compare_bars")  # the rest of the page stays
     assert app.selectbox(key="lens_word").value == "€"  # what the user typed is kept
+
+
+# Attention at the mask
+
+
+def test_same_tokenizer_shows_both_models_attention_at_the_mask(app):
+    import mlmviz
+    from mlmviz.analysis.attention import attention
+
+    model = mlmviz.load("default")
+    text = app.text_area(key="text").value
+    masked = model.mask(text)
+    weights = attention(model, masked)[:, :, masked.positions[0]]  # (layers, heads, seq)
+    for side in ("a", "b"):
+        spec = _chart(app, f"compare_attention_{side}")
+        cells = spec["data"][0]["z"]
+        assert len(cells) == 2 * 2  # the default's layers × heads
+        assert cells[3] == pytest.approx(weights[1, 1].tolist(), rel=1e-6)
+        assert spec["data"][1]["text"] == [  # the lens rank of A's top guess per layer
+            f"#{r}" for r in _table(app, "rank in A")["rank in A"][1:]]
+    app.toggle(key="compare_hide").set_value(True).run()
+    assert not app.exception
+    shown = _chart(app, "compare_attention_b")["layout"]["xaxis"]["ticktext"]
+    assert "[CLS]" not in shown and "[SEP]" not in shown and len(shown) == len(cells[0]) - 2
+    assert app.query_params["compare_hide"] == "1"
+
+
+def test_different_tokenizers_say_why_attention_is_not_shown(app, tiny_checkpoint):
+    _choose_b(app, tiny_checkpoint)
+    app.text_area(key="text").set_value("the cat sat on the [MASK].").run()
+    assert not app.exception
+    assert any("different tokenizers" in i.value and "share a tokenizer" in i.value
+               for i in app.info)
+    assert _chart(app, "compare_attention_a") is None
+    # A's top guess "table" is several tokens in the tiny vocabulary: the lens says so
+    assert any("tokens for model B (t + ##a" in w.value for w in app.warning)
+    assert _chart(app, "compare_bars")

@@ -43,6 +43,7 @@ VALUES = {
     "compare_kind": st.sampled_from(view.COMPARE_KINDS),
     "compare_path": st.text(max_size=30),
     "lens_word": st.text(max_size=30),
+    "compare_hide": st.booleans(),
     "present": st.booleans(),
 }
 
