@@ -8,12 +8,11 @@ import streamlit as st
 import downloads
 import view
 from mlmviz.analysis import compare
-from mlmviz.figures.attention import mask_rows
-from mlmviz.figures.compare import lens_columns
+from mlmviz.figures.compare import attention_pair, lens_columns
 from mlmviz.figures.probabilities import paired_probability_bars
 from shared import (
-    chart, chart_columns, current_model, current_source, explain, load_model, masked_or_stop,
-    table, text_and_masks,
+    chart, current_model, current_source, explain, load_model, masked_or_stop, table,
+    text_and_masks,
 )
 
 EXPLANATION = """
@@ -168,7 +167,13 @@ def layer_by_layer(text, positions, mask, targets, names):
                        "layer by layer"), key="compare_lens")
     explain("Top row: the probability of the word when the head reads each layer. Bottom "
             "row: its rank there (1 = the head's top guess). Left: model A; right: model B.")
-    table(lens_wide(lens), "The word's probability and rank in each layer")
+    wide = lens_wide(lens)
+    table(wide, "The word's probability and rank in each layer")
+    shallow = [model for model in "AB" if wide[f"rank in {model}"].isna().any()]
+    if shallow:
+        depth = int(wide[f"rank in {shallow[0]}"].count()) - 1
+        explain(f"{names[shallow[0]]} has {depth} layers: its cells below layer {depth} are "
+                "empty (None).")
     return lens, word
 
 
@@ -183,7 +188,7 @@ def attention_comparison(source_a, source_b, text, positions, mask):
 def attention_side_by_side(text, positions, position, names, lens, word):
     """What the mask at `position` reads in each model, per layer and head, with
     the rank of `word` per layer beside (when `lens` has it)."""
-    st.subheader("Attention at the mask, side by side")
+    st.subheader("Attention at the mask in both models")
     try:
         rows = attention_comparison(source_a, source_b, text, positions, position)
     except ValueError as error:
@@ -197,22 +202,24 @@ def attention_side_by_side(text, positions, position, names, lens, word):
         "renormalised: each cell keeps the model's own number.",
     )
     keys = [p for p in range(len(tokens)) if not (hide and p in special)]
-    for place, model in zip(chart_columns(2), "AB"):
-        weights = rows[model.lower()][:, :, None]  # (layers, heads, 1, seq): one query, the mask
-        notes = None if lens is None else [
-            f"#{rank:,}" for rank in lens[(lens["model"] == model) & (lens["depth"] > 0)]["rank"]
-        ]
-        with place:
-            chart(mask_rows(weights, tokens, 0, keys=keys, layer_notes=notes,
-                            title=f"{names[model]}: what the mask reads",
-                            notes_title=f"rank of “{word}”" if notes else ""),
-                  key=f"compare_attention_{model.lower()}")
+    notes = None if lens is None else {model: lens_ranks(lens, model) for model in "AB"}
+    figures = attention_pair({"A": rows["a"], "B": rows["b"]}, tokens, keys, names, notes,
+                             f"rank of “{word}”")
+    for model, figure in zip("AB", figures):
+        chart(figure, key=f"compare_attention_{model.lower()}")
     explain(
-        f"Each row is one head of one layer; each column a token of the text; a cell is the "
-        f"share of the mask's attention, in %, that goes to that token (a row adds up to "
-        f"100 %{' without the hidden tokens' if hide else ''}). Right of each layer: the rank "
-        f"of “{word}” when the head reads that layer (#1 = the top guess)."
+        "A above, B below, on one colour scale. Each row is one head of one layer; each "
+        "column a token of the text; a cell is the share of the mask's attention, in %, "
+        f"that goes to that token (a row adds up to 100 %{' with the hidden tokens' * hide})."
+        + ("" if lens is None else f" Right of each layer: the rank of “{word}” when the "
+           "head reads that layer (#1 = the top guess).")
     )
+
+
+def lens_ranks(lens, model):
+    """`model`'s rank of the followed word after each layer (not the embeddings), as "#3"."""
+    rows = lens[(lens["model"] == model) & (lens["depth"] > 0)]
+    return [f"#{rank:,}" for rank in rows["rank"]]
 
 
 def lens_wide(lens):

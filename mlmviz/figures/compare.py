@@ -1,11 +1,14 @@
-"""Two models side by side, layer by layer: one word's course through both lenses."""
+"""Two models side by side, layer by layer: one word's course through both lenses,
+and what one mask attends to in each."""
 
 import html
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from mlmviz.figures.attention import mask_rows
 from mlmviz.figures.layout import compact, padded_range
 
 COLOURS = {"A": "#636efa", "B": "#ef553b"}  # plotly's first two: the paired bars' colours
@@ -45,9 +48,11 @@ def lens_columns(table, names, word, title=""):
             hovertemplate="%{x}: rank %{y}<extra>" + model + "</extra>",
         ), row=2, col=column)
         count = len(layers) - 1
-        figure.update_xaxes(type="category", row=1, col=column, showticklabels=False)
+        # half a layer of room at each end: the end labels stay clear of the other column's
+        room = {"type": "category", "range": [-0.5, len(layers) - 0.5]}
+        figure.update_xaxes(row=1, col=column, showticklabels=False, **room)
         figure.update_xaxes(
-            type="category", row=2, col=column,
+            row=2, col=column, **room,
             title=f"{html.escape(names[model])}: {count} layer{'s' * (count != 1)}",
         )
     _probability_axis(figure, table["probability"], shown)
@@ -59,7 +64,8 @@ def lens_columns(table, names, word, title=""):
 def _probability_axis(figure, probabilities, word):
     """One linear axis from 0 for both columns, to a little past the highest point."""
     high = padded_range([0.0, *probabilities], 0.1)[1]
-    figure.update_yaxes(title=f"P({word})", tickformat=".1~%", range=[0, min(high, 1.0)],
+    # two significant digits: ticks of 0.05 % and 0.1 % stay apart, as 5 % and 10 % do
+    figure.update_yaxes(title=f"P({word})", tickformat=".2~p", range=[0, min(high, 1.0)],
                         row=1, col=1)
     figure.update_yaxes(range=[0, min(high, 1.0)], row=1, col=2)
 
@@ -72,3 +78,35 @@ def _rank_axis(figure, ranks):
             "tickvals": [10**i for i in range(decades + 1)]}
     figure.update_yaxes(title="rank (1 = top)", row=2, col=1, **axis)
     figure.update_yaxes(row=2, col=2, **axis)
+
+
+def attention_pair(rows, tokens, keys, names, notes=None, notes_title=""):
+    """What one mask attends to in model A and in model B: two `mask_rows`
+    figures, one per model, on one colour scale (the same shade is the
+    same weight in both).
+
+    Args:
+        rows: `{"A": weights, "B": weights}`, each `(layers, heads, seq)`:
+            the mask's attention row per layer and head
+            (`compare.compare_attention`'s `a` and `b`).
+        tokens: the `seq` token strings; keys: the positions drawn.
+        names: `{"A": label, "B": label}`, in the titles.
+        notes: optional `{"A": [...], "B": [...]}`, one note per layer.
+        notes_title: what the notes are.
+
+    Returns:
+        `[figure A, figure B]`.
+    """
+    keys = [int(k) for k in keys]
+    largest = max(float(np.max(np.asarray(rows[model])[:, :, keys], initial=0.0))
+                  for model in "AB")
+    figures = []
+    for model in "AB":
+        weights = np.asarray(rows[model])[:, :, np.newaxis]  # (layers, heads, 1, seq): one query
+        figure = mask_rows(weights, tokens, 0, keys=keys,
+                           layer_notes=None if notes is None else notes[model],
+                           title=f"{names[model]}: what the mask reads",
+                           notes_title=notes_title if notes is not None else "")
+        figure.update_traces(zmax=largest or 1.0, selector={"type": "heatmap"})
+        figures.append(figure)
+    return figures

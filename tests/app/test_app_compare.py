@@ -175,6 +175,8 @@ def test_a_deeper_model_b_keeps_its_own_layers(deeper_checkpoint):
     assert lens["rank in A"].isna().tolist() == [False, False, False, True]
     spec = _chart(app, "compare_lens")
     assert spec["layout"]["xaxis4"]["title"]["text"].endswith(": 3 layers")
+    assert any("A: default has 2 layers: its cells below layer 2 are empty" in c.value
+               for c in app.caption)
 
 
 def test_a_word_missing_from_one_vocabulary_gets_a_message(tiny_checkpoint):
