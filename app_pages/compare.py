@@ -185,7 +185,7 @@ def attention_comparison(source_a, source_b, text, positions, mask):
     )
 
 
-def attention_side_by_side(text, positions, position, names, lens, word):
+def attention_in_both(text, positions, position, names, lens, word):
     """What the mask at `position` reads in each model, per layer and head, with
     the rank of `word` per layer beside (when `lens` has it)."""
     st.subheader("Attention at the mask in both models")
@@ -207,13 +207,12 @@ def attention_side_by_side(text, positions, position, names, lens, word):
                              f"rank of “{word}”")
     for model, figure in zip("AB", figures):
         chart(figure, key=f"compare_attention_{model.lower()}")
-    explain(
-        "A above, B below, on one colour scale. Each row is one head of one layer; each "
-        "column a token of the text; a cell is the share of the mask's attention, in %, "
-        f"that goes to that token (a row adds up to 100 %{' with the hidden tokens' * hide})."
-        + ("" if lens is None else f" Right of each layer: the rank of “{word}” when the "
-           "head reads that layer (#1 = the top guess).")
-    )
+    total = "100 % with the hidden tokens" if hide else "100 %"
+    ranks = "" if lens is None else (f" Right of each layer: the rank of “{word}” when the "
+                                     "head reads that layer (#1 = the top guess).")
+    explain("A above, B below, on one colour scale. Each row is one head of one layer; each "
+            "column a token of the text; a cell is the share of the mask's attention, in %, "
+            f"that goes to that token (a row adds up to {total}).{ranks}")
 
 
 def lens_ranks(lens, model):
@@ -262,7 +261,7 @@ def mask_detail(result, name_a, name_b, text, positions, targets):
                   f"{name}: its top-k")
     names = {"A": name_a, "B": name_b}
     lens, word = layer_by_layer(text, positions, mask, targets, names)
-    attention_side_by_side(text, positions, mask["position"], names, lens, word)
+    attention_in_both(text, positions, mask["position"], names, lens, word)
 
 
 st.title("Compare two checkpoints")
