@@ -134,6 +134,9 @@ FIELDS = {
     "pll_all": Field(False, flag, "Masking lab: score every token of a long text"),
     "compare_kind": Field("Embedded default", choice(COMPARE_KINDS), "where model B comes from"),
     "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
+    "lens_word": Field("", text(100), "Compare: the word followed layer by layer (empty: "
+                       "model A's top guess)"),
+    "compare_hide": Field(False, flag, "Compare: hide the special tokens in the attention"),
     "present": Field(False, flag, "presentation mode"),
 }
 

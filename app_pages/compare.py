@@ -8,6 +8,7 @@ import streamlit as st
 import downloads
 import view
 from mlmviz.analysis import compare
+from mlmviz.figures.compare import attention_pair, lens_columns
 from mlmviz.figures.probabilities import paired_probability_bars
 from shared import (
     chart, current_model, current_source, explain, load_model, masked_or_stop, table,
@@ -27,6 +28,14 @@ symmetric, always finite, and runs from 0 (identical) to ln 2 ≈ 0.693 nats (no
 in common). **Top-k overlap** counts the tokens found in both top-k lists; the
 **Jaccard** index divides that by the number of different tokens in the two lists
 (1 = the same tokens, perhaps in another order).
+"""
+
+LENS_EXPLANATION = """
+Each model's head was trained to read its encoder's last layer. Reading the same head
+off the embeddings and every earlier layer (the *logit lens*) shows where, going up
+each encoder, a word becomes the model's answer: its probability rises and its rank
+falls to 1. Each model keeps its own layer axis, so models of different depths can
+be compared; the last layer is each model's own prediction above.
 """
 
 
@@ -97,9 +106,137 @@ def target_table(result):
     return pd.DataFrame(rows)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def lens_comparison(source_a, source_b, text, positions, mask, word):
+    """`compare.compare_lens` of the two cached models (plain, hashable arguments)."""
+    return compare.compare_lens(
+        load_model(source_a), load_model(source_b), text, positions, mask, word
+    )
+
+
+def word_choices(mask, targets):
+    """`{word: label}` for the word box: A's top guess first (the empty
+    value, which follows the mask), then B's, the targets, both top-k lists
+    and the word typed last."""
+    top_a, top_b = (mask[side]["predictions"][0]["token"] for side in ("a", "b"))
+    choices = {"": f"{top_a} (A's top guess)", top_b: f"{top_b} (B's top guess)"}
+    for word in targets:
+        choices.setdefault(word, f"{word} (target word)")
+    for side in ("a", "b"):
+        for prediction in mask[side]["predictions"]:
+            choices.setdefault(prediction["token"], prediction["token"])
+    choices.pop(top_a, None)  # the empty value stands for it
+    typed = view.get("lens_word")
+    choices.setdefault(typed, typed)  # a word the user typed stays in the list
+    return choices
+
+
+def found_sentence(table, names, word):
+    """In words: from which layer on each model ranks `word` first."""
+    parts = []
+    for model in "AB":
+        layer = compare.settled_layer(table, model)
+        start = "the embeddings" if layer == "embeddings" else layer
+        parts.append(f"**{names[model]}** ranks “{word}” first from {start} up"
+                     if layer else f"**{names[model]}** does not rank “{word}” first")
+    return "; ".join(parts) + "."
+
+
+def layer_by_layer(text, positions, mask, targets, names):
+    """Both models' logit lens at `mask`, following one word.
+
+    Returns `(table, word)`: the `compare.compare_lens` table (None after
+    a message, for a word that is not one token in both) and the word.
+    """
+    st.subheader("Layer by layer: where each model finds a word")
+    st.markdown(LENS_EXPLANATION)
+    choices = word_choices(mask, targets)
+    chosen = view.widget(
+        st.selectbox, "lens_word", "Word to follow (pick one, or type any word)",
+        options=tuple(choices), format_func=lambda w: choices.get(w, w),
+        accept_new_options=True,
+    )
+    word = (chosen or "").strip() or mask["a"]["predictions"][0]["token"]
+    try:
+        lens = lens_comparison(source_a, source_b, text, positions, mask["position"], word)
+    except ValueError as error:
+        st.warning(str(error))
+        return None, word
+    st.markdown(found_sentence(lens, names, word))
+    chart(lens_columns(lens, names, word, f"“{word}” at position {mask['position']}, "
+                       "layer by layer"), key="compare_lens")
+    explain("Top row: the probability of the word when the head reads each layer. Bottom "
+            "row: its rank there (1 = the head's top guess). Left: model A; right: model B.")
+    wide = lens_wide(lens)
+    table(wide, "The word's probability and rank in each layer")
+    shallow = [model for model in "AB" if wide[f"rank in {model}"].isna().any()]
+    if shallow:
+        depth = int(wide[f"rank in {shallow[0]}"].count()) - 1
+        explain(f"{names[shallow[0]]} has {depth} layers: its cells below layer {depth} are "
+                "empty (None).")
+    return lens, word
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def attention_comparison(source_a, source_b, text, positions, mask):
+    """`compare.compare_attention` of the two cached models (plain, hashable arguments)."""
+    return compare.compare_attention(
+        load_model(source_a), load_model(source_b), text, positions, mask
+    )
+
+
+def attention_in_both(text, positions, position, names, lens, word):
+    """What the mask at `position` reads in each model, per layer and head, with
+    the rank of `word` per layer beside (when `lens` has it)."""
+    st.subheader("Attention at the mask in both models")
+    try:
+        rows = attention_comparison(source_a, source_b, text, positions, position)
+    except ValueError as error:
+        st.info(str(error))
+        return
+    tokens, special = rows["tokens"], rows["special"]
+    hidden = ", ".join(dict.fromkeys(tokens[p] for p in special)) or "the special tokens"
+    hide = view.widget(
+        st.toggle, "compare_hide", f"Hide {hidden}",
+        help="Leaves the special tokens out of both charts. The weights are not "
+        "renormalised: each cell keeps the model's own number.",
+    )
+    keys = [p for p in range(len(tokens)) if not (hide and p in special)]
+    notes = None if lens is None else {model: lens_ranks(lens, model) for model in "AB"}
+    figures = attention_pair({"A": rows["a"], "B": rows["b"]}, tokens, keys, names, notes,
+                             f"rank of “{word}”")
+    for model, figure in zip("AB", figures):
+        chart(figure, key=f"compare_attention_{model.lower()}")
+    total = "100 % with the hidden tokens" if hide else "100 %"
+    ranks = "" if lens is None else (f" Right of each layer: the rank of “{word}” when the "
+                                     "head reads that layer (#1 = the top guess).")
+    explain("A above, B below, on one colour scale. Each row is one head of one layer; each "
+            "column a token of the text; a cell is the share of the mask's attention, in %, "
+            f"that goes to that token (a row adds up to {total}).{ranks}")
+
+
+def lens_ranks(lens, model):
+    """`model`'s rank of the followed word after each layer (not the embeddings), as "#3"."""
+    rows = lens[(lens["model"] == model) & (lens["depth"] > 0)]
+    return [f"#{rank:,}" for rank in rows["rank"]]
+
+
+def lens_wide(lens):
+    """One row per layer, A's and B's probability and rank side by side
+    (empty where one model has fewer layers)."""
+    a, b = (
+        lens[lens["model"] == model].drop(columns="model")
+        .rename(columns={"probability": f"P in {model}", "rank": f"rank in {model}"})
+        for model in "AB"
+    )
+    wide = a.merge(b, on=["depth", "layer"], how="outer").sort_values("depth")
+    return wide.drop(columns="depth").astype({"rank in A": "Int64", "rank in B": "Int64"})
+
+
 @st.fragment
-def mask_detail(result, name_a, name_b):
-    """The paired bar chart and both top-k lists of one mask (its own rerun)."""
+def mask_detail(result, name_a, name_b, text, positions, targets):
+    """The paired bar chart, both top-k lists and the layer-by-layer views
+    of one mask (its own rerun)."""
     masks = {mask["position"]: mask for mask in result["masks"]}
     view.check_from_url("mask", tuple(masks), "is not a mask of this text")
     if view.get("mask") is None:
@@ -122,6 +259,9 @@ def mask_detail(result, name_a, name_b):
         with column:
             table(pd.DataFrame(mask[side]["predictions"])[["token", "probability"]],
                   f"{name}: its top-k")
+    names = {"A": name_a, "B": name_b}
+    lens, word = layer_by_layer(text, positions, mask, targets, names)
+    attention_in_both(text, positions, mask["position"], names, lens, word)
 
 
 st.title("Compare two checkpoints")
@@ -171,7 +311,7 @@ def page_body():
     if targets:
         table(target_table(result), "The target words in each model")
     st.markdown(EXPLANATION)
-    mask_detail(result, name_a, name_b)
+    mask_detail(result, name_a, name_b, text, tuple(picked), targets)
     downloads.compare(result)
 
 

@@ -90,16 +90,17 @@ _ALBERT_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
 _ALPHABET = string.ascii_lowercase + string.digits
 
 _MAX_LENGTH = 40
-_SIZES = dict(num_hidden_layers=2, num_attention_heads=4, hidden_size=32, intermediate_size=37)
+_SIZES = dict(num_attention_heads=4, hidden_size=32, intermediate_size=37)
 
 
-def make_checkpoint(architecture, directory, *, with_head=True, seed=0):
-    """Write a tiny `*ForMaskedLM` checkpoint, or without head its base model, into `directory`."""
+def make_checkpoint(architecture, directory, *, with_head=True, seed=0, layers=2):
+    """Write a tiny `*ForMaskedLM` checkpoint, or without head its base model, into `directory`
+    (`layers` encoder layers)."""
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer = _make_tokenizer(architecture)
     tokenizer.model_max_length = _MAX_LENGTH
-    config = _make_config(architecture, tokenizer)
+    config = _make_config(architecture, tokenizer, layers)
     model_class = AutoModelForMaskedLM if with_head else AutoModel
     model = model_class.from_config(config).eval()
     _randomise(model, seed)
@@ -201,7 +202,8 @@ def _train(backend, trainer):
     return json.loads(backend.to_str())["model"]
 
 
-def _make_config(architecture, tokenizer):
+def _make_config(architecture, tokenizer, layers):
+    sizes = {**_SIZES, "num_hidden_layers": layers}
     common = dict(
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
@@ -210,15 +212,15 @@ def _make_config(architecture, tokenizer):
         max_position_embeddings=_MAX_LENGTH,
     )
     if architecture == "bert":
-        return BertConfig(**_SIZES, type_vocab_size=2, **common)
+        return BertConfig(**sizes, type_vocab_size=2, **common)
     if architecture == "distilbert":
-        return DistilBertConfig(n_layers=2, n_heads=4, dim=32, hidden_dim=37, **common)
+        return DistilBertConfig(n_layers=layers, n_heads=4, dim=32, hidden_dim=37, **common)
     if architecture == "roberta":
         # Position ids start after the padding id, hence two more positions, as in roberta-base.
         common["max_position_embeddings"] += 2
-        return RobertaConfig(**_SIZES, type_vocab_size=1, layer_norm_eps=1e-5, **common)
+        return RobertaConfig(**sizes, type_vocab_size=1, layer_norm_eps=1e-5, **common)
     return AlbertConfig(
-        **_SIZES,
+        **sizes,
         embedding_size=16,
         num_hidden_groups=1,
         inner_group_num=1,

@@ -4,11 +4,19 @@ Each model turns every mask into a probability distribution over its own
 vocabulary. When both share a vocabulary the distributions can be compared
 token by token (KL and Jensen-Shannon divergences); otherwise only their
 top-k lists can be compared, by token string.
+
+Layer by layer, the logit lens of both models follows one word at one mask
+(`compare_lens`): at which depth each model comes to prefer it; and, for two
+models with the same tokenizer, what that mask attends to in each
+(`compare_attention`).
 """
 
 import numpy as np
+import pandas as pd
 
-from mlmviz.distributions import softmax
+from mlmviz.analysis.attention import attention
+from mlmviz.analysis.logit_lens import layer_names, lens_logits
+from mlmviz.distributions import rank, softmax
 
 LN2 = float(np.log(2))
 
@@ -179,3 +187,150 @@ def _probability(probs, lookup, token):
     """`probs` `(vocab,)` at `token`, or None if the vocabulary lacks it."""
     token_id = lookup.get(token)
     return None if token_id is None else float(probs[token_id])
+
+
+def word_ids(model_a, model_b, word):
+    """The token ids of `word` in model A's and model B's vocabularies.
+
+    The word is split as a typed word is (as `fill_mask`'s targets are); a
+    string that is itself a token of the vocabulary (a piece such as "##s",
+    which a top-k list may show) is taken as that token.
+
+    Returns:
+        `(id in A, id in B)`.
+
+    Raises:
+        ValueError: the word is empty, or is not one known token in both
+            vocabularies (the message names the model and the pieces).
+    """
+    if not isinstance(word, str) or not word.strip():
+        raise ValueError("Choose a word to follow through the layers.")
+    return tuple(_one_token(model, word.strip(), name)
+                 for model, name in ((model_a, "A"), (model_b, "B")))
+
+
+def _one_token(model, word, name):
+    pieces = model.tokenizer.encode_words([word])[0]
+    if len(pieces) != 1 and word in model.vocabulary:
+        pieces = [model.vocabulary.index(word)]
+    if len(pieces) != 1:
+        split = " + ".join(model.vocabulary[i] for i in pieces)
+        raise ValueError(
+            f"“{word}” is {len(pieces)} tokens for model {name} ({split}), and the lens "
+            "follows one token: choose a word that is a single token in both vocabularies."
+        )
+    if model.vocabulary[pieces[0]] == model.tokenizer.unk_token:
+        raise ValueError(
+            f"Model {name}'s vocabulary lacks “{word}” (it reads as "
+            f"{model.tokenizer.unk_token}): choose a word both vocabularies hold."
+        )
+    return pieces[0]
+
+
+def word_by_layer(logits, mask_index, token_id):
+    """Probability and rank of one token at one mask, layer by layer.
+
+    Args:
+        logits: `logit_lens.lens_logits` output `(layers + 1, masks, vocab)`.
+        mask_index: which mask.
+        token_id: the token followed.
+
+    Returns:
+        list of dicts with `layer` (`logit_lens.layer_names`), `depth` (0 =
+        the embeddings), `probability` and `rank` (1 = the head's top token
+        when it reads that layer), embeddings first.
+    """
+    probabilities = softmax(logits[:, mask_index])  # (layers + 1, vocab)
+    names = layer_names(len(probabilities))
+    return [
+        {"layer": name, "depth": depth, "probability": float(p[token_id]),
+         "rank": rank(p, token_id)}
+        for depth, (name, p) in enumerate(zip(names, probabilities))
+    ]
+
+
+LENS_COLUMNS = ["model", "layer", "depth", "probability", "rank"]
+
+
+def _mask_index(masked, mask_position):
+    if mask_position not in masked.positions:
+        raise ValueError(f"Position {mask_position} is not a mask of this text.")
+    return masked.positions.index(mask_position)
+
+
+def compare_lens(model_a, model_b, text, positions, mask_position, word):
+    """Where each model finds `word` at one mask: the logit lens of both.
+
+    Args:
+        model_a, model_b: `MaskedLM`s that split `text` into the same tokens.
+        text, positions: as for `compare_masks`.
+        mask_position: the token position of the mask followed.
+        word: one token in both vocabularies (see `word_ids`).
+
+    Returns:
+        a tidy DataFrame with `LENS_COLUMNS`: model "A" rows (its layers,
+        embeddings first), then model "B" rows; each model keeps its own
+        number of layers. A model's last row is its own prediction.
+
+    Raises:
+        ValueError: bad text or positions, texts tokenized differently, a
+            `mask_position` that is not a mask, or a word `word_ids` refuses.
+    """
+    ids = word_ids(model_a, model_b, word)
+    masked = [model.mask(text, positions) for model in (model_a, model_b)]
+    _check_same_tokens(masked[0].encoding.tokens, masked[1].encoding.tokens)
+    index = _mask_index(masked[0], mask_position)
+    rows = [
+        {"model": name, **row}
+        for name, model, one, token_id in zip("AB", (model_a, model_b), masked, ids)
+        for row in word_by_layer(lens_logits(model, one), index, token_id)
+    ]
+    return pd.DataFrame(rows, columns=LENS_COLUMNS)
+
+
+def settled_layer(table, model):
+    """The first layer from which `model`'s rows of a `compare_lens` table
+    keep the word at rank 1 to the last layer, or None if its last layer
+    does not rank it first."""
+    ranks = table[table["model"] == model].sort_values("depth")
+    found = None
+    for layer, rank_there in zip(ranks["layer"], ranks["rank"]):
+        found = (found or layer) if rank_there == 1 else None
+    return found
+
+
+def compare_attention(model_a, model_b, text, positions, mask_position):
+    """What the mask at `mask_position` attends to in each model, per layer and head.
+
+    Attention weights are spread over a model's own tokens, so they are
+    compared only between two models with the same tokenizer (here: the
+    same vocabulary, and the same tokens for `text`).
+
+    Returns:
+        dict with `tokens` (the text's tokens, special ones included),
+        `special` (positions of the special tokens), and `a`, `b`: float32
+        `(layers, heads, seq)`, the mask's row of `attention.attention` in
+        each model (each row sums to 1; the two models may differ in depth
+        and heads).
+
+    Raises:
+        ValueError: different vocabularies (the message says why nothing is
+            compared), bad text or positions, texts tokenized differently, or
+            a `mask_position` that is not a mask.
+    """
+    if model_a.vocabulary != model_b.vocabulary:
+        raise ValueError(
+            "Their attention is not compared: A and B have different tokenizers "
+            f"(vocabularies of {len(model_a.vocabulary):,} and {len(model_b.vocabulary):,} "
+            "tokens). A model's attention is spread over its own tokens, so attention is "
+            "set side by side only for two models that share a tokenizer."
+        )
+    masked = [model.mask(text, positions) for model in (model_a, model_b)]
+    _check_same_tokens(masked[0].encoding.tokens, masked[1].encoding.tokens)
+    _mask_index(masked[0], mask_position)
+    a, b = (attention(model, one)[:, :, mask_position]  # (layers, heads, seq)
+            for model, one in zip((model_a, model_b), masked))
+    encoding = masked[0].encoding
+    return {"tokens": list(encoding.tokens),
+            "special": [i for i, special in enumerate(encoding.special) if special],
+            "a": a, "b": b}

@@ -3,11 +3,13 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mlmviz
 from hf_checkpoints import make_checkpoint
-from mlmviz.analysis import compare
+from mlmviz.analysis import attention, compare, logit_lens
+from mlmviz.analysis.logit_lens import lens_logits
 
 RNG = np.random.default_rng(7)
 TEXT = "the cat sat on the [MASK]."  # the same tokens in the default and the tiny vocabulary
@@ -200,3 +202,125 @@ def test_texts_tokenized_differently_are_refused(default_model, tiny_models):
 def test_bad_input_raises_the_models_message(default_model, text, message):
     with pytest.raises(ValueError, match=message):
         compare.compare_masks(default_model, default_model, text)
+
+
+# Layer by layer: the logit lens of both models, following one word
+
+
+@pytest.fixture(scope="module")
+def deeper_model(tmp_path_factory):
+    """A tiny BERT with three layers, the vocabulary of `tiny_models`."""
+    return mlmviz.load(make_checkpoint("bert", tmp_path_factory.mktemp("deep") / "three",
+                                       seed=3, layers=3))
+
+
+def _direct_lens(model, word, mask_index=0, positions=()):
+    """(probability, rank) per layer of `word`, from `lens_logits` in float64."""
+    logits = lens_logits(model, model.mask(TEXT, positions))[:, mask_index]  # (layers + 1, vocab)
+    logits = logits.astype("float64")
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)  # (layers + 1, vocab)
+    (token_id,) = model.tokenizer.encode_words([word])[0]
+    return [(float(row[token_id]), int((row > row[token_id]).sum()) + 1) for row in p]
+
+
+def test_the_lens_of_both_models_equals_a_direct_computation(tiny_models):
+    model_a, model_b = tiny_models
+    table = compare.compare_lens(model_a, model_b, TEXT, (2,), 6, "dog")
+    assert list(table.columns) == ["model", "layer", "depth", "probability", "rank"]
+    for name, model in zip("AB", tiny_models):
+        rows = table[table["model"] == name]
+        assert list(rows["layer"]) == ["embeddings", "layer 1", "layer 2"]
+        direct = _direct_lens(model, "dog", mask_index=1, positions=(2,))  # position 6
+        assert list(rows["probability"]) == pytest.approx([p for p, _ in direct], rel=1e-5)
+        assert list(rows["rank"]) == [r for _, r in direct]
+    a, b = (table[table["model"] == name]["probability"].tolist() for name in "AB")
+    assert a != pytest.approx(b, rel=1e-3), "different weights must give different courses"
+
+
+def test_the_last_layer_is_each_models_own_prediction(tiny_models):
+    table = compare.compare_lens(*tiny_models, TEXT, (), 6, "park")
+    for name, model in zip("AB", tiny_models):
+        (target,) = model.fill_mask(TEXT, targets=("park",))["masks"][0]["targets"]
+        last = table[table["model"] == name].iloc[-1]
+        assert last["probability"] == pytest.approx(target["probability"], rel=1e-5)
+        assert last["rank"] == target["rank"]
+
+
+def test_the_lens_follows_the_final_prediction_as_the_lens_table_does(default_model):
+    masked = default_model.mask(TEXT)
+    course = logit_lens.lens_table(lens_logits(default_model, masked), 0,
+                                   default_model.vocabulary)
+    table = compare.compare_lens(default_model, default_model, TEXT, (), 6, course["final"])
+    for name in "AB":
+        rows = table[table["model"] == name]
+        assert list(rows["probability"]) == [r["final_probability"] for r in course["layers"]]
+        assert list(rows["rank"]) == [r["final_rank"] for r in course["layers"]]
+    assert compare.settled_layer(table, "A") == compare.settled_layer(table, "B")
+
+
+def test_models_of_different_depths_keep_their_own_layers(tiny_models, deeper_model):
+    table = compare.compare_lens(tiny_models[0], deeper_model, TEXT, (), 6, "dog")
+    assert list(table[table["model"] == "A"]["depth"]) == [0, 1, 2]
+    assert list(table[table["model"] == "B"]["layer"]) == [
+        "embeddings", "layer 1", "layer 2", "layer 3"]
+    direct = _direct_lens(deeper_model, "dog")
+    assert list(table[table["model"] == "B"]["rank"]) == [r for _, r in direct]
+
+
+def test_a_vocabulary_piece_is_followed_as_that_token(default_model):
+    piece = default_model.vocabulary.index("##s")
+    assert compare.word_ids(default_model, default_model, "##s") == (piece, piece)
+    assert compare.word_ids(default_model, default_model, " Dog ") == (
+        default_model.vocabulary.index("dog"),) * 2
+
+
+@pytest.mark.parametrize("word, message", [
+    ("", "Choose a word"),
+    ("yesterday", r"is 9 tokens for model B \(y \+ ##e"),  # one token in A's vocabulary
+    ("snowman", r"is 2 tokens for model A"),  # one token in B's vocabulary
+    ("€", r"Model B's vocabulary lacks “€” \(it reads as \[UNK\]\)"),
+])
+def test_a_word_that_is_not_one_token_in_both_gets_a_message(default_model, tiny_models, word,
+                                                             message):
+    with pytest.raises(ValueError, match=message):
+        compare.compare_lens(default_model, tiny_models[0], TEXT, (), 6, word)
+
+
+def test_a_position_that_is_not_a_mask_is_refused(default_model):
+    with pytest.raises(ValueError, match="Position 3 is not a mask"):
+        compare.compare_lens(default_model, default_model, TEXT, (), 3, "dog")
+
+
+def test_the_settled_layer_is_where_rank_one_holds_to_the_top():
+    table = pd.DataFrame({
+        "model": ["A"] * 4 + ["B"] * 3, "layer": ["e", "1", "2", "3", "e", "1", "2"],
+        "depth": [0, 1, 2, 3, 0, 1, 2], "probability": [0.0] * 7,
+        "rank": [1, 3, 1, 1, 1, 1, 2],
+    })
+    assert compare.settled_layer(table, "A") == "2"  # rank 1 at "e" did not hold
+    assert compare.settled_layer(table, "B") is None  # lost at the last layer
+
+
+# Attention at the mask, side by side
+
+
+def test_the_masks_attention_rows_are_each_models_own(tiny_models, deeper_model):
+    for model_b in (tiny_models[1], deeper_model):
+        result = compare.compare_attention(tiny_models[0], model_b, TEXT, (2,), 6)
+        assert result["tokens"][6] == "[MASK]" and result["tokens"][2] == "cat"  # as typed
+        assert result["special"] == [0, len(result["tokens"]) - 1]
+        for side, model in (("a", tiny_models[0]), ("b", model_b)):
+            weights = attention.attention(model, model.mask(TEXT, (2,)))  # (l, h, seq, seq)
+            np.testing.assert_array_equal(result[side], weights[:, :, 6])
+            assert np.allclose(result[side].sum(-1), 1, atol=1e-5)
+    assert result["b"].shape[0] == 3 and result["a"].shape[0] == 2  # depths of their own
+    same = compare.compare_attention(*tiny_models, TEXT, (), 6)
+    assert not np.allclose(same["a"], same["b"], atol=1e-3), "different weights, other rows"
+
+
+def test_attention_is_not_compared_across_tokenizers(default_model, tiny_models):
+    with pytest.raises(ValueError, match=r"different tokenizers \(vocabularies of 30,522 and"):
+        compare.compare_attention(default_model, tiny_models[0], TEXT, (), 6)
+    with pytest.raises(ValueError, match="Position 2 is not a mask"):
+        compare.compare_attention(default_model, default_model, TEXT, (), 2)

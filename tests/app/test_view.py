@@ -42,6 +42,8 @@ VALUES = {
     "pll_all": st.booleans(),
     "compare_kind": st.sampled_from(view.COMPARE_KINDS),
     "compare_path": st.text(max_size=30),
+    "lens_word": st.text(max_size=30),
+    "compare_hide": st.booleans(),
     "present": st.booleans(),
 }
 

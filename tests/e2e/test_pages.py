@@ -40,3 +40,21 @@ def test_scoring_a_long_text_shows_progress_and_stops_on_request(page: Page, bas
     expect(page.get_by_test_id("stProgress")).to_have_count(0)
     expect(page.get_by_test_id("stMetricValue").filter(has_text=" of 510")).to_be_visible()
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def test_compare_follows_a_typed_word_through_both_models_layers(page: Page, base_url):
+    page.goto(f"{base_url}/compare?{urlencode({'text': TEXT})}")
+    _settle(page)
+    charts = page.locator("[data-testid=stPlotlyChart]")
+    expect(charts).to_have_count(4, timeout=60_000)  # bars, the lens, A's and B's attention
+    lens = charts.nth(1)
+    expect(lens.locator(".gtitle")).to_have_text("“dog” at position 2, layer by layer")
+    box = page.get_by_label("Word to follow (pick one, or type any word)")
+    box.click()
+    box.fill("cat")
+    box.press("Enter")
+    page.wait_for_url(lambda url: "lens_word=cat" in url, timeout=60_000)
+    _settle(page)
+    expect(lens.locator(".gtitle")).to_have_text("“cat” at position 2, layer by layer")
+    expect(page.get_by_text("A: default: what the mask reads")).to_be_visible()
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)

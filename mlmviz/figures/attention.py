@@ -1,0 +1,156 @@
+"""Attention weights drawn as heat cells: the mask's rows per layer and head, one full matrix.
+
+Every cell is the model's own softmax weight, printed as a whole percentage
+while the columns are few (the hover holds it to 0.1 %). Keys a caller leaves out (e.g.
+`[CLS]` and `[SEP]`) are simply not drawn: the weights shown are not
+renormalised, so a row drawn without them sums to less than 1.
+"""
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from mlmviz.figures.layout import compact
+
+ROW = 26  # px per heat strip (12 px labels with room to spare)
+BELOW = 70  # px under the cells: the key tokens, turned when they are many
+LEAST_ROWS = 4  # a figure is at least this many rows tall: room for the colour bar
+PRINTED = 16  # columns: up to this many, each cell prints its weight
+NOTES_WIDTH = 0.16  # of the figure's width: the column of per-layer notes
+COLOURS = "Blues"
+
+
+def mask_rows(weights, tokens, query, keys=None, layer_notes=None, title="", notes_title=""):
+    """What one token (the mask) attends to: a heat strip per layer and head.
+
+    Rows are "layer l · head h" (1-based, layer 1 at the top, its heads in
+    order), columns the key tokens in text order, each cell the weight the
+    query gives that key. A line separates the layers.
+
+    Args:
+        weights: `(layers, heads, seq, seq)` attention weights
+            (`mlmviz.analysis.attention.attention`'s output).
+        tokens: the `seq` token strings, plain text (shown as typed).
+        query: the position whose attention is drawn.
+        keys: the key positions drawn as columns (default: all), in order.
+        layer_notes: optional plain-text note per layer, written right of
+            that layer's first row (e.g. the logit lens rank there).
+        title: figure title.
+        notes_title: what the notes are, written under them (plain text).
+    """
+    weights = np.asarray(weights, dtype=float)
+    layers, heads = weights.shape[:2]
+    keys = list(range(weights.shape[-1])) if keys is None else [int(k) for k in keys]
+    rows = weights[:, :, query][:, :, keys].reshape(layers * heads, len(keys))  # (layers·heads, keys)
+    labels = [f"layer {l} · head {h}" for l in range(1, layers + 1) for h in range(1, heads + 1)]
+    return _strips(rows, labels, heads, tokens, keys, layer_notes, title, notes_title)
+
+
+def average_rows(weights, tokens, query, keys=None, layer_notes=None, title="", notes_title=""):
+    """What the query attends to per layer, averaged over the layer's heads.
+
+    Arguments as `mask_rows`; one row per layer ("layer l").
+    """
+    mean = np.asarray(weights, dtype=float)[:, :, query].mean(axis=1)  # (layers, seq)
+    keys = list(range(mean.shape[-1])) if keys is None else [int(k) for k in keys]
+    labels = [f"layer {l}" for l in range(1, len(mean) + 1)]
+    return _strips(mean[:, keys], labels, 1, tokens, keys, layer_notes, title, notes_title)
+
+
+def attention_matrix(matrix, tokens, positions=None, query=None, title=""):
+    """One head's full attention: a row per query token, a column per key token.
+
+    Args:
+        matrix: `(seq, seq)` weights of one layer and head, `[query, key]`.
+        tokens: the `seq` token strings, plain text.
+        positions: the positions drawn, as rows and as columns (default all).
+        query: a position whose row is outlined (the mask), or None.
+        title: figure title.
+    """
+    positions = list(range(len(tokens))) if positions is None else [int(p) for p in positions]
+    cells = np.asarray(matrix, dtype=float)[np.ix_(positions, positions)]  # (shown, shown)
+    names = _names(tokens, positions)
+    index = list(range(len(positions)))
+    pairs = [[f"{q} → {k}" for k in names] for q in names]
+    figure = go.Figure(_heatmap(cells, index, index, pairs, "%{customdata}: %{z:.1%}"))
+    ticks = {"tickmode": "array", "tickvals": index, "ticktext": _ticks(tokens, positions)}
+    figure.update_xaxes(title={"text": "key: the token read", "standoff": 8}, **ticks)
+    figure.update_yaxes(title="query: the token reading", autorange="reversed", **ticks)
+    if query in positions:
+        row = positions.index(query)
+        figure.add_shape(type="rect", x0=-0.5, x1=len(positions) - 0.5, y0=row - 0.5,
+                         y1=row + 0.5, line={"color": "crimson", "width": 3})
+    compact(figure, 40 + BELOW + ROW * max(len(positions), LEAST_ROWS), title)
+    figure.update_layout(margin={"b": BELOW}, plot_bgcolor="white")
+    return figure
+
+
+def _strips(rows, labels, group, tokens, keys, layer_notes, title, notes_title):
+    """Heat strips `rows` `(n, len(keys))` labelled `labels`, a line every `group` rows,
+    and `layer_notes` (one per group) in a narrow column at the right, over `notes_title`."""
+    names = _names(tokens, keys)
+    columns = list(range(len(keys)))
+    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.01,
+                           column_widths=[1 - NOTES_WIDTH, NOTES_WIDTH])
+    hovers = [[f"{label}, key {name}" for name in names] for label in labels]
+    figure.add_trace(_heatmap(rows, columns, labels, hovers, "%{customdata}: %{z:.1%}"),
+                     row=1, col=1)
+    figure.update_xaxes(tickmode="array", tickvals=columns, ticktext=_ticks(tokens, keys),
+                        row=1, col=1)
+    figure.update_yaxes(type="category", autorange="reversed", row=1, col=1)
+    for start in range(group, len(labels), group):
+        figure.add_shape(type="line", x0=-0.5, x1=len(keys) - 0.5, y0=start - 0.5,
+                         y1=start - 0.5, line={"color": "#333", "width": 2}, row=1, col=1)
+    if layer_notes is not None:
+        figure.add_trace(go.Scatter(
+            x=[0] * len(layer_notes), y=labels[::group],
+            text=[html.escape(str(note)) for note in layer_notes],
+            mode="text", textposition="middle right", hoverinfo="skip", showlegend=False,
+        ), row=1, col=2)
+        figure.update_xaxes(range=[0, 1], row=1, col=2)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=2,
+                        title={"text": html.escape(notes_title), "standoff": 8})
+    figure.update_yaxes(showgrid=False, row=1, col=2)
+    compact(figure, 40 + BELOW + ROW * max(len(labels), LEAST_ROWS), title)
+    figure.update_layout(margin={"b": BELOW}, plot_bgcolor="white")
+    return figure
+
+
+def _names(tokens, positions):
+    """"token (position)" for each of `positions`: unique, plain text."""
+    return [f"{tokens[p]} ({p})" for p in positions]
+
+
+def _ticks(tokens, positions):
+    """The tokens at `positions`, escaped for plotly's labels (repeats are fine: the
+    axis places them by number)."""
+    return [html.escape(str(tokens[p])) for p in positions]
+
+
+def _heatmap(cells, x, y, hovers, hover):
+    """Heat cells 0 pale to the largest weight shown dark, each printed as a whole
+    percentage when the columns are few.
+
+    `hovers` is one plain-text string per cell, `hover` the template naming it.
+    """
+    cells = np.asarray(cells, dtype=float)
+    finite = cells[np.isfinite(cells)]
+    largest = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    printed = len(x) <= PRINTED
+    return go.Heatmap(
+        z=cells.tolist(), x=x, y=y, colorscale=COLOURS, zmin=0, zmax=largest,
+        customdata=[[html.escape(h) for h in row] for row in hovers],
+        hovertemplate=hover + "<extra></extra>",
+        colorbar={"thickness": 10, "title": {"text": "share"}, "tickformat": ".0%",
+                  "nticks": 3 if len(y) < 5 else 6},
+        text=[[_percent(v) for v in row] for row in cells] if printed else None,
+        texttemplate="%{text}" if printed else "", textfont={"size": 12},
+        xgap=1, ygap=1,
+    )
+
+
+def _percent(weight):
+    """A weight as a whole percentage without the sign ("12"); "" for NaN."""
+    return f"{weight * 100:.0f}" if np.isfinite(weight) else ""
