@@ -71,12 +71,11 @@ def show(masked, encoding, computed):
             help="Leaves the model's special tokens out of the charts. The weights are not "
             "renormalised: each cell keeps the model's own number.",
         )
+        lens = logit_lens.lens_table(computed["lens"], index, model.vocabulary, top_k=1)
+        answer, ranks = lens["final"], [row["final_rank"] for row in lens["layers"]]
+        st.caption(f"Before layer 1 (on the embeddings alone) the head ranks the final "
+                   f"answer “{answer}” #{ranks[0]:,}.")
     query = masked.positions[index]
-    lens = logit_lens.lens_table(computed["lens"], index, model.vocabulary, top_k=1)
-    answer, ranks = lens["final"], [row["final_rank"] for row in lens["layers"]]
-    with settings:
-        st.caption(f"The final answer “{answer}” is the head's #{ranks[0]:,} guess before "
-                   f"layer 1 (on the embeddings) and #{ranks[-1]:,} after the last layer.")
     with prediction_place:
         prediction(computed, query)
 

@@ -8,9 +8,10 @@ from mlmviz.figures.attention import PRINTED, attention_matrix, average_rows, ma
 from mlmviz.figures.layout import PROJECTOR_TICKS, for_projector
 
 TOKENS = ["[CLS]", "the", "[MASK]", "barked", "the", "<b>", "[SEP]"]
+SEQ = len(TOKENS)
 
 
-def _weights(layers=3, heads=2, seq=len(TOKENS), seed=0):
+def _weights(layers=3, heads=2, seq=SEQ, seed=0):
     scores = np.random.default_rng(seed).normal(size=(layers, heads, seq, seq))
     weights = np.exp(scores)
     return weights / weights.sum(axis=-1, keepdims=True)  # (layers, heads, seq, seq)
