@@ -61,7 +61,7 @@ def show(masked, encoding, computed):
     layers, heads = weights.shape[:2]
     tokens = list(encoding.tokens)
     special = [p for p, is_special in enumerate(encoding.special) if is_special]
-    names = ", ".join(dict.fromkeys(tokens[p] for p in special))
+    names = ", ".join(f"`{token}`" for token in dict.fromkeys(tokens[p] for p in special))
     settings, prediction_place = (
         (st.container(), st.container()) if presenting() else st.columns(2))
     with settings:

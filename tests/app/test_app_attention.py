@@ -88,6 +88,7 @@ def test_a_chosen_layer_and_head_show_that_matrix(expected):
 def test_hiding_the_special_tokens_removes_their_columns_without_renormalising(expected):
     weights, _ = expected
     app = _open({"text": TEXT})
+    assert app.toggle(key="hide_special").label == "Hide `[CLS]`, `[SEP]`"
     app.toggle(key="hide_special").set_value(True).run()
     words = list(range(1, len(TOKENS) - 1))
     grid = _grid(app)
