@@ -120,6 +120,7 @@ PAGES = [
     st.Page("app_pages/states.py", title="Hidden states", icon=":material/scatter_plot:"),
     st.Page("app_pages/embeddings.py", title="Embedding similarity", icon=":material/explore:"),
     st.Page("app_pages/lens.py", title="Logit lens", icon=":material/layers:"),
+    st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
     st.Page("app_pages/masking_lab.py", title="Masking lab", icon=":material/science:"),
     st.Page("app_pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
 ]

@@ -80,6 +80,16 @@ def lens(lens_result):
                 lambda: export.lens_csv(lens_result))], key="lens")
 
 
+def attention(tokens, weights, query):
+    """Attention: the mask's rows (CSV) and every layer's whole matrix (JSON, as the CLI's)."""
+    offer([
+        File("The mask's attention per layer and head (CSV)", "mlmviz-attention-mask.csv",
+             lambda: export.mask_rows_csv(tokens, weights, query)),
+        File("All attention weights (JSON)", "mlmviz-attention.json",
+             lambda: export.attention_json(tokens, weights)),
+    ], key="attention")
+
+
 def masking_lab(result, vocabulary):
     """Masking lab: the corruption and the loss, token by token."""
     offer([File("Corruption and loss per token (CSV)", "mlmviz-masking-lab.csv",

@@ -132,6 +132,9 @@ FIELDS = {
     "ww": Field(False, flag, "Masking lab: whole-word masking"),
     "span": Field(0, integer(0, 100_000), "Masking lab: the first token shown of a long text"),
     "pll_all": Field(False, flag, "Masking lab: score every token of a long text"),
+    "layer": Field(None, integer(1, 1000), "Attention: the layer of the matrix"),
+    "head": Field(None, integer(1, 1000), "Attention: the head of the matrix"),
+    "hide_special": Field(False, flag, "Attention: hide the special tokens ([CLS], [SEP])"),
     "compare_kind": Field("Embedded default", choice(COMPARE_KINDS), "where model B comes from"),
     "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
     "lens_word": Field("", text(100), "Compare: the word followed layer by layer (empty: "
@@ -146,7 +149,7 @@ def state():
     if VIEW_KEY not in st.session_state:
         query = _query()
         st.session_state[VIEW_KEY], st.session_state[NOTES_KEY] = from_query(query)
-        st.session_state[UNCHECKED_KEY] = {"picked", "mask", "hist", "span"} & set(query)
+        st.session_state[UNCHECKED_KEY] = {"picked", "mask", "hist", "span", "layer", "head"} & set(query)
     return st.session_state[VIEW_KEY]
 
 

@@ -315,3 +315,30 @@ def compare_targets_csv(result):
         for m in result["masks"] for a, b in zip(m["a"]["targets"], m["b"]["targets"])
     ]
     return _csv(pd.DataFrame(rows, columns=columns))
+
+
+def attention_json(tokens, weights):
+    """Attention: every layer's weights, as `python -m mlmviz attention --json` prints them.
+
+    Returns:
+        JSON `{"tokens": [...], "attention": [layer][head][query][key]}`
+        (float32 values, which read back equal as float32).
+    """
+    return json.dumps({"tokens": list(tokens), "attention": np.asarray(weights).tolist()})
+
+
+def mask_rows_csv(tokens, weights, query):
+    """Attention: one row per (layer, head, key) of what the token at `query` reads.
+
+    Returns:
+        CSV with `layer` and `head` (1-based), `key_position`, `key_token`
+        and `weight` (how much of the query's attention that key gets).
+    """
+    weights = np.asarray(weights, dtype=np.float32)[:, :, query]  # (layers, heads, seq)
+    layers, heads, seq = weights.shape
+    layer, head, key = np.meshgrid(np.arange(layers), np.arange(heads), np.arange(seq),
+                                   indexing="ij")  # each (layers, heads, seq)
+    return _csv(pd.DataFrame({
+        "layer": layer.ravel() + 1, "head": head.ravel() + 1, "key_position": key.ravel(),
+        "key_token": [tokens[k] for k in key.ravel()], "weight": weights.ravel(),
+    }))

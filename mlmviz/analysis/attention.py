@@ -72,3 +72,17 @@ def strongest_keys(weights, query):
     mean = weights[:, :, query].mean(axis=1)  # (layers, seq)
     best = mean.argmax(axis=-1)  # (layers,)
     return [(int(key), float(row[key])) for key, row in zip(best, mean)]
+
+
+def share_of(weights, query, keys):
+    """How much of `query`'s attention goes to the positions `keys`, per layer and head.
+
+    Args:
+        weights: `attention` output `(layers, heads, seq, seq)`.
+        query: a token position.
+        keys: key positions (e.g. the special tokens a page hides).
+
+    Returns:
+        `(layers, heads)` sums of the weights, each in [0, 1] (0 for no keys).
+    """
+    return weights[:, :, query][..., list(keys)].sum(axis=-1)  # (layers, heads)

@@ -15,6 +15,10 @@ from plotly.subplots import make_subplots
 from mlmviz.figures.layout import compact
 
 ROW = 26  # px per heat strip (12 px labels with room to spare)
+DENSE_ROW = 18  # px per strip past DENSE strips (BERT-base: 144), still one label each
+DENSE = 48
+MATRIX_MOST = 1200  # px of cells at most: a long text's matrix gets thinner rows
+MOST_LABELS = 40  # tokens named per axis; past that every k-th (the hover names each)
 BELOW = 70  # px under the cells: the key tokens, turned when they are many
 LEAST_ROWS = 4  # a figure is at least this many rows tall: room for the colour bar
 PRINTED = 16  # columns: up to this many, each cell prints its weight
@@ -72,17 +76,16 @@ def attention_matrix(matrix, tokens, positions=None, query=None, title=""):
     positions = list(range(len(tokens))) if positions is None else [int(p) for p in positions]
     cells = np.asarray(matrix, dtype=float)[np.ix_(positions, positions)]  # (shown, shown)
     names = _names(tokens, positions)
-    index = list(range(len(positions)))
-    pairs = [[f"{q} → {k}" for k in names] for q in names]
-    figure = go.Figure(_heatmap(cells, index, index, pairs, "%{customdata}: %{z:.1%}"))
-    ticks = {"tickmode": "array", "tickvals": index, "ticktext": _ticks(tokens, positions)}
+    figure = go.Figure(_heatmap(cells, names, names, "%{y} → %{x}"))
+    ticks = _ticks(tokens, positions, names)
     figure.update_xaxes(title={"text": "key: the token read", "standoff": 8}, **ticks)
     figure.update_yaxes(title="query: the token reading", autorange="reversed", **ticks)
     if query in positions:
         row = positions.index(query)
         figure.add_shape(type="rect", x0=-0.5, x1=len(positions) - 0.5, y0=row - 0.5,
                          y1=row + 0.5, line={"color": "crimson", "width": 3})
-    compact(figure, 40 + BELOW + ROW * max(len(positions), LEAST_ROWS), title)
+    height = min(ROW * max(len(positions), LEAST_ROWS), MATRIX_MOST)
+    compact(figure, 40 + BELOW + height, title)
     figure.update_layout(margin={"b": BELOW}, plot_bgcolor="white")
     return figure
 
@@ -91,14 +94,10 @@ def _strips(rows, labels, group, tokens, keys, layer_notes, title, notes_title):
     """Heat strips `rows` `(n, len(keys))` labelled `labels`, a line every `group` rows,
     and `layer_notes` (one per group) in a narrow column at the right, over `notes_title`."""
     names = _names(tokens, keys)
-    columns = list(range(len(keys)))
     figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.01,
                            column_widths=[1 - NOTES_WIDTH, NOTES_WIDTH])
-    hovers = [[f"{label}, key {name}" for name in names] for label in labels]
-    figure.add_trace(_heatmap(rows, columns, labels, hovers, "%{customdata}: %{z:.1%}"),
-                     row=1, col=1)
-    figure.update_xaxes(tickmode="array", tickvals=columns, ticktext=_ticks(tokens, keys),
-                        row=1, col=1)
+    figure.add_trace(_heatmap(rows, names, labels, "%{y}, key %{x}"), row=1, col=1)
+    figure.update_xaxes(**_ticks(tokens, keys, names), row=1, col=1)
     figure.update_yaxes(type="category", autorange="reversed", row=1, col=1)
     for start in range(group, len(labels), group):
         figure.add_shape(type="line", x0=-0.5, x1=len(keys) - 0.5, y0=start - 0.5,
@@ -113,36 +112,36 @@ def _strips(rows, labels, group, tokens, keys, layer_notes, title, notes_title):
     figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=2,
                         title={"text": html.escape(notes_title), "standoff": 8})
     figure.update_yaxes(showgrid=False, row=1, col=2)
-    compact(figure, 40 + BELOW + ROW * max(len(labels), LEAST_ROWS), title)
+    row = ROW if len(labels) <= DENSE else DENSE_ROW
+    compact(figure, 40 + BELOW + row * max(len(labels), LEAST_ROWS), title)
     figure.update_layout(margin={"b": BELOW}, plot_bgcolor="white")
     return figure
 
 
 def _names(tokens, positions):
-    """"token (position)" for each of `positions`: unique, plain text."""
-    return [f"{tokens[p]} ({p})" for p in positions]
+    """The category of each of `positions`: "token (position)", unique, escaped for plotly."""
+    return [html.escape(f"{tokens[p]} ({p})") for p in positions]
 
 
-def _ticks(tokens, positions):
-    """The tokens at `positions`, escaped for plotly's labels (repeats are fine: the
-    axis places them by number)."""
-    return [html.escape(str(tokens[p])) for p in positions]
+def _ticks(tokens, positions, names):
+    """Axis settings naming the columns (categories `names`) by their tokens, every k-th
+    of them past `MOST_LABELS` (k the smallest that keeps at most that many)."""
+    step = max(1, -(-len(positions) // MOST_LABELS))
+    return {"type": "category", "tickmode": "array", "tickvals": names[::step],
+            "ticktext": [html.escape(str(tokens[p])) for p in positions[::step]]}
 
 
-def _heatmap(cells, x, y, hovers, hover):
+def _heatmap(cells, x, y, where):
     """Heat cells 0 pale to the largest weight shown dark, each printed as a whole
-    percentage when the columns are few.
-
-    `hovers` is one plain-text string per cell, `hover` the template naming it.
-    """
+    percentage when the columns are few; the hover says `where` (a template) and the
+    weight to 0.1 %."""
     cells = np.asarray(cells, dtype=float)
     finite = cells[np.isfinite(cells)]
     largest = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     printed = len(x) <= PRINTED
     return go.Heatmap(
         z=cells.tolist(), x=x, y=y, colorscale=COLOURS, zmin=0, zmax=largest,
-        customdata=[[html.escape(h) for h in row] for row in hovers],
-        hovertemplate=hover + "<extra></extra>",
+        hovertemplate=where + ": %{z:.1%}<extra></extra>",
         colorbar={"thickness": 10, "title": {"text": "share"}, "tickformat": ".0%",
                   "nticks": 3 if len(y) < 5 else 6},
         text=[[_percent(v) for v in row] for row in cells] if printed else None,

@@ -7,7 +7,7 @@ from transformers import AutoConfig, AutoModelForMaskedLM
 
 import mlmviz
 from hf_checkpoints import ARCHITECTURES, make_checkpoint
-from mlmviz.analysis.attention import attention, encoder_attention, strongest_keys
+from mlmviz.analysis.attention import attention, encoder_attention, share_of, strongest_keys
 from mlmviz.compiled import encoder_inputs, sequence_output_of
 
 SENTENCES = ("the cat sat on the mat .", "we walked to the shop to buy bread and milk .")
@@ -87,6 +87,15 @@ def test_strongest_keys_averages_over_heads():
     keys = strongest_keys(weights, 1)
     assert [key for key, _ in keys] == [1, 2]
     assert keys[0][1] == pytest.approx(0.4) and keys[1][1] == pytest.approx(0.9)
+
+
+def test_share_of_sums_what_the_query_gives_those_keys_per_layer_and_head():
+    weights = np.zeros((2, 2, 3, 3), dtype="float32")  # (layers, heads, seq, seq)
+    weights[0, :, 1] = [[0.6, 0.4, 0.0], [0.1, 0.3, 0.6]]
+    weights[1, :, 1] = [[0.0, 0.0, 1.0], [0.5, 0.2, 0.3]]
+    weights[:, :, 0] = 1.0  # another query's row: not counted
+    np.testing.assert_allclose(share_of(weights, 1, [0, 2]), [[0.6, 0.7], [1.0, 0.8]])
+    np.testing.assert_array_equal(share_of(weights, 1, []), np.zeros((2, 2)))
 
 
 def test_a_saved_keras_file_gives_the_same_attention(checkpoint, tmp_path):

@@ -25,6 +25,10 @@ FILES = {
     },
     "embeddings": {"Neighbour tables (CSV)": "mlmviz-embeddings-neighbours.csv"},
     "lens": {"Layer × token table (CSV)": "mlmviz-lens.csv"},
+    "attention": {
+        "The mask's attention per layer and head (CSV)": "mlmviz-attention-mask.csv",
+        "All attention weights (JSON)": "mlmviz-attention.json",
+    },
     "masking_lab": {
         "Corruption and loss per token (CSV)": "mlmviz-masking-lab.csv",
         "Pseudo-log-likelihood per token (CSV)": "mlmviz-pll.csv",
@@ -109,6 +113,19 @@ def test_lens_file_is_the_pages_table(app, made):
     assert saved["layer"].tolist() == shown["layer"].tolist()
     assert saved["top_1"].tolist() == shown["#1"].tolist()
     assert saved["final_rank"].tolist() == shown["final rank"].tolist()
+
+
+def test_attention_files_hold_the_grids_numbers_and_the_whole_tensor(app, made):
+    _open(app, "attention")
+    grid = _chart(app, "What the mask")
+    rows = _csv(made, "mlmviz-attention-mask.csv")
+    assert len(rows) == len(grid["data"][0]["y"]) * len(grid["data"][0]["x"])
+    first = rows[(rows["layer"] == 1) & (rows["head"] == 1)]
+    assert first["weight"].tolist() == pytest.approx(grid["data"][0]["z"][0], rel=1e-6)
+    whole = json.loads(made["mlmviz-attention.json"]())
+    assert whole["tokens"] == first["key_token"].tolist()
+    layers, heads = rows["layer"].max(), rows["head"].max()
+    assert len(whole["attention"]) == layers and len(whole["attention"][0]) == heads
 
 
 def test_embeddings_file_holds_both_neighbour_tables(app, made):

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
-PAGES = ["anatomy", "states", "embeddings", "lens"]
+PAGES = ["anatomy", "states", "embeddings", "lens", "attention"]
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 import view
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
-PAGES = ["predict", "anatomy", "states", "embeddings", "lens", "masking_lab", "compare"]
+PAGES = ["predict", "anatomy", "states", "embeddings", "lens", "attention", "masking_lab",
+         "compare"]
 TEXT = "the old man walked his [MASK] in the [MASK]."  # masks at 6 and 9
 
 
@@ -40,6 +41,9 @@ VALUES = {
     "ww": st.booleans(),
     "span": st.integers(0, 100_000),
     "pll_all": st.booleans(),
+    "layer": st.none() | st.integers(1, 1000),
+    "head": st.none() | st.integers(1, 1000),
+    "hide_special": st.booleans(),
     "compare_kind": st.sampled_from(view.COMPARE_KINDS),
     "compare_path": st.text(max_size=30),
     "lens_word": st.text(max_size=30),
@@ -98,7 +102,7 @@ def test_a_link_with_bad_values_opens_every_page_with_a_note(page):
     if page != "masking_lab":  # the lab draws no token pills' positions into the URL check
         assert "99" in notes
         assert app.pills(key="picked").value == [2]
-    if page in ("anatomy", "embeddings", "lens"):
+    if page in ("anatomy", "embeddings", "lens", "attention"):
         assert "`mask`" in notes and app.selectbox(key="mask").value == 2  # the first mask
     assert app.query_params["text"] == TEXT
     assert "top_k" not in app.query_params and "zoom" not in app.query_params
@@ -116,7 +120,7 @@ def test_a_link_restores_the_view_on_every_page(page):
         assert app.pills(key="picked").value == [2]
     shown = {"predict": ["top_k", "temperature", "words"], "anatomy": ["top_k", "temperature",
              "mask", "hist"], "states": ["heat"], "embeddings": ["mask", "nbrs"],
-             "lens": ["mask", "lens_k"], "masking_lab": ["rate", "seed", "ww"],
+             "lens": ["mask", "lens_k"], "attention": ["mask"], "masking_lab": ["rate", "seed", "ww"],
              "compare": ["top_k", "words", "mask"]}[page]
     values = {widget.key: widget.value for kind in ("slider", "text_input", "selectbox",
               "radio", "number_input", "toggle") for widget in getattr(app, kind)}

@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 from test_browser import _settle, _type_text
 
 PAGES = [
-    "Head anatomy", "Hidden states", "Embedding similarity", "Logit lens", "Masking lab",
-    "Compare checkpoints",
+    "Head anatomy", "Hidden states", "Embedding similarity", "Logit lens", "Attention",
+    "Masking lab", "Compare checkpoints",
 ]
 TEXT = "the [MASK] barked at the [MASK] all night."
 
@@ -23,6 +23,25 @@ def test_each_page_draws_a_chart_for_the_text_typed_on_predict(page: Page, base_
     expect(page.get_by_label("Text", exact=True)).to_have_value(TEXT, timeout=60_000)
     chart = page.locator("[data-testid=stPlotlyChart] .main-svg").first
     expect(chart).to_be_visible(timeout=60_000)
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def test_the_attention_grid_draws_and_another_head_redraws_the_matrix(page: Page, base_url):
+    page.goto(f"{base_url}/attention?{urlencode({'text': TEXT})}")
+    _settle(page)
+    charts = page.get_by_test_id("stPlotlyChart")
+    grid = charts.filter(has_text="What the mask at position 2 reads")
+    expect(grid.locator(".hm image")).to_be_visible(timeout=60_000)  # the heat cells
+    expect(grid).to_contain_text("layer 2 · head 2")
+    matrix = charts.filter(has_text="who reads whom")
+    expect(matrix).to_contain_text("Layer 1, head 1")
+    head = page.get_by_test_id("stSelectbox").filter(has_text="Head").locator("input")
+    head.focus()
+    head.press("ArrowDown")  # opens the list (a click opens it only sometimes, off screen)
+    page.get_by_role("option", name="2", exact=True).click()
+    page.wait_for_url(lambda url: "head=2" in url, timeout=60_000)
+    _settle(page)
+    expect(matrix).to_contain_text("Layer 1, head 2")
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 

@@ -8,9 +8,10 @@ from mlmviz.figures.attention import PRINTED, attention_matrix, average_rows, ma
 from mlmviz.figures.layout import PROJECTOR_TICKS, for_projector
 
 TOKENS = ["[CLS]", "the", "[MASK]", "barked", "the", "<b>", "[SEP]"]
+SEQ = len(TOKENS)
 
 
-def _weights(layers=3, heads=2, seq=len(TOKENS), seed=0):
+def _weights(layers=3, heads=2, seq=SEQ, seed=0):
     scores = np.random.default_rng(seed).normal(size=(layers, heads, seq, seq))
     weights = np.exp(scores)
     return weights / weights.sum(axis=-1, keepdims=True)  # (layers, heads, seq, seq)
@@ -37,14 +38,25 @@ def test_hidden_keys_are_left_out_and_the_rest_not_renormalised():
     assert _cells(figure).shape == (6, 5)
     assert np.allclose(_cells(figure)[0], weights[0, 0, 2, keys])
     assert list(figure.layout.xaxis.ticktext) == ["the", "[MASK]", "barked", "the", "&lt;b&gt;"]
-    assert "[CLS]" not in str(figure.data[0].customdata)
+    assert "[CLS] (0)" not in figure.data[0].x
 
 
 def test_repeated_tokens_keep_their_own_columns_and_hover_names_the_position():
     figure = mask_rows(_weights(), TOKENS, 2)
-    assert list(figure.data[0].x) == list(range(len(TOKENS)))
-    assert list(figure.layout.xaxis.tickvals) == list(range(len(TOKENS)))
-    assert figure.data[0].customdata[0][4] == "layer 1 · head 1, key the (4)"
+    assert figure.data[0].x[1] == "the (1)" and figure.data[0].x[4] == "the (4)"
+    assert figure.data[0].x[5] == "&lt;b&gt; (5)"  # plotly reads labels as HTML
+    assert list(figure.layout.xaxis.tickvals) == list(figure.data[0].x)
+    assert figure.data[0].hovertemplate == "%{y}, key %{x}: %{z:.1%}<extra></extra>"
+
+
+def test_past_forty_tokens_every_kth_is_named_and_a_long_matrix_stays_in_bounds():
+    seq = 100
+    tokens = [f"t{i}" for i in range(seq)]
+    figure = mask_rows(_weights(layers=1, seq=seq), tokens, 0)
+    assert list(figure.layout.xaxis.ticktext) == tokens[::3]  # 34 labels of 100
+    matrix = attention_matrix(_weights(layers=1, seq=seq)[0, 0], tokens)
+    assert list(matrix.layout.yaxis.ticktext) == tokens[::3]
+    assert matrix.layout.height <= 40 + 70 + 1200
 
 
 def test_layer_notes_sit_beside_each_layers_first_row():
@@ -72,7 +84,8 @@ def test_the_matrix_shows_queries_as_rows_and_outlines_the_mask():
     assert np.allclose(_cells(figure), weights[1, 0])
     outline = [shape for shape in figure.layout.shapes if shape.type == "rect"]
     assert len(outline) == 1 and (outline[0].y0, outline[0].y1) == (1.5, 2.5)
-    assert figure.data[0].customdata[2][3] == "[MASK] (2) → barked (3)"
+    assert (figure.data[0].y[2], figure.data[0].x[3]) == ("[MASK] (2)", "barked (3)")
+    assert figure.data[0].hovertemplate.startswith("%{y} → %{x}: ")
 
 
 def test_the_matrix_drops_hidden_positions_from_rows_and_columns():
@@ -89,7 +102,6 @@ def test_cells_print_their_weight_as_a_percentage_only_while_they_have_room():
     cells = mask_rows(weights, ["t"] * PRINTED, 0).data[0]
     assert cells.texttemplate == "%{text}"
     assert cells.text[1][3] == f"{weights[0, 1, 0, 3] * 100:.0f}"
-    assert cells.hovertemplate.endswith("%{z:.1%}<extra></extra>")
     many = PRINTED + 1
     assert not mask_rows(_weights(seq=many), ["t"] * many, 0).data[0].texttemplate
 
@@ -104,6 +116,8 @@ def test_the_colour_scale_starts_at_zero_and_reaches_the_largest_weight_shown():
 def test_the_grid_grows_with_its_rows_and_on_a_projector_its_labels_are_large():
     small, large = mask_rows(_weights(layers=1), TOKENS, 2), mask_rows(_weights(layers=12), TOKENS, 2)
     assert large.layout.height - small.layout.height >= 20 * (24 - 3)
+    base = mask_rows(_weights(layers=12, heads=12), TOKENS, 2)  # BERT-base: 144 rows
+    assert 16 * 144 <= base.layout.height - 200 <= 20 * 144  # dense, one label per row
     projected = for_projector(mask_rows(_weights(), TOKENS, 2))
     assert projected.layout.yaxis.tickfont.size == PROJECTOR_TICKS
     assert projected.layout.xaxis.tickfont.size == PROJECTOR_TICKS
