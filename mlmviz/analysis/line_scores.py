@@ -1,0 +1,47 @@
+"""Per-line figures of a corpus evaluation: which lines the model finds hardest.
+
+`mlmviz.analysis.evaluation.evaluate` reports, through `on_details`, one
+record per masked token (`line`, `positions`, `label_id`, `predicted_id`,
+`loss`, ...). `line_scores` folds them into one row per corpus line: its
+masks, how many the model got right at top-1, and the mean cross-entropy of
+the labels. `worst_lines` orders those rows hardest first.
+"""
+
+import pandas as pd
+
+COLUMNS = ("line", "positions", "masks", "correct", "accuracy", "mean_loss")
+
+
+def line_scores(records):
+    """One row per evaluated line, in line order.
+
+    Args:
+        records: `evaluate`'s detail records (dicts with `line`, `positions`,
+            `label_id`, `predicted_id` and `loss`), in any order.
+
+    Returns:
+        DataFrame with `COLUMNS`: `line` (0-based line number), `positions`
+        (the line's masked positions, a tuple, as `fill_mask` takes them),
+        `masks` (their count), `correct` (top-1 hits), `accuracy`
+        (correct / masks) and `mean_loss` (mean cross-entropy at the masks,
+        nats). Empty (with those columns) for no records.
+    """
+    frame = pd.DataFrame.from_records(
+        [{"line": r["line"], "positions": tuple(r["positions"]),
+          "correct": int(r["predicted_id"] == r["label_id"]), "loss": float(r["loss"])}
+         for r in records],
+        columns=["line", "positions", "correct", "loss"],
+    )
+    rows = frame.groupby("line", sort=True).agg(
+        positions=("positions", "first"), masks=("loss", "size"),
+        correct=("correct", "sum"), mean_loss=("loss", "mean"),
+    ).reset_index()
+    rows["accuracy"] = rows["correct"] / rows["masks"]
+    return rows[list(COLUMNS)]
+
+
+def worst_lines(scores, count):
+    """The `count` hardest lines of `line_scores`: highest mean loss first
+    (ties: lower accuracy, then the earlier line)."""
+    order = scores.sort_values(["mean_loss", "accuracy", "line"], ascending=[False, True, True])
+    return order.head(count).reset_index(drop=True)
