@@ -121,6 +121,7 @@ PAGES = [
     st.Page("app_pages/embeddings.py", title="Embedding similarity", icon=":material/explore:"),
     st.Page("app_pages/lens.py", title="Logit lens", icon=":material/layers:"),
     st.Page("app_pages/masking_lab.py", title="Masking lab", icon=":material/science:"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("app_pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
 ]
 page = st.navigation(PAGES)

@@ -34,6 +34,8 @@ URL_KEY = "_view_url"  # values the URL shows instead of the view's (`show_in_ur
 MODEL_KINDS = ("Embedded default", "Checkpoint path", "Upload")
 COMPARE_KINDS = ("Embedded default", "Checkpoint path")
 STAGES = ("gathered", "after the head's transform")
+CORPORA = ("Held-out sample", "Upload a .txt")
+MOST_EVALUATED_LINES = 20_000
 IGNORED = ("embed", "embed_options")  # Streamlit's own parameters
 _UNSET = object()
 
@@ -132,6 +134,10 @@ FIELDS = {
     "ww": Field(False, flag, "Masking lab: whole-word masking"),
     "span": Field(0, integer(0, 100_000), "Masking lab: the first token shown of a long text"),
     "pll_all": Field(False, flag, "Masking lab: score every token of a long text"),
+    "ecorpus": Field(CORPORA[0], choice(CORPORA), "Evaluate: the corpus"),
+    "erate": Field(15, integer(1, 100), "Evaluate: masked tokens per line (%)"),
+    "eseed": Field(0, integer(0, 1_000_000), "Evaluate: masking seed"),
+    "elines": Field(2000, integer(1, MOST_EVALUATED_LINES), "Evaluate: lines read at most"),
     "compare_kind": Field("Embedded default", choice(COMPARE_KINDS), "where model B comes from"),
     "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
     "present": Field(False, flag, "presentation mode"),

@@ -315,3 +315,13 @@ def compare_targets_csv(result):
         for m in result["masks"] for a, b in zip(m["a"]["targets"], m["b"]["targets"])
     ]
     return _csv(pd.DataFrame(rows, columns=columns))
+
+
+def evaluation_summary_json(summary):
+    """Evaluate: the summary, as `python -m mlmviz evaluate --json` prints it (indented)."""
+    return json.dumps(summary, indent=2)
+
+
+def evaluation_details_jsonl(records):
+    """Evaluate: one JSON object per masked token, one per line, as `--details` writes them."""
+    return "".join(json.dumps(record) + "\n" for record in records)

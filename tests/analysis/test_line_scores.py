@@ -10,7 +10,8 @@ from mlmviz.analysis.line_scores import COLUMNS, line_scores, worst_lines
 
 def _record(line, positions, position, label, predicted, loss):
     return {"line": line, "positions": positions, "position": position, "label_id": label,
-            "predicted_id": predicted, "loss": loss}
+            "label": f"t{label}", "predicted_id": predicted, "predicted": f"t{predicted}",
+            "loss": loss}
 
 
 RECORDS = [
@@ -32,6 +33,8 @@ def test_each_line_gets_its_masks_hits_and_mean_loss():
     assert scores["correct"].tolist() == [0, 2, 1]
     assert scores["accuracy"].tolist() == pytest.approx([0.0, 2 / 3, 0.5])
     assert scores["mean_loss"].tolist() == pytest.approx([3.0, 0.3, 1.5])
+    assert scores["guesses"].tolist() == [
+        (("t5", "t9"),), (("t1", "t1"), ("t1", "t1"), ("t6", "t0")), (("t8", "t2"), ("t7", "t7"))]
 
 
 def test_the_worst_lines_come_first_by_mean_loss_then_accuracy_then_line():
