@@ -8,6 +8,7 @@ showing them as current.
 """
 
 import hashlib
+import itertools
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -17,15 +18,19 @@ import streamlit as st
 import downloads
 import view
 from mlmviz.analysis.evaluation import evaluate
+from mlmviz.analysis.filled import filled_segments
 from mlmviz.analysis.line_scores import line_scores, worst_lines
 from mlmviz.figures.evaluation import frequency_bars, reliability_diagram
 from mlmviz.sources.corpus import corpus_lines
-from shared import chart, chart_columns, current_model, current_source, explain
+from shared import chart, current_model, current_source, explain, presenting
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "heldout-sample.txt"
 RESULT_KEY = "evaluation_result"  # session state: the last run's `Result`
 UPLOAD_KEY = "evaluation_upload"  # session state: the uploaded corpus, kept across pages
 WORST = 10  # worst lines listed
+CARD_WIDTH = 160  # px: five metric cards in a row at 1280 px
+CHART_MIN_WIDTH = 380  # px: two charts side by side need twice this
+CHART_KEYS = ("eval_chart_reliability", "eval_chart_frequency")
 
 
 class Corpus(NamedTuple):
@@ -150,77 +155,96 @@ def open_on_predict(text, positions):
 
 
 def show_metrics(summary):
-    """The summary's numbers as metric cards, two rows."""
+    """The summary's numbers as metric cards that wrap onto more rows on a narrow screen."""
     best = summary["best_temperature"]
-    first = st.columns(4)
-    first[0].metric("Top-1 accuracy", f"{summary['top1_accuracy']:.1%}",
-                    help="How often the model's first guess is the hidden token.")
-    first[1].metric("Top-5 accuracy", f"{summary['top5_accuracy']:.1%}",
-                    help="How often the hidden token is among the five most probable.")
-    first[2].metric("Loss", f"{summary['loss']:.3f} nats",
-                    help="Mean cross-entropy at the masks, −log p(hidden token).")
-    first[3].metric("Perplexity", f"{summary['perplexity']:.1f}",
-                    help="exp(loss): as unsure as a choice between this many tokens.")
-    second = st.columns(5)
-    second[0].metric("ECE", f"{summary['ece']:.3f}",
-                     help="Expected calibration error: the mean gap between confidence and "
-                     "accuracy over 10 bins, weighted by their masks (0 = calibrated).")
-    second[1].metric("Best temperature", f"{best['temperature']:.2f}",
-                     help=f"The softmax temperature with the lowest loss on this corpus: "
-                     f"{best['loss']:.3f} nats (at 1: {summary['loss']:.3f}).")
-    second[2].metric("Lines", f"{summary['lines']:,}",
-                     help=f"Lines scored; {summary['skipped_lines']:,} blank or with nothing "
-                     "to mask were skipped.")
-    second[3].metric("Masked tokens", f"{summary['masked_tokens']:,}")
-    second[4].metric("Cut lines", f"{summary['cut_lines']:,}",
-                     help="Lines longer than the model reads, cut to its limit.")
+    cards = st.container(horizontal=True, gap="small")
+
+    def card(label, value, help=None, **delta):
+        cards.metric(label, value, help=help, border=True, width=CARD_WIDTH, **delta)
+
+    card("Top-1 accuracy", f"{summary['top1_accuracy']:.1%}",
+         "How often the model's first guess is the hidden token.")
+    card("Top-5 accuracy", f"{summary['top5_accuracy']:.1%}",
+         "How often the hidden token is among the five most probable.")
+    card("Loss (nats)", f"{summary['loss']:.3f}",
+         "Mean cross-entropy at the masks, −log p(hidden token).")
+    card("Perplexity", f"{summary['perplexity']:.1f}",
+         "exp(loss): as unsure as a choice between this many tokens.")
+    card("ECE", f"{summary['ece']:.3f}",
+         "Expected calibration error: the mean gap between confidence and accuracy over "
+         "10 bins, weighted by their masks (0 = calibrated).")
+    card("Best temperature", f"{best['temperature']:.2f}",
+         f"The softmax temperature with the lowest loss on this corpus: {best['loss']:.3f} "
+         f"nats (at 1: {summary['loss']:.3f}).",
+         delta=f"loss {best['loss']:.3f}", delta_color="off", delta_arrow="off")
+    card("Lines", f"{summary['lines']:,}",
+         f"Lines scored; {summary['skipped_lines']:,} blank or with nothing to mask were "
+         "skipped.")
+    card("Masked tokens", f"{summary['masked_tokens']:,}")
+    card("Cut lines", f"{summary['cut_lines']:,}",
+         "Lines longer than the model reads, cut to its limit.")
 
 
 def show_charts(summary):
     """The reliability diagram and accuracy by frequency band, side by side."""
-    columns = chart_columns(2)
-    with columns[0]:
+    row = st.container() if presenting() else st.container(horizontal=True, gap="medium")
+    # The flex item is the chart container's wrapper: narrower, one chart under the other.
+    st.html("<style>" + ", ".join(
+        f"[data-testid=stLayoutWrapper]:has(> .st-key-{key})" for key in CHART_KEYS
+    ) + f" {{min-width: min({CHART_MIN_WIDTH}px, 100%)}}</style>")
+    with row.container(width="stretch", key=CHART_KEYS[0]):
         chart(reliability_diagram(summary["reliability"]), key="eval_reliability")
         explain("Masks grouped by the probability of the model's top guess. A bar's height is "
-                "how often those guesses were right, its number how many masks it holds, the "
-                "dot their mean probability. On the dashed diagonal the model is calibrated: "
-                "bars below it are over-confident, above it under-confident.")
-    with columns[-1]:
+                "how often those guesses were right, the dot their mean probability; the "
+                "numbers along the top count the masks in each bin. On the dashed diagonal the "
+                "model is calibrated: bars below it are over-confident, above it under-confident.")
+    with row.container(width="stretch", key=CHART_KEYS[1]):
         chart(frequency_bars(summary["by_frequency"]), key="eval_frequency")
         explain("Masks grouped by how common the hidden token is among the tokens of the "
                 "evaluated lines (rank 1 = the most common): frequent words are easier.")
 
 
-def show_worst(result, mask_token):
+def show_worst(result, tokenizer):
     """The worst lines, each with a button that opens it on Predict with its masks."""
     st.subheader(f"The {len(result.worst)} hardest lines")
     st.caption("Highest mean loss at their masks first. Line numbers count from 1 "
                "(the details file counts from 0). Each mask: the hidden token → the model's "
                "guess.")
     for row in result.worst.itertuples():
-        text, guesses = result.texts[row.line], row.guesses
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        marks = " · ".join(f"**{label}** → {guess} {'✓' if label == guess else '✗'}"
-                           for label, guess in guesses)
-        left.markdown(f"**Line {row.line + 1:,}** — {row.correct} of {row.masks} right, "
-                      f"mean loss {row.mean_loss:.2f} nats  \n{_escape(text)}  \n{marks}")
-        if right.button("Open on Predict", key=f"eval_open_{row.line}",
-                        help=f"Predict with this line and its {row.masks} {mask_token}s"):
+        text = result.texts[row.line]
+        line = st.container(horizontal=True, vertical_alignment="center", wrap=False)
+        marks = " · ".join(
+            f"{_escape(label)} → {_escape(guess)} " + (":green[✓]" if label == guess else ":red[✗]")
+            for label, guess in row.guesses)
+        line.markdown(f"**Line {row.line + 1:,}** — {row.correct} of {row.masks} right, "
+                      f"mean loss {row.mean_loss:.2f} nats  \n"
+                      f"{marked(text, tokenizer.encode(text).offsets, row.positions)}  \n"
+                      f":small[{marks}]", width="stretch")
+        if line.button("Open on Predict", key=f"eval_open_{row.line}",
+                        help=f"Predict with this line and its {row.masks} {tokenizer.mask_token}s"):
             open_on_predict(text, row.positions)
+
+
+def marked(text, offsets, positions):
+    """`text` as Markdown with the tokens at `positions` in bold (the masked words)."""
+    spans = {p: text[slice(*offsets[p])] for p in positions}
+    runs = itertools.groupby(filled_segments(text, offsets, spans), key=lambda s: s[1])
+    return "".join(f"**{_escape(''.join(p for p, _ in pieces))}**" if masked
+                   else _escape("".join(p for p, _ in pieces)) for masked, pieces in runs)
 
 
 def _escape(text):
     return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~$" else c for c in text)
 
 
-def show_result(result, mask_token):
+def show_result(result, tokenizer):
     summary = result.summary
     if not summary["masked_tokens"]:
         st.warning("No line of this corpus had a token to mask: there is nothing to score.")
         return
     show_metrics(summary)
     show_charts(summary)
-    show_worst(result, mask_token)
+    show_worst(result, tokenizer)
     downloads.evaluation(summary, result.records)
 
 
@@ -256,5 +280,5 @@ if corpus is not None:
                 "match them.")
     elif last is not None:
         st.caption(f"Evaluated on {run.describe()} in {last.seconds:.1f} s.")
-        show_result(last, mask_token)
+        show_result(last, model.tokenizer)
 downloads.image_format()

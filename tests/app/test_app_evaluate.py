@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.line_scores import line_scores, worst_lines
+from mlmviz.figures.evaluation import short_count
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
@@ -68,7 +69,7 @@ def test_a_run_shows_the_progress_bar_and_the_summarys_numbers(page, made, defau
     assert _metrics(page) == {
         "Top-1 accuracy": f"{summary['top1_accuracy']:.1%}",
         "Top-5 accuracy": f"{summary['top5_accuracy']:.1%}",
-        "Loss": f"{summary['loss']:.3f} nats",
+        "Loss (nats)": f"{summary['loss']:.3f}",
         "Perplexity": f"{summary['perplexity']:.1f}",
         "ECE": f"{summary['ece']:.3f}",
         "Best temperature": f"{summary['best_temperature']['temperature']:.2f}",
@@ -77,8 +78,8 @@ def test_a_run_shows_the_progress_bar_and_the_summarys_numbers(page, made, defau
         "Cut lines": "0",
     }
     charts = [json.loads(chart.proto.spec) for chart in page.get("plotly_chart")]
-    bars = next(t for t in charts[0]["data"] if t["name"] == "accuracy")
-    assert bars["text"] == [f"{b['count']:,}" for b in summary["reliability"]]
+    counts = next(t for t in charts[0]["data"] if t["name"] == "masks per bin")
+    assert counts["text"] == [short_count(b["count"]) for b in summary["reliability"]]
     assert charts[1]["data"][0]["y"] == [b["accuracy"] or 0 for b in summary["by_frequency"]]
     downloaded = json.loads(made["mlmviz-evaluation.json"]())
     assert downloaded == {**summary, "model": "default"}

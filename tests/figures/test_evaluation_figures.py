@@ -2,7 +2,9 @@
 
 import pytest
 
-from mlmviz.figures.evaluation import band_label, frequency_bars, reliability_diagram
+from mlmviz.figures.evaluation import (
+    band_label, frequency_bars, reliability_diagram, short_count,
+)
 from mlmviz.figures.layout import for_projector
 
 BINS = [
@@ -32,24 +34,37 @@ def test_the_reliability_diagram_has_the_diagonal_the_bars_with_counts_and_the_c
     bars = _trace(figure, "accuracy")
     assert list(bars.x) == pytest.approx([0.05 + 0.1 * b for b in range(10)])
     assert list(bars.y) == pytest.approx([b["accuracy"] or 0 for b in BINS])
-    assert list(bars.text) == ["888", "929", "0", "548", "387", "297", "237", "222", "231",
-                               "1,757"]
     assert "1,757 masks" in bars.hovertext[-1] and "accuracy 97.0%" in bars.hovertext[-1]
+    counts = _trace(figure, "masks per bin")
+    assert list(counts.x) == list(bars.x)
+    assert list(counts.text) == ["888", "929", "0", "548", "387", "297", "237", "222", "231",
+                                 "1.8k"]
+    # The counts sit above every bar and dot, inside the plot.
+    assert 1 < min(counts.y) and max(counts.y) < figure.layout.yaxis.range[1]
     dots = _trace(figure, "mean confidence")
     assert len(dots.x) == 9 and 0.25 not in list(dots.x)  # the empty bin has no dot
     assert list(dots.y)[-1] == pytest.approx(0.97)
-    assert tuple(figure.layout.xaxis.range) == (0, 1)
-    assert figure.layout.yaxis.range[1] > 1  # room for the counts above a full bar
+    low, high = figure.layout.xaxis.range
+    assert low < 0 and high > 1  # the 0 % and 100 % ticks are drawn
+    assert list(figure.layout.xaxis.tickvals)[-1] == 1  # the axis is labelled up to 100 %
+
+
+@pytest.mark.parametrize("count, shown", [
+    (0, "0"), (999, "999"), (1000, "1.0k"), (1757, "1.8k"), (9949, "9.9k"), (9950, "10k"),
+    (123_456, "123k"), (999_499, "999k"), (999_999, "1.0M"), (3_400_000, "3.4M")])
+def test_counts_fit_in_four_characters(count, shown):
+    assert short_count(count) == shown
 
 
 def test_frequency_bars_name_the_bands_and_print_accuracy_and_count():
     figure = frequency_bars(BANDS)
     bars = figure.data[0]
-    assert list(bars.x) == ["ranks 1–100", "ranks 101–1,000", "ranks 1,001–10,000",
-                            "ranks 10,001+"]
+    assert list(bars.x) == ["ranks<br>1–100", "ranks<br>101–1,000", "ranks<br>1,001–10,000",
+                            "ranks<br>10,001+"]
     assert list(bars.y) == pytest.approx([0.594, 0.195, 0.142, 0.0])
     assert list(bars.text) == ["59% of 2,811", "20% of 1,218", "14% of 1,188", "no masks"]
-    assert band_label(1, 100) == "ranks 1–100"
+    assert figure.layout.xaxis.tickangle == 0  # on two lines, not slanted
+    assert band_label(1, 100) == "ranks<br>1–100"
 
 
 @pytest.mark.parametrize("figure", [reliability_diagram(BINS), frequency_bars(BANDS)])
