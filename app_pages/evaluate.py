@@ -28,7 +28,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "heldout-sample.txt"
 RESULT_KEY = "evaluation_result"  # session state: the last run's `Result`
 UPLOAD_KEY = "evaluation_upload"  # session state: the uploaded corpus, kept across pages
 WORST = 10  # worst lines listed
-CARD_WIDTH = 160  # px: five metric cards in a row at 1280 px
+CARD_WIDTH = 150  # px: five metric cards in a row at 1280 px
 CHART_MIN_WIDTH = 380  # px: two charts side by side need twice this
 CHART_KEYS = ("eval_chart_reliability", "eval_chart_frequency")
 
@@ -173,10 +173,9 @@ def show_metrics(summary):
     card("ECE", f"{summary['ece']:.3f}",
          "Expected calibration error: the mean gap between confidence and accuracy over "
          "10 bins, weighted by their masks (0 = calibrated).")
+    # No help icon: the label fills the card; the loss at that temperature sits below.
     card("Best temperature", f"{best['temperature']:.2f}",
-         f"The softmax temperature with the lowest loss on this corpus: {best['loss']:.3f} "
-         f"nats (at 1: {summary['loss']:.3f}).",
-         delta=f"loss {best['loss']:.3f}", delta_color="off", delta_arrow="off")
+         delta=f"loss {best['loss']:.3f} there", delta_color="off", delta_arrow="off")
     card("Lines", f"{summary['lines']:,}",
          f"Lines scored; {summary['skipped_lines']:,} blank or with nothing to mask were "
          "skipped.")
