@@ -34,7 +34,7 @@ def test_a_run_shows_progress_and_the_hardest_line_opens_on_predict(
     page.get_by_role("button", name="Open on Predict").first.click()
     _settle(page)
     expect(page.get_by_text("Fill the mask")).to_be_visible(timeout=60_000)
-    expect(page.get_by_label("Text", exact=True)).to_have_value(text)
+    expect(page.get_by_label("Text", exact=True)).to_have_value(text, timeout=60_000)
     charts = page.locator("[data-testid=stPlotlyChart]")
     expect(charts).to_have_count(len(hardest["positions"]), timeout=60_000)
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
