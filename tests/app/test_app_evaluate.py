@@ -138,3 +138,20 @@ def test_an_unreadable_upload_says_why_and_the_page_keeps_working(page, data, me
     page.radio(key="ecorpus").set_value("Held-out sample").run()
     _run(page)
     assert _metrics(page)["Lines"] == str(LINES)
+
+
+def test_a_link_restores_the_settings_and_notes_a_bad_one():
+    app = AppTest.from_file(str(APP), default_timeout=180)
+    app.query_params.update({"ecorpus": "Upload a .txt", "eseed": "4", "elines": "50",
+                             "erate": "0"})
+    app.run()
+    app.switch_page("app_pages/evaluate.py").run()
+    assert not app.exception, app.exception
+    assert app.radio(key="ecorpus").value == "Upload a .txt"
+    assert app.number_input(key="eseed").value == 4
+    assert app.number_input(key="elines").value == 50
+    assert app.slider(key="erate").value == 15  # the default: 0 % masks nothing
+    notes = " ".join(c.value for c in app.caption if c.value.startswith("Ignored from the link"))
+    assert "`erate=0`" in notes
+    app.slider(key="erate").set_value(30).run()
+    assert app.query_params["erate"] == "30" and app.query_params["eseed"] == "4"
