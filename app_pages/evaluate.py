@@ -84,7 +84,8 @@ def remember_upload():
         return
     data = upload.getvalue()
     try:
-        kept = Corpus(upload.name, hashlib.sha256(data).hexdigest(), corpus_lines(upload.name, data))
+        lines = corpus_lines(upload.name, data)
+        kept = Corpus(upload.name, hashlib.sha256(data).hexdigest(), lines)
     except ValueError as error:
         kept = str(error)
     st.session_state[UPLOAD_KEY] = kept
@@ -213,14 +214,15 @@ def show_worst(result, tokenizer):
         text = result.texts[row.line]
         line = st.container(horizontal=True, vertical_alignment="center", wrap=False)
         marks = " · ".join(
-            f"{_escape(label)} → {_escape(guess)} " + (":green[✓]" if label == guess else ":red[✗]")
+            f"{_escape(label)} → {_escape(guess)} "
+            + (":green[✓]" if label == guess else ":red[✗]")
             for label, guess in row.guesses)
         line.markdown(f"**Line {row.line + 1:,}** — {row.correct} of {row.masks} right, "
                       f"mean loss {row.mean_loss:.2f} nats  \n"
                       f"{marked(text, tokenizer.encode(text).offsets, row.positions)}  \n"
                       f":small[{marks}]", width="stretch")
         if line.button("Open on Predict", key=f"eval_open_{row.line}",
-                        help=f"Predict with this line and its {row.masks} {tokenizer.mask_token}s"):
+                       help=f"Predict with this line and its {row.masks} mask(s)"):
             open_on_predict(text, row.positions)
 
 
@@ -237,6 +239,7 @@ def _escape(text):
 
 
 def show_result(result, tokenizer):
+    """The numbers, charts, hardest lines and downloads of a finished run."""
     summary = result.summary
     if not summary["masked_tokens"]:
         st.warning("No line of this corpus had a token to mask: there is nothing to score.")
@@ -263,7 +266,8 @@ if model.warnings:
 
 corpus = choose_corpus()
 rate, seed, max_lines = choose_settings(mask_token)
-corpus_path = SAMPLE.relative_to(SAMPLE.parents[1]) if view.get("ecorpus") == view.CORPORA[0] else "FILE"
+on_sample = view.get("ecorpus") == view.CORPORA[0]
+corpus_path = SAMPLE.relative_to(SAMPLE.parents[1]) if on_sample else "FILE"
 st.caption(f"The same run on the command line: `python -m mlmviz evaluate --model "
            f"{current_source()} --corpus {corpus_path} --rate {rate / 100:g} --seed {seed} "
            f"--max-lines {max_lines}`")

@@ -4,7 +4,8 @@
 record per masked token (`line`, `positions`, `label_id`, `predicted_id`,
 `label`, `predicted`, `loss`, ...). `line_scores` folds them into one row
 per corpus line: its masks, what the model guessed at each, how many it got
-right at top-1, and the mean cross-entropy of the labels. `worst_lines` orders those rows hardest first.
+right at top-1, and the mean cross-entropy of the labels. `worst_lines`
+orders those rows hardest first.
 """
 
 import pandas as pd

@@ -58,6 +58,7 @@ def test_the_lines_add_up_to_the_evaluation_summary(default_model):
     scores = line_scores(records)
     assert scores["line"].tolist() == [0, 2, 3]
     assert scores["masks"].sum() == summary["masked_tokens"]
-    assert scores["correct"].sum() / scores["masks"].sum() == pytest.approx(summary["top1_accuracy"])
+    hits = scores["correct"].sum() / scores["masks"].sum()
+    assert hits == pytest.approx(summary["top1_accuracy"])
     total_loss = (scores["mean_loss"] * scores["masks"]).sum() / scores["masks"].sum()
     assert math.isclose(total_loss, summary["loss"], rel_tol=1e-9)

@@ -4,10 +4,10 @@ progress and numbers, and a hard line opens on Predict."""
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from test_browser import _settle
 
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.line_scores import line_scores, worst_lines
-from test_browser import _settle
 
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "heldout-sample.txt"
 LINES = 40

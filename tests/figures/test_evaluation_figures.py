@@ -3,7 +3,10 @@
 import pytest
 
 from mlmviz.figures.evaluation import (
-    band_label, frequency_bars, reliability_diagram, short_count,
+    band_label,
+    frequency_bars,
+    reliability_diagram,
+    short_count,
 )
 from mlmviz.figures.layout import for_projector
 

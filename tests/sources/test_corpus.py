@@ -6,7 +6,7 @@ from mlmviz.sources.corpus import corpus_lines
 
 
 def test_lines_are_split_as_open_splits_a_file(tmp_path):
-    data = "first line\r\nsecond\n\nthird\rfourth é\n".encode("utf-8")
+    data = "first line\r\nsecond\n\nthird\rfourth é\n".encode()
     path = tmp_path / "corpus.txt"
     path.write_bytes(data)
     with open(path, encoding="utf-8") as handle:
