@@ -122,6 +122,7 @@ PAGES = [
     st.Page("app_pages/lens.py", title="Logit lens", icon=":material/layers:"),
     st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
     st.Page("app_pages/masking_lab.py", title="Masking lab", icon=":material/science:"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("app_pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
 ]
 page = st.navigation(PAGES)

@@ -19,7 +19,7 @@ from shared import presenting
 
 FORMAT_KEY = "chart_format"  # read by shared.chart; kept across pages
 FORMATS = ("PNG", "SVG")
-MIME = {"csv": "text/csv", "json": "application/json"}
+MIME = {"csv": "text/csv", "json": "application/json", "jsonl": "application/jsonl"}
 
 
 class File(NamedTuple):
@@ -114,6 +114,16 @@ def compare(result):
         files.append(File("Target words (CSV)", "mlmviz-compare-targets.csv",
                           lambda: export.compare_targets_csv(result)))
     offer(files, key="compare")
+
+
+def evaluation(summary, records):
+    """Evaluate: the summary and the per-mask details (what `mlmviz evaluate` writes)."""
+    offer([
+        File("Summary (JSON)", "mlmviz-evaluation.json",
+             lambda: export.evaluation_summary_json(summary)),
+        File("Details, one line per mask (JSON Lines)", "mlmviz-evaluation-details.jsonl",
+             lambda: export.evaluation_details_jsonl(records)),
+    ], key="evaluation")
 
 
 def _remember_format():

@@ -34,6 +34,8 @@ URL_KEY = "_view_url"  # values the URL shows instead of the view's (`show_in_ur
 MODEL_KINDS = ("Embedded default", "Checkpoint path", "Upload")
 COMPARE_KINDS = ("Embedded default", "Checkpoint path")
 STAGES = ("gathered", "after the head's transform")
+CORPORA = ("Held-out sample", "Upload a .txt")
+MOST_EVALUATED_LINES = 20_000
 IGNORED = ("embed", "embed_options")  # Streamlit's own parameters
 _UNSET = object()
 
@@ -135,6 +137,10 @@ FIELDS = {
     "layer": Field(None, integer(1, 1000), "Attention: the layer of the matrix"),
     "head": Field(None, integer(1, 1000), "Attention: the head of the matrix"),
     "hide_special": Field(False, flag, "Attention: hide the special tokens ([CLS], [SEP])"),
+    "ecorpus": Field(CORPORA[0], choice(CORPORA), "Evaluate: the corpus"),
+    "erate": Field(15, integer(1, 100), "Evaluate: masked tokens per line (%)"),
+    "eseed": Field(0, integer(0, 1_000_000), "Evaluate: masking seed"),
+    "elines": Field(2000, integer(1, MOST_EVALUATED_LINES), "Evaluate: lines read at most"),
     "compare_kind": Field("Embedded default", choice(COMPARE_KINDS), "where model B comes from"),
     "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
     "lens_word": Field("", text(100), "Compare: the word followed layer by layer (empty: "

@@ -342,3 +342,13 @@ def mask_rows_csv(tokens, weights, query):
         "layer": layer.ravel() + 1, "head": head.ravel() + 1, "key_position": key.ravel(),
         "key_token": [tokens[k] for k in key.ravel()], "weight": weights.ravel(),
     }))
+
+
+def evaluation_summary_json(summary):
+    """Evaluate: the summary, as `python -m mlmviz evaluate --json` prints it (indented)."""
+    return json.dumps(summary, indent=2)
+
+
+def evaluation_details_jsonl(records):
+    """Evaluate: one JSON object per masked token, one per line, as `--details` writes them."""
+    return "".join(json.dumps(record) + "\n" for record in records)

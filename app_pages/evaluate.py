@@ -1,0 +1,287 @@
+"""Evaluate: the model's masked-token accuracy, loss and calibration on a corpus.
+
+The corpus is the held-out sample shipped in assets/ or an uploaded .txt.
+A run feeds a progress bar; its result stays in the session (a rerun or a
+page switch does not evaluate again) together with what it was run on, so
+a change of corpus, settings or model says the numbers are stale instead of
+showing them as current.
+"""
+
+import hashlib
+import itertools
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import streamlit as st
+
+import downloads
+import view
+from mlmviz.analysis.evaluation import evaluate
+from mlmviz.analysis.filled import filled_segments
+from mlmviz.analysis.line_scores import line_scores, worst_lines
+from mlmviz.figures.evaluation import frequency_bars, reliability_diagram
+from mlmviz.sources.corpus import corpus_lines
+from shared import chart, current_model, current_source, explain, presenting
+
+SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "heldout-sample.txt"
+RESULT_KEY = "evaluation_result"  # session state: the last run's `Result`
+UPLOAD_KEY = "evaluation_upload"  # session state: the uploaded corpus, kept across pages
+WORST = 10  # worst lines listed
+CARD_WIDTH = 150  # px: five metric cards in a row at 1280 px
+CHART_MIN_WIDTH = 380  # px: two charts side by side need twice this
+CHART_KEYS = ("eval_chart_reliability", "eval_chart_frequency")
+
+
+class Corpus(NamedTuple):
+    """A corpus to evaluate on: its `name`, a `digest` of its content, its `lines`."""
+
+    name: str
+    digest: str
+    lines: list
+
+
+class Run(NamedTuple):
+    """What one evaluation ran on; two runs on equal `Run`s give the same numbers."""
+
+    source: str
+    weight_hash: str
+    corpus: str
+    digest: str
+    rate: int  # percent
+    seed: int
+    max_lines: int
+
+    def describe(self):
+        return (f"`{self.corpus}`, {self.rate} % masked, seed {self.seed}, "
+                f"at most {self.max_lines:,} lines, model `{self.source}`")
+
+
+class Result(NamedTuple):
+    """A finished run: its `Run`, the summary, the detail records, the worst
+    lines (with their `texts`) and how long it took."""
+
+    run: Run
+    summary: dict
+    records: list
+    worst: object  # DataFrame of `worst_lines`
+    texts: dict  # line number -> its text
+    seconds: float
+
+
+@st.cache_resource(show_spinner=False)
+def sample_corpus():
+    """The shipped held-out sample (shared by all sessions, never mutated)."""
+    data = SAMPLE.read_bytes()
+    return Corpus(SAMPLE.name, hashlib.sha256(data).hexdigest(), corpus_lines(SAMPLE.name, data))
+
+
+def remember_upload():
+    """Decode a new upload once and keep it (or why it cannot be read) for the session."""
+    upload = st.session_state.eval_file
+    if upload is None:
+        st.session_state[UPLOAD_KEY] = None
+        return
+    data = upload.getvalue()
+    try:
+        lines = corpus_lines(upload.name, data)
+        kept = Corpus(upload.name, hashlib.sha256(data).hexdigest(), lines)
+    except ValueError as error:
+        kept = str(error)
+    st.session_state[UPLOAD_KEY] = kept
+
+
+def choose_corpus():
+    """The corpus to run on, or None (with a message) while there is none."""
+    kind = view.widget(st.radio, "ecorpus", "Corpus", options=view.CORPORA, horizontal=True)
+    if kind == view.CORPORA[0]:
+        corpus = sample_corpus()
+        st.caption(f"{len(corpus.lines):,} sentences the default model never trained on "
+                   "(WordNet examples and definitions, Jane Austen, the World English Bible; "
+                   "sources and licences in `assets/heldout-sample.md`).")
+        return corpus
+    st.file_uploader("A UTF-8 text file, one sentence per line", type=["txt"],
+                     key="eval_file", on_change=remember_upload)
+    kept = st.session_state.get(UPLOAD_KEY)
+    if kept is None:
+        st.info("Upload a .txt file to evaluate the model on it, or choose the held-out sample.")
+        return None
+    if isinstance(kept, str):
+        st.error(kept)
+        return None
+    st.caption(f"`{kept.name}`: {len(kept.lines):,} lines (blank lines are skipped). "
+               "Upload another file to replace it.")
+    return kept
+
+
+def choose_settings(mask_token):
+    """The masking settings: `(rate %, seed, max lines)`."""
+    left, middle, right = st.columns(3)
+    rate = view.widget(left.slider, "erate", f"Tokens per line shown as {mask_token} (%)",
+                       min_value=1, max_value=100,
+                       help="At least one per line; every chosen token is masked (no 80/10/10).")
+    seed = view.widget(middle.number_input, "eseed", "Masking seed", min_value=0,
+                       max_value=1_000_000, help="The same seed masks the same tokens.")
+    most = view.widget(right.number_input, "elines", "Lines read at most", min_value=1,
+                       max_value=view.MOST_EVALUATED_LINES, step=100,
+                       help="For a longer corpus use `python -m mlmviz evaluate`.")
+    return int(rate), int(seed), int(most)
+
+
+def run_evaluation(model, corpus, run):
+    """Evaluate under a progress bar; returns the `Result`."""
+    total = min(len(corpus.lines), run.max_lines)
+    bar = st.progress(0.0, text=f"Evaluating {total:,} lines…")
+    done, records, started = 0, [], time.perf_counter()
+
+    def progress(lines):
+        nonlocal done
+        done += lines
+        bar.progress(min(done / total, 1.0), text=f"Evaluated {done:,} of {total:,} lines")
+
+    summary = evaluate(model, corpus.lines, rate=run.rate / 100, seed=run.seed,
+                       max_lines=run.max_lines, on_details=records.extend, on_progress=progress)
+    seconds = time.perf_counter() - started
+    bar.progress(1.0, text=f"Evaluated {total:,} lines in {seconds:.1f} s")
+    worst = worst_lines(line_scores(records), WORST)
+    texts = {line: corpus.lines[line] for line in worst["line"]}
+    return Result(run, summary, records, worst, texts, seconds)
+
+
+def open_on_predict(text, positions):
+    """Predict, showing `text` with exactly the masks at `positions`."""
+    view.put("text", text)
+    view.put("picked", tuple(positions))
+    st.switch_page("app_pages/predict.py")
+
+
+def show_metrics(summary):
+    """The summary's numbers as metric cards that wrap onto more rows on a narrow screen."""
+    best = summary["best_temperature"]
+    cards = st.container(horizontal=True, gap="small")
+
+    def card(label, value, help=None, **delta):
+        cards.metric(label, value, help=help, border=True, width=CARD_WIDTH, **delta)
+
+    card("Top-1 accuracy", f"{summary['top1_accuracy']:.1%}",
+         "How often the model's first guess is the hidden token.")
+    card("Top-5 accuracy", f"{summary['top5_accuracy']:.1%}",
+         "How often the hidden token is among the five most probable.")
+    card("Loss (nats)", f"{summary['loss']:.3f}",
+         "Mean cross-entropy at the masks, −log p(hidden token).")
+    card("Perplexity", f"{summary['perplexity']:.1f}",
+         "exp(loss): as unsure as a choice between this many tokens.")
+    card("ECE", f"{summary['ece']:.3f}",
+         "Expected calibration error: the mean gap between confidence and accuracy over "
+         "10 bins, weighted by their masks (0 = calibrated).")
+    # No help icon: the label fills the card; the loss at that temperature sits below.
+    card("Best temperature", f"{best['temperature']:.2f}",
+         delta=f"loss {best['loss']:.3f} there", delta_color="off", delta_arrow="off")
+    card("Lines", f"{summary['lines']:,}",
+         f"Lines scored; {summary['skipped_lines']:,} blank or with nothing to mask were "
+         "skipped.")
+    card("Masked tokens", f"{summary['masked_tokens']:,}")
+    card("Cut lines", f"{summary['cut_lines']:,}",
+         "Lines longer than the model reads, cut to its limit.")
+
+
+def show_charts(summary):
+    """The reliability diagram and accuracy by frequency band, side by side."""
+    row = st.container() if presenting() else st.container(horizontal=True, gap="medium")
+    # The flex item is the chart container's wrapper: narrower, one chart under the other.
+    st.html("<style>" + ", ".join(
+        f"[data-testid=stLayoutWrapper]:has(> .st-key-{key})" for key in CHART_KEYS
+    ) + f" {{min-width: min({CHART_MIN_WIDTH}px, 100%)}}</style>")
+    with row.container(width="stretch", key=CHART_KEYS[0]):
+        chart(reliability_diagram(summary["reliability"]), key="eval_reliability")
+        explain("Masks grouped by the probability of the model's top guess. A bar's height is "
+                "how often those guesses were right, the dot their mean probability; the "
+                "numbers along the top count the masks in each bin. On the dashed diagonal the "
+                "model is calibrated: bars below it are over-confident, above it under-confident.")
+    with row.container(width="stretch", key=CHART_KEYS[1]):
+        chart(frequency_bars(summary["by_frequency"]), key="eval_frequency")
+        explain("Masks grouped by how common the hidden token is among the tokens of the "
+                "evaluated lines (rank 1 = the most common): frequent words are easier.")
+
+
+def show_worst(result, tokenizer):
+    """The worst lines, each with a button that opens it on Predict with its masks."""
+    st.subheader(f"The {len(result.worst)} hardest lines")
+    st.caption("Highest mean loss at their masks first. Line numbers count from 1 "
+               "(the details file counts from 0). Each mask: the hidden token → the model's "
+               "guess.")
+    for row in result.worst.itertuples():
+        text = result.texts[row.line]
+        line = st.container(horizontal=True, vertical_alignment="center", wrap=False)
+        marks = " · ".join(
+            f"{_escape(label)} → {_escape(guess)} "
+            + (":green[✓]" if label == guess else ":red[✗]")
+            for label, guess in row.guesses)
+        line.markdown(f"**Line {row.line + 1:,}** — {row.correct} of {row.masks} right, "
+                      f"mean loss {row.mean_loss:.2f} nats  \n"
+                      f"{marked(text, tokenizer.encode(text).offsets, row.positions)}  \n"
+                      f":small[{marks}]", width="stretch")
+        if line.button("Open on Predict", key=f"eval_open_{row.line}",
+                       help=f"Predict with this line and its {row.masks} mask(s)"):
+            open_on_predict(text, row.positions)
+
+
+def marked(text, offsets, positions):
+    """`text` as Markdown with the tokens at `positions` in bold (the masked words)."""
+    spans = {p: text[slice(*offsets[p])] for p in positions}
+    runs = itertools.groupby(filled_segments(text, offsets, spans), key=lambda s: s[1])
+    return "".join(f"**{_escape(''.join(p for p, _ in pieces))}**" if masked
+                   else _escape("".join(p for p, _ in pieces)) for masked, pieces in runs)
+
+
+def _escape(text):
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~$" else c for c in text)
+
+
+def show_result(result, tokenizer):
+    """The numbers, charts, hardest lines and downloads of a finished run."""
+    summary = result.summary
+    if not summary["masked_tokens"]:
+        st.warning("No line of this corpus had a token to mask: there is nothing to score.")
+        return
+    show_metrics(summary)
+    show_charts(summary)
+    show_worst(result, tokenizer)
+    downloads.evaluation(summary, result.records)
+
+
+st.title("Evaluate on a corpus")
+model = current_model()
+mask_token = model.tokenizer.mask_token
+st.write(
+    "**How good is this checkpoint on real text?** Every line of the corpus is one "
+    f"sequence: a share of its tokens is replaced by `{mask_token}` and the model predicts "
+    "each one from the rest. The page reports how often it is right, its loss, and whether "
+    "its probabilities can be trusted (calibration)."
+)
+if model.warnings:
+    st.warning("This model's weights hold NaN or infinity, so it scores nothing. "
+               "Choose another model in the sidebar.")
+    st.stop()
+
+corpus = choose_corpus()
+rate, seed, max_lines = choose_settings(mask_token)
+on_sample = view.get("ecorpus") == view.CORPORA[0]
+corpus_path = SAMPLE.relative_to(SAMPLE.parents[1]) if on_sample else "FILE"
+st.caption(f"The same run on the command line: `python -m mlmviz evaluate --model "
+           f"{current_source()} --corpus {corpus_path} --rate {rate / 100:g} --seed {seed} "
+           f"--max-lines {max_lines}`")
+if corpus is not None:
+    run = Run(current_source(), model.metadata["weight_hash"], corpus.name, corpus.digest,
+              rate, seed, max_lines)
+    if st.button("Run the evaluation", type="primary", icon=":material/play_arrow:"):
+        st.session_state[RESULT_KEY] = run_evaluation(model, corpus, run)
+    last = st.session_state.get(RESULT_KEY)
+    if last is not None and last.run != run:
+        st.info(f"The last run was on {last.run.describe()}. The corpus, the settings or the "
+                "model have changed since: press **Run the evaluation** for numbers that "
+                "match them.")
+    elif last is not None:
+        st.caption(f"Evaluated on {run.describe()} in {last.seconds:.1f} s.")
+        show_result(last, model.tokenizer)
+downloads.image_format()

@@ -1,0 +1,157 @@
+"""The Evaluate page on the default model and the shipped held-out sample, through AppTest."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from mlmviz.analysis.evaluation import evaluate
+from mlmviz.analysis.line_scores import line_scores, worst_lines
+from mlmviz.figures.evaluation import short_count
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+SAMPLE = ROOT / "assets" / "heldout-sample.txt"
+LINES = 24  # lines evaluated: a few seconds
+
+
+@pytest.fixture
+def made(monkeypatch):
+    """File name -> the callable a download button registered to build it."""
+    made = {}
+    register = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return register(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return made
+
+
+@pytest.fixture
+def page():
+    app = AppTest.from_file(str(APP), default_timeout=180)
+    app.run()
+    app.switch_page("app_pages/evaluate.py").run()
+    assert not app.exception, app.exception
+    app.number_input(key="elines").set_value(LINES).run()
+    return app
+
+
+def _run(app):
+    next(b for b in app.button if b.label == "Run the evaluation").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _metrics(app):
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def _reference(default_model):
+    """The summary and the detail records of the page's run, computed directly."""
+    records = []
+    with open(SAMPLE, encoding="utf-8") as corpus:
+        summary = evaluate(default_model, corpus, rate=0.15, seed=0, max_lines=LINES,
+                           on_details=records.extend)
+    return summary, records
+
+
+def test_a_run_shows_the_progress_bar_and_the_summarys_numbers(page, made, default_model):
+    assert not page.metric and not page.get("progress")  # nothing runs before the click
+    _run(page)
+    bar = page.get("progress")[0].proto
+    assert bar.value == 100 and f"Evaluated {LINES} lines" in bar.text
+    summary, records = _reference(default_model)
+    assert _metrics(page) == {
+        "Top-1 accuracy": f"{summary['top1_accuracy']:.1%}",
+        "Top-5 accuracy": f"{summary['top5_accuracy']:.1%}",
+        "Loss (nats)": f"{summary['loss']:.3f}",
+        "Perplexity": f"{summary['perplexity']:.1f}",
+        "ECE": f"{summary['ece']:.3f}",
+        "Best temperature": f"{summary['best_temperature']['temperature']:.2f}",
+        "Lines": str(LINES),
+        "Masked tokens": str(summary["masked_tokens"]),
+        "Cut lines": "0",
+    }
+    charts = [json.loads(chart.proto.spec) for chart in page.get("plotly_chart")]
+    counts = next(t for t in charts[0]["data"] if t["name"] == "masks per bin")
+    assert counts["text"] == [short_count(b["count"]) for b in summary["reliability"]]
+    assert charts[1]["data"][0]["y"] == [b["accuracy"] or 0 for b in summary["by_frequency"]]
+    downloaded = json.loads(made["mlmviz-evaluation.json"]())
+    assert downloaded == {**summary, "model": "default"}
+    details = [json.loads(line) for line in made["mlmviz-evaluation-details.jsonl"]().splitlines()]
+    assert sorted(details, key=lambda r: (r["line"], r["position"])) == sorted(
+        records, key=lambda r: (r["line"], r["position"]))
+
+
+def test_the_result_survives_reruns_and_a_new_setting_marks_it_stale(page):
+    _run(page)
+    shown = _metrics(page)
+    page.switch_page("app_pages/predict.py").run()
+    page.switch_page("app_pages/evaluate.py").run()
+    assert not page.exception
+    assert _metrics(page) == shown
+    assert not page.get("progress")  # not evaluated again
+    page.number_input(key="eseed").set_value(3).run()
+    assert not page.metric
+    assert any("The last run was on" in info.value and "seed 0" in info.value
+               for info in page.info)
+    page.number_input(key="eseed").set_value(0).run()  # back to the settings of the run
+    assert _metrics(page) == shown
+
+
+def test_a_worst_line_opens_on_predict_with_its_text_and_masks(page, default_model):
+    _run(page)
+    _, records = _reference(default_model)
+    worst = worst_lines(line_scores(records), 10).iloc[0]
+    text = SAMPLE.read_text(encoding="utf-8").splitlines()[worst["line"]]
+    page.button(key=f"eval_open_{worst['line']}").click().run()
+    assert not page.exception, page.exception
+    assert page.text_area(key="text").value == text
+    assert tuple(page.session_state["_view"]["picked"]) == worst["positions"]
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"]
+              for chart in page.get("plotly_chart")]
+    assert [title.split(":")[0] for title in titles] == [
+        f"Position {p}" for p in worst["positions"]]
+
+
+@pytest.mark.parametrize("data, message", [
+    ("un café noir\n".encode("latin-1"), "latin.txt is not UTF-8 text: byte 0xe9 on line 1"),
+    (b"\n \n", "latin.txt holds no text"),
+])
+def test_an_unreadable_upload_says_why_and_the_page_keeps_working(page, data, message):
+    page.radio(key="ecorpus").set_value("Upload a .txt").run()
+    assert any("Upload a .txt file" in info.value for info in page.info)
+    page.file_uploader[0].upload("latin.txt", data, "text/plain").run()
+    assert not page.exception, page.exception
+    assert [error.value for error in page.error if message in error.value]
+    assert not [b for b in page.button if b.label == "Run the evaluation"]
+    page.file_uploader[0].upload("good.txt", b"she opened the door and walked in.\n"
+                                 b"the cat sat on the mat.\n", "text/plain").run()
+    assert not page.error
+    _run(page)
+    assert _metrics(page)["Lines"] == "2"
+    page.radio(key="ecorpus").set_value("Held-out sample").run()
+    _run(page)
+    assert _metrics(page)["Lines"] == str(LINES)
+
+
+def test_a_link_restores_the_settings_and_notes_a_bad_one():
+    app = AppTest.from_file(str(APP), default_timeout=180)
+    app.query_params.update({"ecorpus": "Upload a .txt", "eseed": "4", "elines": "50",
+                             "erate": "0"})
+    app.run()
+    app.switch_page("app_pages/evaluate.py").run()
+    assert not app.exception, app.exception
+    assert app.radio(key="ecorpus").value == "Upload a .txt"
+    assert app.number_input(key="eseed").value == 4
+    assert app.number_input(key="elines").value == 50
+    assert app.slider(key="erate").value == 15  # the default: 0 % masks nothing
+    notes = " ".join(c.value for c in app.caption if c.value.startswith("Ignored from the link"))
+    assert "`erate=0`" in notes
+    app.slider(key="erate").set_value(30).run()
+    assert app.query_params["erate"] == "30" and app.query_params["eseed"] == "4"

@@ -1,0 +1,40 @@
+"""The Evaluate page in a real Chromium: a run on the held-out sample shows its
+progress and numbers, and a hard line opens on Predict."""
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+from test_browser import _settle
+
+from mlmviz.analysis.evaluation import evaluate
+from mlmviz.analysis.line_scores import line_scores, worst_lines
+
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "heldout-sample.txt"
+LINES = 40
+
+
+def test_a_run_shows_progress_and_the_hardest_line_opens_on_predict(
+        page: Page, base_url, default_model):
+    records = []
+    with open(SAMPLE, encoding="utf-8") as corpus:
+        summary = evaluate(default_model, corpus, max_lines=LINES, on_details=records.extend)
+    hardest = worst_lines(line_scores(records), 1).iloc[0]
+    text = SAMPLE.read_text(encoding="utf-8").splitlines()[hardest["line"]]
+
+    page.goto(f"{base_url}/evaluate?elines={LINES}")
+    _settle(page)
+    page.get_by_role("button", name="Run the evaluation").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=60_000)
+    _settle(page)
+    expect(page.get_by_test_id("stProgress")).to_contain_text(f"Evaluated {LINES} lines in")
+    top1 = page.get_by_test_id("stMetric").filter(has_text="Top-1 accuracy")
+    expect(top1).to_contain_text(f"{summary['top1_accuracy']:.1%}")
+    expect(page.locator("[data-testid=stPlotlyChart] .main-svg").first).to_be_visible()
+
+    page.get_by_role("button", name="Open on Predict").first.click()
+    _settle(page)
+    expect(page.get_by_text("Fill the mask")).to_be_visible(timeout=60_000)
+    expect(page.get_by_label("Text", exact=True)).to_have_value(text, timeout=60_000)
+    charts = page.locator("[data-testid=stPlotlyChart]")
+    expect(charts).to_have_count(len(hardest["positions"]), timeout=60_000)
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)

@@ -1,0 +1,38 @@
+"""The held-out sample shipped in assets/: present, small, and answered by the default model."""
+
+import collections
+from pathlib import Path
+
+import numpy as np
+
+from mlmviz.analysis.evaluation import evaluate
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SAMPLE = ASSETS / "heldout-sample.txt"
+
+
+def test_the_sample_is_the_2000_line_heldout_split_and_small():
+    assert SAMPLE.stat().st_size <= 500 * 1024
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2000
+    assert all(line.strip() for line in lines)
+    assert len(set(lines)) == len(lines)
+    note = (ASSETS / "heldout-sample.md").read_text()
+    for source in ("wordnet-base", "r-cran-janeaustenr", "sword-text-web", "licence"):
+        assert source in note
+
+
+def test_the_default_model_answers_the_sample_far_better_than_its_bias(default_model):
+    records = []
+    with open(SAMPLE, encoding="utf-8") as corpus:
+        summary = evaluate(default_model, corpus, max_lines=32, on_details=records.extend)
+    assert summary["lines"] == 32 and summary["masked_tokens"] == len(records) > 50
+    # The bias alone predicts one token everywhere; no constant guess beats the
+    # most frequent label, so that label's share bounds the bias-only accuracy.
+    labels = collections.Counter(record["label_id"] for record in records)
+    best_constant = labels.most_common(1)[0][1] / len(records)
+    bias_guess = int(np.argmax(default_model.head.output_bias.numpy()))
+    bias_only = labels[bias_guess] / len(records)
+    assert bias_only <= best_constant < 0.1
+    assert summary["top1_accuracy"] > max(0.3, 3 * best_constant)
+    assert summary["top5_accuracy"] > summary["top1_accuracy"]
