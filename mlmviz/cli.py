@@ -72,6 +72,13 @@ def build_parser():
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     evaluate.add_argument("--details", help="write one JSON line per masked token to this file")
+    evaluate.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS",
+        help="shard the corpus over Ray actors: alone, a local Ray; auto, the cluster of "
+             "`ray start --head`; ray://HOST:PORT, a remote one (needs Ray: pip install ray)",
+    )
+    evaluate.add_argument("--ray-workers", type=int, metavar="N",
+                          help="Ray actors (default: one per GPU, else one per 4 CPUs)")
 
     train = commands.add_parser("train", help="continue MLM training of a checkpoint")
     for field in fields(TrainConfig):
@@ -226,6 +233,8 @@ def _train(args):
 
 def _evaluate(args):
     """Evaluate a model on a corpus; print the summary, write the details."""
+    if args.ray is not None or args.ray_workers is not None:
+        return _evaluate_on_ray(args)
     import mlmviz
     from mlmviz.analysis.evaluation import check_rate, evaluate
 
@@ -242,6 +251,34 @@ def _evaluate(args):
         summary = evaluate(
             model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
             batch_size=args.batch_size, on_progress=bar.update, on_details=write,
+        )
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    else:
+        _print_summary(summary)
+
+
+def _evaluate_on_ray(args):
+    """`_evaluate`, the corpus sharded over Ray (`mlmviz.analysis.ray_evaluation`)."""
+    from mlmviz.analysis.evaluation import check_rate
+    from mlmviz.analysis.ray_evaluation import evaluate_on_ray, ray_session
+
+    if args.ray is None:
+        raise ValueError("--ray-workers needs --ray")
+    check_rate(args.rate)
+    with open(args.corpus, encoding="utf-8") as corpus, contextlib.ExitStack() as stack:
+        total = _count_lines(corpus.buffer, args.max_lines)
+        corpus.seek(0)
+        stack.enter_context(ray_session(None if args.ray == "local" else args.ray))
+        write = None
+        if args.details:
+            details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
+            write = functools.partial(_write_lines, details)
+        bar = stack.enter_context(_progress(args.terminal, total))
+        summary = evaluate_on_ray(
+            args.model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
+            batch_size=args.batch_size, workers=args.ray_workers, on_progress=bar.update,
+            on_details=write,
         )
     if args.json:
         print(json.dumps(summary), flush=True)
