@@ -87,7 +87,14 @@ def build_parser():
     evaluate.add_argument("--compare", metavar="SOURCE_B",
                           help="a second checkpoint, evaluated on the same masked lines")
     evaluate.add_argument("--pll", action="store_true",
-                          help="also the pseudo-log-likelihood of every line (slow)")
+                          help="also the pseudo-log-likelihood of every line (slow; --ray shares it out)")
+    evaluate.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS",
+        help="shard the corpus over Ray actors: alone, a local Ray; auto, the cluster of "
+             "`ray start --head`; ray://HOST:PORT, a remote one (needs Ray: pip install ray)",
+    )
+    evaluate.add_argument("--ray-workers", type=int, metavar="N",
+                          help="Ray actors (default: one per GPU, else one per 4 CPUs)")
 
     train = commands.add_parser("train", help="continue MLM training of a checkpoint")
     for field in fields(TrainConfig):
@@ -245,6 +252,8 @@ def _train(args):
 
 def _evaluate(args):
     """Evaluate a model on a corpus; print the summary, write the details."""
+    if args.ray is not None or args.ray_workers is not None:
+        return _evaluate_on_ray(args)
     import mlmviz
     from mlmviz.analysis.evaluation import check_rate, evaluate
     from mlmviz.analysis.paired import check_same_tokenizer
@@ -267,12 +276,44 @@ def _evaluate(args):
             batch_size=args.batch_size, on_progress=bar.update, on_details=write,
             pll=args.pll, compare=other,
         )
-    if args.json:
+    _report(summary, args.json)
+
+
+def _report(summary, as_json):
+    """Print an evaluation summary; a partial one then exits as interrupted."""
+    if as_json:
         print(json.dumps(summary), flush=True)
     else:
         _print_summary(summary)
     if summary["interrupted"]:
         raise KeyboardInterrupt  # the partial result is out: exit as interrupted
+
+
+def _evaluate_on_ray(args):
+    """`_evaluate`, the corpus sharded over Ray (`mlmviz.analysis.ray_evaluation`)."""
+    from mlmviz.analysis.evaluation import check_rate
+    from mlmviz.analysis.ray_evaluation import evaluate_on_ray, ray_session
+
+    if args.ray is None:
+        raise ValueError("--ray-workers needs --ray")
+    if args.compare is not None:
+        raise ValueError("--compare runs on one machine: leave out --ray to compare two models")
+    check_rate(args.rate)
+    with open(args.corpus, encoding="utf-8") as corpus, contextlib.ExitStack() as stack:
+        total = _count_lines(corpus.buffer, args.max_lines)
+        corpus.seek(0)
+        stack.enter_context(ray_session(None if args.ray == "local" else args.ray))
+        write = None
+        if args.details:
+            details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
+            write = functools.partial(_write_lines, details)
+        bar = stack.enter_context(_progress(args.terminal, total))
+        summary = evaluate_on_ray(
+            args.model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
+            batch_size=args.batch_size, workers=args.ray_workers, on_progress=bar.update,
+            on_details=write, pll=args.pll,
+        )
+    _report(summary, args.json)
 
 
 def _count_lines(stream, limit):
