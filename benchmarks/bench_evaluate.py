@@ -10,10 +10,11 @@ A times the public `evaluate(model, lines, batch_size=B)` on the corpus lines:
 tokenizing, masking, batching, the model and the metrics. B gets the very same
 masked batches ready-made (built with mlmviz's masking beforehand, not timed,
 padded only to each batch's longest line) and runs `*ForMaskedLM` on each, then
-takes, at the masked positions, the label's cross-entropy, the top-1 and its
-probability and whether the label is in the top 5 -- the numbers A's summary
-is made of. So B's time is the model plus the read-out, A's everything.
-Both sides use the same batch size and threads; runs alternate A, B, A, B.
+takes, at the masked positions, the figures of A's summary: top-1, top-5, the
+label's cross-entropy at each temperature of the grid (the loss and the best
+temperature) and the top-1 probability's calibration bins (ECE). So B's time
+is the model plus the read-out, A's everything (by_frequency aside, which
+only counts tokens). Both sides use the same batch size and threads; runs alternate A, B, A, B.
 Tokens per second count the tokens of the scored lines (special tokens
 included, padding not). Targets: A/B speed >= 3 on the default model,
 >= 1.2 on a BERT-base-size random checkpoint.
@@ -38,6 +39,7 @@ from common import machine_lines, table
 SAMPLE = ROOT / "assets" / "heldout-sample.txt"
 TARGETS = {"bert-tiny (default)": 3.0, "bert-base random": 1.2}
 RATE, SEED = 0.15, 0
+FIGURES = ("top1_accuracy", "top5_accuracy", "loss", "ece")
 
 
 def parse_args():
@@ -68,28 +70,45 @@ def masked_batches(model, lines, batch_size):
 
 
 def plain_transformers(reference, padded_batches):
-    """B: `*ForMaskedLM` on each batch; the summary's top-1, top-5 and loss."""
+    """B: `*ForMaskedLM` on each batch, then the summary's figures at the masks:
+    top-1, top-5, loss, ECE (`BINS` bins) and the loss at each grid temperature."""
     import torch
 
+    from mlmviz.analysis.evaluation import BINS, TEMPERATURES, UNIT
+
+    grid = torch.zeros(len(TEMPERATURES), dtype=torch.float64)  # summed loss per temperature
+    bin_count = torch.zeros(BINS, dtype=torch.float64)
+    bin_confidence = torch.zeros(BINS, dtype=torch.float64)
+    bin_correct = torch.zeros(BINS, dtype=torch.float64)
     top1 = top5 = masks = 0
-    loss = 0.0
     with torch.inference_mode():
         for ids, padding, positions, labels, valid in padded_batches:
             logits = reference(input_ids=torch.from_numpy(ids).long(),
                                attention_mask=torch.from_numpy(padding).long()).logits
             rows = torch.arange(len(ids))[:, None]  # (b, 1)
             at_masks = logits[rows, torch.from_numpy(positions).long()]  # (b, m, vocab)
-            at_masks = at_masks[torch.from_numpy(valid)]  # (n, vocab)
-            log_p = torch.log_softmax(at_masks.float(), dim=-1)  # (n, vocab)
+            at_masks = at_masks[torch.from_numpy(valid)].float()  # (n, vocab)
             label = torch.from_numpy(labels[valid]).long()  # (n,)
-            label_log_p = log_p.gather(1, label[:, None])[:, 0]  # (n,)
-            best = log_p.argmax(dim=-1)  # (n,)
-            higher = (log_p > label_log_p[:, None]).sum(dim=-1)  # (n,) rank - 1
-            top1 += int((best == label).sum())
-            top5 += int((higher < 5).sum())
-            loss -= float(label_log_p.double().sum())
+            label_logit = at_masks.gather(1, label[:, None])  # (n, 1)
+            for k, t in enumerate(TEMPERATURES):
+                at_t = torch.logsumexp(at_masks / t, -1) - label_logit[:, 0] / t  # (n,)
+                grid[k] += at_t.double().sum()
+            log_p = torch.log_softmax(at_masks, dim=-1)  # (n, vocab)
+            best_log_p, best = log_p.max(dim=-1)  # (n,) each
+            correct = (best == label).double()  # (n,)
+            confidence = best_log_p.double().exp()  # (n,)
+            bins = torch.clamp((confidence * BINS).long(), max=BINS - 1)  # (n,)
+            bin_count += torch.bincount(bins, minlength=BINS)
+            bin_confidence += torch.bincount(bins, confidence, minlength=BINS)
+            bin_correct += torch.bincount(bins, correct, minlength=BINS)
+            top1 += int(correct.sum())
+            top5 += int(((at_masks > label_logit).sum(dim=-1) < 5).sum())
             masks += len(label)
-    return {"top1_accuracy": top1 / masks, "top5_accuracy": top5 / masks, "loss": loss / masks}
+    losses = grid / masks  # (T,)
+    return {"top1_accuracy": top1 / masks, "top5_accuracy": top5 / masks,
+            "loss": float(losses[UNIT]),
+            "ece": float((bin_correct - bin_confidence).abs().sum() / masks),
+            "best_temperature": TEMPERATURES[int(losses.argmin())]}
 
 
 def bench_model(name, path, lines, args):
@@ -116,12 +135,12 @@ def bench_model(name, path, lines, args):
             seconds[key].append(time.perf_counter() - start)
     speed = {key: tokens / statistics.median(values) for key, values in seconds.items()}
     ratio = speed["A"] / speed["B"]
-    gaps = max(abs(results["A"][key] - results["B"][key])
-               for key in ("top1_accuracy", "top5_accuracy", "loss"))
+    gaps = max(abs(results["A"][key] - results["B"][key]) for key in FIGURES)
+    same_t = results["A"]["best_temperature"]["temperature"] == results["B"]["best_temperature"]
     return [name, len(lines), tokens, f"{speed['A']:,.0f}", f"{speed['B']:,.0f}", f"{ratio:.2f}",
             f">= {TARGETS[name]}: {'met' if ratio >= TARGETS[name] else 'not met'}",
             f"{results['A']['top1_accuracy']:.4f} / {results['B']['top1_accuracy']:.4f}",
-            f"{gaps:.1e}"]
+            f"{gaps:.1e}", "yes" if same_t else "no"]
 
 
 def main():
@@ -145,7 +164,7 @@ def main():
     print("\n".join(f"- {line}" for line in notes))
     print()
     print(table(rows, ["model", "lines", "tokens", "A tokens/s", "B tokens/s", "A/B speed",
-                       "target", "top-1 A / B", "max |Δ| top-1, top-5, loss"]))
+                       "target", "top-1 A / B", "max |Δ| top-1, top-5, loss, ECE", "same best T"]))
 
 
 if __name__ == "__main__":
