@@ -301,7 +301,8 @@ def paired_sentence(paired):
 
 
 def _signed(value):
-    return f"{value:+.1f}".replace("-", "−")
+    shown = f"{value:+.1f}"
+    return "0.0" if shown[1:] == "0.0" else shown.replace("-", "−")
 
 
 def show_paired(result, tokenizer):
@@ -329,10 +330,14 @@ def show_paired(result, tokenizer):
 
 
 def marked(text, offsets, positions):
-    """`text` as Markdown with the tokens at `positions` in bold (the masked words)."""
+    """`text` as Markdown with the tokens at `positions` in bold (the masked words).
+
+    Each bold run sits in a `:primary[...]` label: Markdown leaves `**,**`
+    right after a word unbolded, but not after the label's bracket.
+    """
     spans = {p: text[slice(*offsets[p])] for p in positions}
     runs = itertools.groupby(filled_segments(text, offsets, spans), key=lambda s: s[1])
-    return "".join(f"**{_escape(''.join(p for p, _ in pieces))}**" if masked
+    return "".join(f":primary[**{_escape(''.join(p for p, _ in pieces))}**]" if masked
                    else _escape("".join(p for p, _ in pieces)) for masked, pieces in runs)
 
 

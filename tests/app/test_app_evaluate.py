@@ -1,12 +1,15 @@
 """The Evaluate page on the default model and the shipped held-out sample, through AppTest."""
 
+import html
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hf_checkpoints import make_checkpoint
+from markdown_it import MarkdownIt
 from safetensors.numpy import load_file, save_file
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
@@ -189,7 +192,8 @@ def _with_second_model(page, path):
 
 
 def _signed(value):
-    return f"{value:+.1f}".replace("-", "−")
+    shown = f"{value:+.1f}"
+    return "0.0" if shown[1:] == "0.0" else shown.replace("-", "−")
 
 
 def test_a_second_model_shows_the_paired_comparison_of_evaluate(
@@ -253,3 +257,18 @@ def test_a_model_b_with_another_tokenizer_says_why_and_a_still_evaluates(
     _run(page)
     assert _metrics(page)["Lines"] == str(LINES) and len(page.metric) == 9  # A's cards only
     assert not [m for m in page.markdown if m.value.startswith("B is right on")]
+
+
+def test_the_masked_words_of_a_listed_line_are_bold_even_next_to_a_word(page, default_model):
+    """CommonMark leaves `Barnabas**,**` unbolded; the page must bold every masked word."""
+    _run(page)
+    _, records = _reference(default_model)
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    shown = {m.value.split("  \n")[0]: m.value.split("  \n")[1] for m in page.markdown
+             if m.value.startswith("**Line")}
+    for row in worst_lines(line_scores(records), 10).itertuples():
+        text, offsets = lines[row.line], default_model.tokenizer.encode(lines[row.line]).offsets
+        body = next(b for h, b in shown.items() if h.startswith(f"**Line {row.line + 1}**"))
+        rendered = MarkdownIt().renderInline(body)
+        bold = map(html.unescape, re.findall(r"<strong>(.*?)</strong>", rendered))
+        assert "".join(bold) == "".join(text[slice(*offsets[p])] for p in row.positions), body
