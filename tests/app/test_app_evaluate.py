@@ -3,14 +3,11 @@
 import html
 import json
 import re
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from hf_checkpoints import make_checkpoint
+from hf_checkpoints import make_checkpoint, noisy_default
 from markdown_it import MarkdownIt
-from safetensors.numpy import load_file, save_file
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
@@ -18,7 +15,6 @@ import mlmviz
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.line_scores import line_scores, worst_lines
 from mlmviz.figures.evaluation import short_count
-from mlmviz.sources.load import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
@@ -172,15 +168,8 @@ def test_a_link_restores_the_settings_and_notes_a_bad_one():
 
 @pytest.fixture(scope="module")
 def other_checkpoint(tmp_path_factory):
-    """The default model with noise in its last layer: same tokenizer, other predictions
-    (as tests/analysis/test_evaluation_compare.py builds it)."""
-    directory = shutil.copytree(DEFAULT_MODEL, tmp_path_factory.mktemp("noisy") / "model")
-    tensors = load_file(directory / "model.safetensors")
-    name = "bert.encoder.layer.1.output.dense.weight"
-    noise = np.random.default_rng(0).normal(0, 0.05, tensors[name].shape).astype("float32")
-    tensors[name] = tensors[name] + noise
-    save_file(tensors, directory / "model.safetensors")
-    return str(directory)
+    """The default model with noise in its last layer: same tokenizer, other predictions."""
+    return str(noisy_default(tmp_path_factory.mktemp("noisy") / "model"))
 
 
 def _with_second_model(page, path):
