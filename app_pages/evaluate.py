@@ -148,13 +148,18 @@ def choose_settings(mask_token):
 
 def choose_model_b(model):
     """Model B to evaluate beside `model`, or None: the switch is off, or B
-    cannot be loaded or has another tokenizer (with a message; A runs alone)."""
+    cannot be loaded, holds NaN weights or has another tokenizer (with a
+    message; A runs alone)."""
     if not view.widget(st.toggle, "ecompare", "Compare with a second model",
                        help="Model B predicts the same masks of the same lines in the same "
                        "pass. It is the Compare page's model B."):
         return None
     model_b = second_model(choose_second())
     if model_b is None:
+        return None
+    if model_b.warnings:
+        st.warning("Model B's weights hold NaN or infinity, so it scores nothing: "
+                   "model A is evaluated alone.")
         return None
     try:
         check_same_tokenizer(model, model_b)

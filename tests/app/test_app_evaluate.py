@@ -5,9 +5,11 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hf_checkpoints import make_checkpoint, noisy_default
 from markdown_it import MarkdownIt
+from safetensors.numpy import load_file, save_file
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
@@ -261,3 +263,15 @@ def test_the_masked_words_of_a_listed_line_are_bold_even_next_to_a_word(page, de
         rendered = MarkdownIt().renderInline(body)
         bold = map(html.unescape, re.findall(r"<strong>(.*?)</strong>", rendered))
         assert "".join(bold) == "".join(text[slice(*offsets[p])] for p in row.positions), body
+
+
+def test_a_model_b_with_nan_weights_says_so_and_a_evaluates_alone(page, tmp_path):
+    directory = noisy_default(tmp_path / "nan")
+    tensors = load_file(directory / "model.safetensors")
+    tensors["bert.encoder.layer.1.output.dense.weight"][0, 0] = np.nan
+    save_file(tensors, directory / "model.safetensors")
+    _with_second_model(page, str(directory))
+    assert [w.value for w in page.warning if "Model B's weights hold NaN" in w.value]
+    _run(page)
+    assert len(page.metric) == 9  # A's cards only
+    assert not [m for m in page.markdown if m.value.startswith("B is right on")]
