@@ -43,6 +43,35 @@ def current_model():
     return load_model(current_source())
 
 
+def choose_second():
+    """The source of model B (Compare, Evaluate), or None while no path is typed."""
+    kind = view.widget(st.radio, "compare_kind", "Model B", options=view.COMPARE_KINDS,
+                       horizontal=True)
+    if kind == "Embedded default":
+        return "default"
+    path = view.widget(
+        st.text_input, "compare_path", "Model B: path or hf:ORG/NAME",
+        help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
+        "or hf:ORG/NAME from the local Hugging Face cache.",
+    )
+    return path.strip() or None
+
+
+def second_model(source):
+    """Model B of `source`, or None after a message (no path typed, or it cannot be loaded)."""
+    if source is None:
+        st.info("Type the path of model B, or hf:ORG/NAME.")
+        return None
+    try:
+        model = load_model(source)
+    except ValueError as error:  # CheckpointError is a ValueError
+        st.error(f"Model B could not be loaded: {error}")
+        return None
+    if not model.head_check.trained:
+        st.warning(f"Model B: {model.head_check.message}")
+    return model
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def examples(source):
     """Example sentences for the model of `source`: those it answers best first

@@ -141,6 +141,7 @@ FIELDS = {
     "erate": Field(15, integer(1, 100), "Evaluate: masked tokens per line (%)"),
     "eseed": Field(0, integer(0, 1_000_000), "Evaluate: masking seed"),
     "elines": Field(2000, integer(1, MOST_EVALUATED_LINES), "Evaluate: lines read at most"),
+    "ecompare": Field(False, flag, "Evaluate: compare with model B (compare_kind, compare_path)"),
     "compare_kind": Field("Embedded default", choice(COMPARE_KINDS), "where model B comes from"),
     "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
     "lens_word": Field("", text(100), "Compare: the word followed layer by layer (empty: "

@@ -11,7 +11,15 @@ from mlmviz.analysis import compare
 from mlmviz.figures.compare import attention_pair, lens_columns
 from mlmviz.figures.probabilities import paired_probability_bars
 from shared import (
-    chart, current_model, current_source, explain, load_model, masked_or_stop, table,
+    chart,
+    choose_second,
+    current_model,
+    current_source,
+    explain,
+    load_model,
+    masked_or_stop,
+    second_model,
+    table,
     text_and_masks,
 )
 
@@ -47,32 +55,11 @@ def comparison(source_a, source_b, text, positions, top_k, targets):
     )
 
 
-def choose_second():
-    """The source of model B, or None while no path is typed."""
-    kind = view.widget(st.radio, "compare_kind", "Model B", options=view.COMPARE_KINDS,
-                       horizontal=True)
-    if kind == "Embedded default":
-        return "default"
-    path = view.widget(
-        st.text_input, "compare_path", "Model B: path or hf:ORG/NAME",
-        help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
-        "or hf:ORG/NAME from the local Hugging Face cache.",
-    )
-    return path.strip() or None
-
-
 def second_model_or_stop(source):
-    """Model B, or a message and stop when it cannot be loaded."""
-    if source is None:
-        st.info("Type the path of model B, or hf:ORG/NAME.")
+    """Model B, or a message and stop when none is typed or it cannot be loaded."""
+    model = second_model(source)
+    if model is None:
         st.stop()
-    try:
-        model = load_model(source)
-    except ValueError as error:  # CheckpointError is a ValueError
-        st.error(f"Model B could not be loaded: {error}")
-        st.stop()
-    if not model.head_check.trained:
-        st.warning(f"Model B: {model.head_check.message}")
     return model
 
 

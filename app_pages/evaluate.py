@@ -5,6 +5,11 @@ A run feeds a progress bar; its result stays in the session (a rerun or a
 page switch does not evaluate again) together with what it was run on, so
 a change of corpus, settings or model says the numbers are stale instead of
 showing them as current.
+
+With "Compare with a second model" on, model B (the Compare page's choice)
+scores the same masked lines in the same pass: its cards sit under A's with
+the differences, then the paired accuracy difference and the lines where B
+gains or loses most.
 """
 
 import hashlib
@@ -20,9 +25,18 @@ import view
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.filled import filled_segments
 from mlmviz.analysis.line_scores import line_scores, worst_lines
+from mlmviz.analysis.paired import check_same_tokenizer
 from mlmviz.figures.evaluation import frequency_bars, reliability_diagram
 from mlmviz.sources.corpus import corpus_lines
-from shared import chart, current_model, current_source, explain, presenting
+from shared import (
+    chart,
+    choose_second,
+    current_model,
+    current_source,
+    explain,
+    presenting,
+    second_model,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "heldout-sample.txt"
 RESULT_KEY = "evaluation_result"  # session state: the last run's `Result`
@@ -30,6 +44,7 @@ UPLOAD_KEY = "evaluation_upload"  # session state: the uploaded corpus, kept acr
 WORST = 10  # worst lines listed
 CARD_WIDTH = 150  # px: five metric cards in a row at 1280 px
 CHART_MIN_WIDTH = 380  # px: two charts side by side need twice this
+DELTA_DIGITS = {"top1_accuracy": 1, "top5_accuracy": 1, "loss": 3, "perplexity": 1, "ece": 3}
 CHART_KEYS = ("eval_chart_reliability", "eval_chart_frequency")
 
 
@@ -51,15 +66,18 @@ class Run(NamedTuple):
     rate: int  # percent
     seed: int
     max_lines: int
+    source_b: str | None = None  # model B's source and weights, None without B
+    weight_hash_b: str | None = None
 
     def describe(self):
+        compared = f" compared with `{self.source_b}`" if self.source_b else ""
         return (f"`{self.corpus}`, {self.rate} % masked, seed {self.seed}, "
-                f"at most {self.max_lines:,} lines, model `{self.source}`")
+                f"at most {self.max_lines:,} lines, model `{self.source}`{compared}")
 
 
 class Result(NamedTuple):
-    """A finished run: its `Run`, the summary, the detail records, the worst
-    lines (with their `texts`) and how long it took."""
+    """A finished run: its `Run`, the summary, the detail records (A's and
+    B's), A's worst lines, the `texts` of every line listed and how long it took."""
 
     run: Run
     summary: dict
@@ -128,8 +146,36 @@ def choose_settings(mask_token):
     return int(rate), int(seed), int(most)
 
 
-def run_evaluation(model, corpus, run):
-    """Evaluate under a progress bar; returns the `Result`."""
+def choose_model_b(model):
+    """Model B to evaluate beside `model`, or None: the switch is off, or B
+    cannot be loaded, holds NaN weights or has another tokenizer (with a
+    message; A runs alone)."""
+    if not view.widget(st.toggle, "ecompare", "Compare with a second model",
+                       help="Model B predicts the same masks of the same lines in the same "
+                       "pass. It is the Compare page's model B."):
+        return None
+    model_b = second_model(choose_second())
+    if model_b is None:
+        return None
+    if model_b.warnings:
+        st.warning("Model B's weights hold NaN or infinity, so it scores nothing: "
+                   "model A is evaluated alone.")
+        return None
+    try:
+        check_same_tokenizer(model, model_b)
+    except ValueError as error:
+        st.error(f"Model B cannot be compared with A on the same masks: {error} "
+                 "Model A is evaluated alone.")
+        return None
+    return model_b
+
+
+def run_evaluation(model, corpus, run, model_b=None):
+    """Evaluate (with `model_b` beside, when given) under one progress bar; returns the `Result`.
+
+    Raises:
+        ValueError: from `evaluate`, e.g. a line the two tokenizers split differently.
+    """
     total = min(len(corpus.lines), run.max_lines)
     bar = st.progress(0.0, text=f"Evaluating {total:,} lines…")
     done, records, started = 0, [], time.perf_counter()
@@ -140,11 +186,15 @@ def run_evaluation(model, corpus, run):
         bar.progress(min(done / total, 1.0), text=f"Evaluated {done:,} of {total:,} lines")
 
     summary = evaluate(model, corpus.lines, rate=run.rate / 100, seed=run.seed,
-                       max_lines=run.max_lines, on_details=records.extend, on_progress=progress)
+                       max_lines=run.max_lines, on_details=records.extend, on_progress=progress,
+                       compare=model_b)
     seconds = time.perf_counter() - started
     bar.progress(1.0, text=f"Evaluated {total:,} lines in {seconds:.1f} s")
-    worst = worst_lines(line_scores(records), WORST)
-    texts = {line: corpus.lines[line] for line in worst["line"]}
+    worst = worst_lines(line_scores([r for r in records if r.get("model", "A") == "A"]), WORST)
+    paired = summary.get("compare", {}).get("paired", {})
+    listed = [*worst["line"], *(row["line"] for row in paired.get("gains", []) +
+                                paired.get("losses", []))]
+    texts = {line: corpus.lines[line] for line in listed}
     return Result(run, summary, records, worst, texts, seconds)
 
 
@@ -155,28 +205,39 @@ def open_on_predict(text, positions):
     st.switch_page("app_pages/predict.py")
 
 
-def show_metrics(summary):
-    """The summary's numbers as metric cards that wrap onto more rows on a narrow screen."""
+def show_metrics(summary, base=None):
+    """The summary's numbers as metric cards that wrap onto more rows on a narrow screen.
+
+    With `base` (model A's summary, when `summary` is B's) each card shows
+    its difference from A, and the counts (the same for both) are left out.
+    """
     best = summary["best_temperature"]
     cards = st.container(horizontal=True, gap="small")
 
-    def card(label, value, help=None, **delta):
+    def card(label, value, help=None, name=None, scale=1, better="normal", **delta):
+        if base is not None and name:
+            change = (summary[name] - base[name]) * scale
+            delta = {"delta": f"{change:+.{DELTA_DIGITS[name]}f}{' pt' * (scale == 100)}",
+                     "delta_color": better}
         cards.metric(label, value, help=help, border=True, width=CARD_WIDTH, **delta)
 
     card("Top-1 accuracy", f"{summary['top1_accuracy']:.1%}",
-         "How often the model's first guess is the hidden token.")
+         "How often the model's first guess is the hidden token.", "top1_accuracy", 100)
     card("Top-5 accuracy", f"{summary['top5_accuracy']:.1%}",
-         "How often the hidden token is among the five most probable.")
+         "How often the hidden token is among the five most probable.", "top5_accuracy", 100)
     card("Loss (nats)", f"{summary['loss']:.3f}",
-         "Mean cross-entropy at the masks, −log p(hidden token).")
+         "Mean cross-entropy at the masks, −log p(hidden token).", "loss", better="inverse")
     card("Perplexity", f"{summary['perplexity']:.1f}",
-         "exp(loss): as unsure as a choice between this many tokens.")
+         "exp(loss): as unsure as a choice between this many tokens.", "perplexity",
+         better="inverse")
     card("ECE", f"{summary['ece']:.3f}",
          "Expected calibration error: the mean gap between confidence and accuracy over "
-         "10 bins, weighted by their masks (0 = calibrated).")
+         "10 bins, weighted by their masks (0 = calibrated).", "ece", better="inverse")
     # No help icon: the label fills the card; the loss at that temperature sits below.
     card("Best temperature", f"{best['temperature']:.2f}",
          delta=f"loss {best['loss']:.3f} there", delta_color="off", delta_arrow="off")
+    if base is not None:
+        return
     card("Lines", f"{summary['lines']:,}",
          f"Lines scored; {summary['skipped_lines']:,} blank or with nothing to mask were "
          "skipped.")
@@ -211,26 +272,77 @@ def show_worst(result, tokenizer):
                "(the details file counts from 0). Each mask: the hidden token → the model's "
                "guess.")
     for row in result.worst.itertuples():
-        text = result.texts[row.line]
-        line = st.container(horizontal=True, vertical_alignment="center", wrap=False)
-        marks = " · ".join(
-            f"{_escape(label)} → {_escape(guess)} "
-            + (":green[✓]" if label == guess else ":red[✗]")
-            for label, guess in row.guesses)
-        line.markdown(f"**Line {row.line + 1:,}** — {row.correct} of {row.masks} right, "
-                      f"mean loss {row.mean_loss:.2f} nats  \n"
-                      f"{marked(text, tokenizer.encode(text).offsets, row.positions)}  \n"
-                      f":small[{marks}]", width="stretch")
-        if line.button("Open on Predict", key=f"eval_open_{row.line}",
-                       help=f"Predict with this line and its {row.masks} mask(s)"):
-            open_on_predict(text, row.positions)
+        marks = " · ".join(f"{_escape(label)} → {_mark(label, guess)}"
+                           for label, guess in row.guesses)
+        line_row(result.texts[row.line], tokenizer, row.positions,
+                 f"**Line {row.line + 1:,}** — {row.correct} of {row.masks} right, "
+                 f"mean loss {row.mean_loss:.2f} nats", marks, f"eval_open_{row.line}")
+
+
+def line_row(text, tokenizer, positions, heading, marks, key):
+    """One listed line: `heading`, the text with its masked words in bold,
+    the `marks` below, and a button that opens it on Predict with its masks."""
+    line = st.container(horizontal=True, vertical_alignment="center", wrap=False)
+    line.markdown(f"{heading}  \n{marked(text, tokenizer.encode(text).offsets, positions)}  \n"
+                  f":small[{marks}]", width="stretch")
+    if line.button("Open on Predict", key=key,
+                   help=f"Predict with this line and its {len(positions)} mask(s)"):
+        open_on_predict(text, positions)
+
+
+def _mark(label, guess):
+    return f"{_escape(guess)} " + (":green[✓]" if label == guess else ":red[✗]")
+
+
+def paired_sentence(paired):
+    """The accuracy difference B − A and its 95 % interval, in words."""
+    difference, (low, high) = paired["accuracy_difference"], paired["interval"]
+    points = abs(difference) * 100
+    verdict = ("not a clear difference" if low <= 0 <= high
+               else f"B is clearly {'better' if low > 0 else 'worse'} on this corpus")
+    return (f"B is right on {points:.1f} points {'more' if difference >= 0 else 'fewer'} of "
+            f"the masks (95 % interval {_signed(low * 100)} to {_signed(high * 100)}): "
+            f"{verdict}.")
+
+
+def _signed(value):
+    shown = f"{value:+.1f}"
+    return "0.0" if shown[1:] == "0.0" else shown.replace("-", "−")
+
+
+def show_paired(result, tokenizer):
+    """B against A: the accuracy difference in words, and the lines where B gains or loses most."""
+    paired = result.summary["compare"]["paired"]
+    st.subheader("B against A, line by line")
+    st.markdown(paired_sentence(paired))
+    explain(f"B's top-1 accuracy minus A's, over the same {paired['masked_tokens']:,} masks. "
+            "The interval comes from resampling whole lines "
+            f"{paired['bootstrap']['resamples']:,} times (the masks of one line go together): "
+            "when it contains 0, the corpus does not tell the two models apart.")
+    guesses = {(r["model"], r["line"], r["position"]): r["predicted"] for r in result.records}
+    for rows, title in ((paired["gains"], "Where B gains most"),
+                        (paired["losses"], "Where B loses most")):
+        st.markdown(f"**{title}**" + ("" if rows else ": no line."))
+        for row in rows:
+            marks = " · ".join(
+                f"{_escape(label)} → A {_mark(label, guesses['A', row['line'], position])}, "
+                f"B {_mark(label, guesses['B', row['line'], position])}"
+                for label, position in zip(row["labels"], row["positions"]))
+            line_row(result.texts[row["line"]], tokenizer, row["positions"],
+                     f"**Line {row['line'] + 1:,}** — B right on {row['correct_b']}, "
+                     f"A on {row['correct_a']} of {row['masked_tokens']}", marks,
+                     f"eval_pair_{row['line']}")
 
 
 def marked(text, offsets, positions):
-    """`text` as Markdown with the tokens at `positions` in bold (the masked words)."""
+    """`text` as Markdown with the tokens at `positions` in bold (the masked words).
+
+    Each bold run sits in a `:primary[...]` label: Markdown leaves `**,**`
+    right after a word unbolded, but not after the label's bracket.
+    """
     spans = {p: text[slice(*offsets[p])] for p in positions}
     runs = itertools.groupby(filled_segments(text, offsets, spans), key=lambda s: s[1])
-    return "".join(f"**{_escape(''.join(p for p, _ in pieces))}**" if masked
+    return "".join(f":primary[**{_escape(''.join(p for p, _ in pieces))}**]" if masked
                    else _escape("".join(p for p, _ in pieces)) for masked, pieces in runs)
 
 
@@ -244,7 +356,14 @@ def show_result(result, tokenizer):
     if not summary["masked_tokens"]:
         st.warning("No line of this corpus had a token to mask: there is nothing to score.")
         return
+    compared = summary.get("compare")
+    if compared:
+        st.markdown(f"**A** · `{summary['model']}`")
     show_metrics(summary)
+    if compared:
+        st.markdown(f"**B** · `{compared['model']}` (the differences are B − A)")
+        show_metrics(compared, base=summary)
+        show_paired(result, tokenizer)
     show_charts(summary)
     show_worst(result, tokenizer)
     downloads.evaluation(summary, result.records)
@@ -266,16 +385,24 @@ if model.warnings:
 
 corpus = choose_corpus()
 rate, seed, max_lines = choose_settings(mask_token)
+model_b = choose_model_b(model)
 on_sample = view.get("ecorpus") == view.CORPORA[0]
 corpus_path = SAMPLE.relative_to(SAMPLE.parents[1]) if on_sample else "FILE"
+compare_option = "" if model_b is None else f" --compare {model_b.metadata['source']}"
 st.caption(f"The same run on the command line: `python -m mlmviz evaluate --model "
            f"{current_source()} --corpus {corpus_path} --rate {rate / 100:g} --seed {seed} "
-           f"--max-lines {max_lines}`")
+           f"--max-lines {max_lines}{compare_option}`")
 if corpus is not None:
     run = Run(current_source(), model.metadata["weight_hash"], corpus.name, corpus.digest,
               rate, seed, max_lines)
+    if model_b is not None:
+        run = run._replace(source_b=model_b.metadata["source"],
+                           weight_hash_b=model_b.metadata["weight_hash"])
     if st.button("Run the evaluation", type="primary", icon=":material/play_arrow:"):
-        st.session_state[RESULT_KEY] = run_evaluation(model, corpus, run)
+        try:
+            st.session_state[RESULT_KEY] = run_evaluation(model, corpus, run, model_b)
+        except ValueError as error:
+            st.error(f"The evaluation stopped: {error}")
     last = st.session_state.get(RESULT_KEY)
     if last is not None and last.run != run:
         st.info(f"The last run was on {last.run.describe()}. The corpus, the settings or the "

@@ -18,6 +18,7 @@ and returns its masked-LM logits: the numerical reference for the Keras port.
 import collections
 import json
 import pathlib
+import shutil
 import string
 
 import numpy as np
@@ -37,6 +38,8 @@ from transformers import (
     RobertaConfig,
     RobertaTokenizer,
 )
+
+from mlmviz.sources.load import DEFAULT_MODEL
 
 ARCHITECTURES = ("bert", "distilbert", "roberta", "albert")
 
@@ -132,6 +135,18 @@ def set_output_bias(directory, bias_of):
     tensors = load_file(directory / "model.safetensors")
     vocabulary = json.loads((directory / "tokenizer.json").read_text())["model"]["vocab"]
     tensors["cls.predictions.bias"] = np.asarray(bias_of(vocabulary), dtype="float32")
+    save_file(tensors, directory / "model.safetensors")
+    return directory
+
+
+def noisy_default(directory, seed=0):
+    """A copy of the shipped default model in `directory` with noise in its last layer:
+    the same tokenizer, other predictions (a model B to compare with)."""
+    directory = pathlib.Path(shutil.copytree(DEFAULT_MODEL, directory))
+    tensors = load_file(directory / "model.safetensors")
+    name = "bert.encoder.layer.1.output.dense.weight"
+    noise = np.random.default_rng(seed).normal(0, 0.05, tensors[name].shape).astype("float32")
+    tensors[name] = tensors[name] + noise
     save_file(tensors, directory / "model.safetensors")
     return directory
 

@@ -1,12 +1,19 @@
 """The Evaluate page on the default model and the shipped held-out sample, through AppTest."""
 
+import html
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hf_checkpoints import make_checkpoint, noisy_default
+from markdown_it import MarkdownIt
+from safetensors.numpy import load_file, save_file
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+import mlmviz
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.line_scores import line_scores, worst_lines
 from mlmviz.figures.evaluation import short_count
@@ -143,7 +150,8 @@ def test_an_unreadable_upload_says_why_and_the_page_keeps_working(page, data, me
 def test_a_link_restores_the_settings_and_notes_a_bad_one():
     app = AppTest.from_file(str(APP), default_timeout=180)
     app.query_params.update({"ecorpus": "Upload a .txt", "eseed": "4", "elines": "50",
-                             "erate": "0"})
+                             "erate": "0", "ecompare": "1", "compare_kind": "Checkpoint path",
+                             "compare_path": "no/such/model"})
     app.run()
     app.switch_page("app_pages/evaluate.py").run()
     assert not app.exception, app.exception
@@ -151,7 +159,119 @@ def test_a_link_restores_the_settings_and_notes_a_bad_one():
     assert app.number_input(key="eseed").value == 4
     assert app.number_input(key="elines").value == 50
     assert app.slider(key="erate").value == 15  # the default: 0 % masks nothing
+    assert app.toggle(key="ecompare").value
+    assert app.text_input(key="compare_path").value == "no/such/model"
+    assert [e.value for e in app.error if e.value.startswith("Model B could not be loaded")]
     notes = " ".join(c.value for c in app.caption if c.value.startswith("Ignored from the link"))
     assert "`erate=0`" in notes
     app.slider(key="erate").set_value(30).run()
     assert app.query_params["erate"] == "30" and app.query_params["eseed"] == "4"
+
+
+@pytest.fixture(scope="module")
+def other_checkpoint(tmp_path_factory):
+    """The default model with noise in its last layer: same tokenizer, other predictions."""
+    return str(noisy_default(tmp_path_factory.mktemp("noisy") / "model"))
+
+
+def _with_second_model(page, path):
+    page.toggle(key="ecompare").set_value(True).run()
+    page.radio(key="compare_kind").set_value("Checkpoint path").run()
+    page.text_input(key="compare_path").set_value(path).run()
+    assert not page.exception, page.exception
+    return page
+
+
+def _signed(value):
+    shown = f"{value:+.1f}"
+    return "0.0" if shown[1:] == "0.0" else shown.replace("-", "−")
+
+
+def test_a_second_model_shows_the_paired_comparison_of_evaluate(
+        page, made, default_model, other_checkpoint):
+    _run(_with_second_model(page, other_checkpoint))
+    assert len(page.get("progress")) == 1  # one pass, one bar
+    with open(SAMPLE, encoding="utf-8") as corpus:
+        summary = evaluate(default_model, corpus, rate=0.15, seed=0, max_lines=LINES,
+                           compare=mlmviz.load(other_checkpoint))
+    compared, paired = summary["compare"], summary["compare"]["paired"]
+    assert paired["gains"] or paired["losses"]  # the noise changes some answers
+    cards = [(m.label, m.value, m.proto.delta) for m in page.metric]
+    assert cards[9:12] == [
+        ("Top-1 accuracy", f"{compared['top1_accuracy']:.1%}",
+         f"{(compared['top1_accuracy'] - summary['top1_accuracy']) * 100:+.1f} pt"),
+        ("Top-5 accuracy", f"{compared['top5_accuracy']:.1%}",
+         f"{(compared['top5_accuracy'] - summary['top5_accuracy']) * 100:+.1f} pt"),
+        ("Loss (nats)", f"{compared['loss']:.3f}", f"{compared['loss'] - summary['loss']:+.3f}"),
+    ]
+    low, high = paired["interval"]
+    difference = paired["accuracy_difference"] * 100
+    verdict = "not a clear difference" if low <= 0 <= high else "B is clearly"
+    sentence = next(m.value for m in page.markdown if m.value.startswith("B is right on"))
+    assert sentence.startswith(
+        f"B is right on {abs(difference):.1f} points {'more' if difference >= 0 else 'fewer'} "
+        f"of the masks (95 % interval {_signed(low * 100)} to {_signed(high * 100)}): {verdict}")
+    headings = [m.value.split("  \n")[0] for m in page.markdown if "— B right on" in m.value]
+    assert headings == [f"**Line {r['line'] + 1}** — B right on {r['correct_b']}, A on "
+                        f"{r['correct_a']} of {r['masked_tokens']}"
+                        for r in paired["gains"] + paired["losses"]]
+    downloaded = json.loads(made["mlmviz-evaluation.json"]())
+    assert downloaded["compare"] == compared and downloaded["top1_accuracy"] == summary[
+        "top1_accuracy"]
+
+    first = (paired["gains"] + paired["losses"])[0]
+    page.button(key=f"eval_pair_{first['line']}").click().run()
+    assert page.text_area(key="text").value == SAMPLE.read_text(
+        encoding="utf-8").splitlines()[first["line"]]
+    assert list(page.session_state["_view"]["picked"]) == first["positions"]
+
+
+def test_a_new_model_b_marks_the_result_stale(page, other_checkpoint):
+    _run(_with_second_model(page, other_checkpoint))
+    shown = _metrics(page)
+    page.radio(key="compare_kind").set_value("Embedded default").run()
+    assert not page.metric
+    assert any("The last run was on" in info.value and other_checkpoint in info.value
+               for info in page.info)
+    page.radio(key="compare_kind").set_value("Checkpoint path").run()
+    assert _metrics(page) == shown
+    page.toggle(key="ecompare").set_value(False).run()  # A alone is another run
+    assert not page.metric
+
+
+def test_a_model_b_with_another_tokenizer_says_why_and_a_still_evaluates(
+        page, tmp_path_factory):
+    other = make_checkpoint("bert", tmp_path_factory.mktemp("tokenizer") / "tiny-bert")
+    _with_second_model(page, str(other))
+    assert [e.value for e in page.error if "different vocabularies" in e.value
+            and "Model A is evaluated alone" in e.value]
+    _run(page)
+    assert _metrics(page)["Lines"] == str(LINES) and len(page.metric) == 9  # A's cards only
+    assert not [m for m in page.markdown if m.value.startswith("B is right on")]
+
+
+def test_the_masked_words_of_a_listed_line_are_bold_even_next_to_a_word(page, default_model):
+    """CommonMark leaves `Barnabas**,**` unbolded; the page must bold every masked word."""
+    _run(page)
+    _, records = _reference(default_model)
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    shown = {m.value.split("  \n")[0]: m.value.split("  \n")[1] for m in page.markdown
+             if m.value.startswith("**Line")}
+    for row in worst_lines(line_scores(records), 10).itertuples():
+        text, offsets = lines[row.line], default_model.tokenizer.encode(lines[row.line]).offsets
+        body = next(b for h, b in shown.items() if h.startswith(f"**Line {row.line + 1}**"))
+        rendered = MarkdownIt().renderInline(body)
+        bold = map(html.unescape, re.findall(r"<strong>(.*?)</strong>", rendered))
+        assert "".join(bold) == "".join(text[slice(*offsets[p])] for p in row.positions), body
+
+
+def test_a_model_b_with_nan_weights_says_so_and_a_evaluates_alone(page, tmp_path):
+    directory = noisy_default(tmp_path / "nan")
+    tensors = load_file(directory / "model.safetensors")
+    tensors["bert.encoder.layer.1.output.dense.weight"][0, 0] = np.nan
+    save_file(tensors, directory / "model.safetensors")
+    _with_second_model(page, str(directory))
+    assert [w.value for w in page.warning if "Model B's weights hold NaN" in w.value]
+    _run(page)
+    assert len(page.metric) == 9  # A's cards only
+    assert not [m for m in page.markdown if m.value.startswith("B is right on")]

@@ -48,6 +48,7 @@ VALUES = {
     "erate": st.integers(1, 100),
     "eseed": st.integers(0, 1_000_000),
     "elines": st.integers(1, view.MOST_EVALUATED_LINES),
+    "ecompare": st.booleans(),
     "compare_kind": st.sampled_from(view.COMPARE_KINDS),
     "compare_path": st.text(max_size=30),
     "lens_word": st.text(max_size=30),
