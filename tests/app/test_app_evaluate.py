@@ -58,6 +58,19 @@ def _metrics(app):
     return {metric.label: metric.value for metric in app.metric}
 
 
+def _close(a, b):
+    """Equal through lists and dicts, floats to 1e-6: the page's model and this test's
+    are separate loads, whose compiled graphs (traced for other batch shapes) may
+    round float32 sums differently in the last digits."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_close, a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-6, abs=1e-9)
+    return a == b
+
+
 def _reference(default_model):
     """The summary and the detail records of the page's run, computed directly."""
     records = []
@@ -89,7 +102,7 @@ def test_a_run_shows_the_progress_bar_and_the_summarys_numbers(page, made, defau
     assert counts["text"] == [short_count(b["count"]) for b in summary["reliability"]]
     assert charts[1]["data"][0]["y"] == [b["accuracy"] or 0 for b in summary["by_frequency"]]
     downloaded = json.loads(made["mlmviz-evaluation.json"]())
-    assert downloaded == {**summary, "model": "default"}
+    assert _close(downloaded, {**summary, "model": "default"})
     details = [json.loads(line) for line in made["mlmviz-evaluation-details.jsonl"]().splitlines()]
     assert sorted(details, key=lambda r: (r["line"], r["position"])) == sorted(
         records, key=lambda r: (r["line"], r["position"]))
@@ -216,7 +229,7 @@ def test_a_second_model_shows_the_paired_comparison_of_evaluate(
                         f"{r['correct_a']} of {r['masked_tokens']}"
                         for r in paired["gains"] + paired["losses"]]
     downloaded = json.loads(made["mlmviz-evaluation.json"]())
-    assert downloaded["compare"] == compared and downloaded["top1_accuracy"] == summary[
+    assert _close(downloaded["compare"], compared) and downloaded["top1_accuracy"] == summary[
         "top1_accuracy"]
 
     first = (paired["gains"] + paired["losses"])[0]
