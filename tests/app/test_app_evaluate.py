@@ -59,7 +59,7 @@ def _metrics(app):
 
 
 def _close(a, b):
-    """Equal through lists and dicts, floats to 1e-6: the page's model and this test's
+    """Equal through lists and dicts, floats to 1e-5: the page's model and this test's
     are separate loads, whose compiled graphs (traced for other batch shapes) may
     round float32 sums differently in the last digits."""
     if isinstance(a, dict):
@@ -67,7 +67,7 @@ def _close(a, b):
     if isinstance(a, list):
         return len(a) == len(b) and all(map(_close, a, b))
     if isinstance(a, float) and isinstance(b, float):
-        return a == pytest.approx(b, rel=1e-6, abs=1e-9)
+        return a == pytest.approx(b, rel=1e-5, abs=1e-6)
     return a == b
 
 
@@ -104,8 +104,8 @@ def test_a_run_shows_the_progress_bar_and_the_summarys_numbers(page, made, defau
     downloaded = json.loads(made["mlmviz-evaluation.json"]())
     assert _close(downloaded, {**summary, "model": "default"})
     details = [json.loads(line) for line in made["mlmviz-evaluation-details.jsonl"]().splitlines()]
-    assert sorted(details, key=lambda r: (r["line"], r["position"])) == sorted(
-        records, key=lambda r: (r["line"], r["position"]))
+    assert _close(sorted(details, key=lambda r: (r["line"], r["position"])),
+                  sorted(records, key=lambda r: (r["line"], r["position"])))
 
 
 def test_the_result_survives_reruns_and_a_new_setting_marks_it_stale(page):
