@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from hf_checkpoints import CORPUS, make_checkpoint, reference_logits
+from nested import close
 from safetensors.numpy import load_file
 
 import mlmviz
-from hf_checkpoints import CORPUS, make_checkpoint, reference_logits
 from mlmviz.cli import main
 
 
@@ -222,13 +223,7 @@ def _recompute(records, corpus_lines, tokenizer, maskable):
 
 def _close(a, b):
     """Equal, floats to 1e-12 (the sums' order differs), through lists and dicts."""
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_close, a, b))
-    if isinstance(a, float) and isinstance(b, float):
-        return a == pytest.approx(b, rel=1e-12, abs=1e-12)
-    return a == b
+    return close(a, b, rel=1e-12, abs_=1e-12)
 
 
 def test_evaluate_json_and_details_round_trip(tiny_bert, tmp_path, capsys):

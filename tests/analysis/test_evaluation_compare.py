@@ -6,11 +6,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from hf_checkpoints import make_checkpoint
+from nested import close
 from safetensors.numpy import load_file, save_file
 from transformers import BertForMaskedLM
 
 import mlmviz
-from hf_checkpoints import make_checkpoint
 from mlmviz.analysis import paired as paired_module
 from mlmviz.analysis.evaluation import Example, evaluate
 from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
@@ -66,13 +67,7 @@ def runs(default_model, other_model):
 
 def _close(a, b):
     """Equal, floats to 1e-12, through lists and dicts."""
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_close, a, b))
-    if isinstance(a, float) and isinstance(b, float):
-        return a == pytest.approx(b, rel=1e-12, abs=1e-12)
-    return a == b
+    return close(a, b, rel=1e-12, abs_=1e-12)
 
 
 def test_both_summaries_equal_the_separate_runs(runs):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hf_checkpoints import make_checkpoint, noisy_default
 from markdown_it import MarkdownIt
+from nested import close
 from safetensors.numpy import load_file, save_file
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
@@ -59,16 +60,10 @@ def _metrics(app):
 
 
 def _close(a, b):
-    """Equal through lists and dicts, floats to 1e-5: the page's model and this test's
-    are separate loads, whose compiled graphs (traced for other batch shapes) may
-    round float32 sums differently in the last digits."""
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_close, a, b))
-    if isinstance(a, float) and isinstance(b, float):
-        return a == pytest.approx(b, rel=1e-5, abs=1e-6)
-    return a == b
+    """Equal through lists and dicts, floats to 1e-5 (1e-6 absolute): the page's model
+    and this test's are separate loads, whose compiled graphs (traced for other batch
+    shapes) may round float32 sums differently in the last digits."""
+    return close(a, b, rel=1e-5, abs_=1e-6)
 
 
 def _reference(default_model):
