@@ -266,17 +266,23 @@ def _evaluate(args):
         other = None if args.compare is None else mlmviz.load(args.compare)
         if other is not None:
             check_same_tokenizer(model, other)  # before the details file is opened
-        write = None
-        if args.details:
-            details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
-            write = functools.partial(_write_lines, details)
-        bar = stack.enter_context(_progress(args.terminal, total))
+        write, bar = _details_and_progress(args, stack, total)
         summary = evaluate(
             model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
             batch_size=args.batch_size, on_progress=bar.update, on_details=write,
             pll=args.pll, compare=other,
         )
     _report(summary, args.json)
+
+
+def _details_and_progress(args, stack, total):
+    """`(write, bar)`: the details file's writer (None without --details) and a
+    progress bar of `total` lines, both closed with `stack`."""
+    write = None
+    if args.details:
+        details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
+        write = functools.partial(_write_lines, details)
+    return write, stack.enter_context(_progress(args.terminal, total))
 
 
 def _report(summary, as_json):
@@ -303,11 +309,7 @@ def _evaluate_on_ray(args):
         total = _count_lines(corpus.buffer, args.max_lines)
         corpus.seek(0)
         stack.enter_context(ray_session(None if args.ray == "local" else args.ray))
-        write = None
-        if args.details:
-            details = stack.enter_context(open(args.details, "w", encoding="utf-8"))
-            write = functools.partial(_write_lines, details)
-        bar = stack.enter_context(_progress(args.terminal, total))
+        write, bar = _details_and_progress(args, stack, total)
         summary = evaluate_on_ray(
             args.model, corpus, rate=args.rate, seed=args.seed, max_lines=args.max_lines,
             batch_size=args.batch_size, workers=args.ray_workers, on_progress=bar.update,
