@@ -195,7 +195,7 @@ def chart_title(position, token):
 class Sentence:
     """Tokens of one sentence with the default model's tokenizer."""
 
-    tokenizer = tokenizers.Tokenizer.from_file(str(ROOT / "assets/default-model/tokenizer.json"))
+    tokenizer = tokenizers.Tokenizer.from_file(str(ROOT / "mlmviz/assets/default-model/tokenizer.json"))
 
     def __init__(self, text):
         encoding = self.tokenizer.encode(text)

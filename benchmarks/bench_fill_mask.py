@@ -7,7 +7,7 @@ Run from the repository root:
     .venv/bin/python benchmarks/bench_fill_mask.py --quick    # 5, while developing
     .venv/bin/python benchmarks/bench_fill_mask.py --threads 1 --profile
 
-Models: the shipped BERT-Tiny (`assets/default-model`) and a BERT-base-size
+Models: the shipped BERT-Tiny (`mlmviz/assets/default-model`) and a BERT-base-size
 checkpoint with random weights and the default model's tokenizer, built once
 and cached (`--cache-dir`). Both sides get the same number of CPU threads.
 A measures only the public `mlmviz.load(path).fill_mask(text, top_k=5)`, so it
@@ -35,7 +35,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from common import alternate, machine_lines, median_ms, table  # noqa: E402
 
-DEFAULT_MODEL = ROOT / "assets" / "default-model"
+DEFAULT_MODEL = ROOT / "mlmviz" / "assets" / "default-model"
 TOKENIZER_FILES = (
     "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"
 )

@@ -1,7 +1,7 @@
 """`mlmviz.load(source)`: one entry point for every checkpoint format.
 
 Sources:
-    "default"           the trained model embedded in `assets/default-model`
+    "default"           the trained model shipped in the package, `mlmviz/assets/default-model`
     a directory         a Hugging Face checkpoint (config.json +
                         model.safetensors + tokenizer.json and/or vocab.txt),
                         or a keras-hub preset of a MaskedLM task
@@ -23,7 +23,7 @@ from mlmviz.sources.checkpoints import CheckpointError, check_links, refuse_pick
 from mlmviz.sources.hf import load_hf_directory
 from mlmviz.tokenization import Tokenizer
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "default-model"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-model"
 # What a Hugging Face checkpoint folder holds that mlmviz reads.
 HF_FILES = ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt",
             "tokenizer_config.json")
