@@ -1,0 +1,175 @@
+"""`pip install mlmviz`: the wheel holds the package and its default model, and,
+installed into a fresh virtual environment outside the repository, its `mlmviz`
+console script predicts and evaluates and `mlmviz.load("default")` works.
+
+Slow: one wheel and one virtual environment serve the whole module; pip fetches
+the dependencies (TensorFlow among them) from the package index, or from its
+cache on later runs.
+"""
+
+import ast
+import email.parser
+import importlib.metadata
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "mlmviz"
+MODEL = PACKAGE / "assets" / "default-model"
+SAMPLE = ROOT / "assets" / "heldout-sample.txt"
+SENTENCE = "he opened the [MASK] ."
+INSTALL_TIMEOUT = 1800  # seconds: TensorFlow alone is a 570 MB download
+RUN_TIMEOUT = 600
+
+
+def _run(command, cwd, timeout=RUN_TIMEOUT, env=None):
+    result = subprocess.run([str(part) for part in command], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel that `python -m build --wheel` makes of the repository."""
+    out = tmp_path_factory.mktemp("wheel")
+    _run([sys.executable, "-m", "build", "--wheel", "--outdir", out, ROOT], cwd=ROOT)
+    (path,) = out.glob("mlmviz-*.whl")
+    return path
+
+
+@pytest.fixture(scope="module")
+def outside(tmp_path_factory):
+    """A working directory outside the repository."""
+    directory = tmp_path_factory.mktemp("outside")
+    assert not directory.resolve().is_relative_to(ROOT)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def user_env(outside):
+    """The environment of a user's shell: nothing points into the repository,
+    and Keras sees no configuration of ours (its default backend applies)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "KERAS_BACKEND")}
+    env["KERAS_HOME"] = str(outside / "keras-home")
+    return env
+
+
+@pytest.fixture(scope="module")
+def venv(wheel, outside, user_env):
+    """The `bin/` of a fresh virtual environment (no system site-packages)
+    into which pip has installed the wheel and its dependencies."""
+    home = outside / "venv"
+    _run([sys.executable, "-m", "venv", home], cwd=outside)
+    assert "include-system-site-packages = false" in (home / "pyvenv.cfg").read_text()
+    _run([home / "bin" / "python", "-m", "pip", "install", wheel], cwd=outside,
+         timeout=INSTALL_TIMEOUT, env=user_env)
+    return home / "bin"
+
+
+def _package_files():
+    """The files under mlmviz/ that a wheel must hold: all but compiled caches."""
+    return {p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+
+
+def test_the_wheel_holds_the_package_and_its_model_and_nothing_else(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        inside = {n for n in names if n.startswith("mlmviz/")}
+        assert inside == _package_files()
+        assert {f"mlmviz/assets/default-model/{name}" for name in (
+            "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+            "MODEL_CARD.md")} <= inside
+        for name in inside:
+            assert archive.read(name) == (ROOT / name).read_bytes(), name
+    dist_info = {n for n in names if n not in inside}
+    assert all(re.fullmatch(r"mlmviz-[^/]+\.dist-info/[^/]+", n) for n in dist_info), dist_info
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert wheel.stat().st_size <= 20 * 2**20
+
+
+def _metadata(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = email.parser.Parser().parsestr(archive.read(name).decode())
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        entry_points = archive.read(name).decode()
+    return metadata, entry_points
+
+
+def _requirements(metadata):
+    """{distribution name: its markers ("" for none)} from the Requires-Dist lines."""
+    requirements = {}
+    for line in metadata.get_all("Requires-Dist"):
+        spec, _, marker = line.partition(";")
+        name = re.match(r"[A-Za-z0-9._-]+", spec).group()
+        assert "==" not in spec, f"a pin, not a range: {line}"
+        requirements.setdefault(re.sub(r"[-_.]+", "-", name).lower(), set()).add(marker.strip())
+    return requirements
+
+
+def _third_party_imports():
+    """Top-level names of the non-standard modules that mlmviz/ imports anywhere."""
+    names = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"mlmviz"}
+
+
+def test_the_wheel_declares_the_console_script_and_every_import(wheel):
+    metadata, entry_points = _metadata(wheel)
+    assert re.search(r"\[console_scripts\]\s+mlmviz = mlmviz\.cli:main", entry_points)
+    requirements = _requirements(metadata)
+    assert "" in requirements["tensorflow"]  # the default backend comes with the package
+    assert requirements["streamlit"] == {"extra == 'app'"}  # only the app needs it
+    distributions = importlib.metadata.packages_distributions()
+    for module in _third_party_imports():
+        declared = [d for d in distributions[module]
+                    if re.sub(r"[-_.]+", "-", d).lower() in requirements]
+        assert declared, f"mlmviz imports {module}, which no requirement provides"
+
+
+def test_the_console_script_predicts_from_the_installed_package(venv, outside, user_env):
+    result = _run([venv / "mlmviz", "predict", SENTENCE], cwd=outside, env=user_env)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "position 4 ([MASK]):"
+    assert lines[1].split()[0] == "door"
+    assert len(lines) == 6  # the mask's header and its top 5
+
+
+def test_the_installed_package_loads_the_default_model_it_ships(venv, outside, user_env):
+    code = ("import importlib.util, mlmviz; model = mlmviz.load('default'); "
+            "from mlmviz.sources.load import DEFAULT_MODEL; "
+            "print(mlmviz.__file__, DEFAULT_MODEL, model.metadata['weight_hash'], "
+            "importlib.util.find_spec('streamlit') is None)")
+    result = _run([venv / "python", "-c", code], cwd=outside, env=user_env)
+    package, model_dir, weight_hash, no_streamlit = result.stdout.split()
+    site_packages = venv.parent / "lib"
+    assert Path(package).is_relative_to(site_packages)
+    assert Path(model_dir).is_relative_to(site_packages) and Path(model_dir).name == "default-model"
+    assert weight_hash in (MODEL / "MODEL_CARD.md").read_text()
+    assert no_streamlit == "True"  # installing mlmviz brings no Streamlit
+
+
+def test_the_console_script_evaluates_a_corpus(venv, outside, user_env):
+    corpus = outside / "corpus.txt"
+    corpus.write_text("".join(SAMPLE.read_text(encoding="utf-8").splitlines(True)[:100]),
+                      encoding="utf-8")
+    result = _run([venv / "mlmviz", "evaluate", "--corpus", corpus, "--json"],
+                  cwd=outside, env=user_env)
+    summary = json.loads(result.stdout)
+    assert summary["lines"] == 100 and summary["masked_tokens"] >= 100
+    assert summary["top1_accuracy"] > 0.2  # the card reports 38 % on the whole sample
