@@ -13,6 +13,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -66,13 +67,17 @@ def user_env(outside):
 @pytest.fixture(scope="module")
 def venv(wheel, outside, user_env):
     """The `bin/` of a fresh virtual environment (no system site-packages)
-    into which pip has installed the wheel and its dependencies."""
+    into which pip has installed the wheel and its dependencies; removed
+    afterwards (it holds about 2.5 GB)."""
     home = outside / "venv"
     _run([sys.executable, "-m", "venv", home], cwd=outside)
     assert "include-system-site-packages = false" in (home / "pyvenv.cfg").read_text()
-    _run([home / "bin" / "python", "-m", "pip", "install", wheel], cwd=outside,
-         timeout=INSTALL_TIMEOUT, env=user_env)
-    return home / "bin"
+    # --no-compile: no .pyc of all of TensorFlow (faster to write and to remove);
+    # what the commands import is compiled as they run.
+    _run([home / "bin" / "python", "-m", "pip", "install", "--no-compile", wheel],
+         cwd=outside, timeout=INSTALL_TIMEOUT, env=user_env)
+    yield home / "bin"
+    shutil.rmtree(home)
 
 
 def _package_files():
