@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from dataclasses import MISSING, fields
+from pathlib import Path
 
 from mlmviz.training.config import TrainConfig
 
@@ -37,6 +38,11 @@ EVALUATE_EPILOG = (
 )
 
 
+def _program_name():
+    """How the user ran the CLI: the installed `mlmviz` script or `python -m mlmviz`."""
+    return "mlmviz" if Path(sys.argv[0]).name == "mlmviz" else "python -m mlmviz"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line on stderr and exit status 2."""
 
@@ -45,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
-    parser = _Parser(prog="python -m mlmviz", description=__doc__)
+    parser = _Parser(prog=_program_name(), description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     predict = commands.add_parser(

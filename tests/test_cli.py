@@ -266,3 +266,15 @@ def test_evaluate_max_lines_table_and_bad_input(tiny_bert, tmp_path, capsys):
         assert main(argv) == 2
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err.count("\n") == 1 and message in captured.err
+
+
+@pytest.mark.parametrize("argv0, program", [
+    ("/home/me/venv/bin/mlmviz", "mlmviz"),
+    ("/repo/mlmviz/__main__.py", "python -m mlmviz"),
+])
+def test_usage_names_the_command_the_user_ran(monkeypatch, capsys, argv0, program):
+    monkeypatch.setattr("sys.argv", [argv0])
+    with pytest.raises(SystemExit) as stopped:
+        main(["predict", "--top-k", "many"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.startswith(f"{program} predict: error:")
