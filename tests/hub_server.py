@@ -12,7 +12,8 @@ block ends. It answers what huggingface_hub 2.4's `model_info`,
 
 `server.endpoint` is its address and `server.requests` the (method, path)
 of every request it got; the files named in `missing` are listed but not
-served (a download that breaks off). `refused_endpoint()` is an address where
+served (a download that breaks off), and those in `slow` wait that many
+seconds before their content (a slow network). `refused_endpoint()` is an address where
 nothing listens (a network that refuses). `use_hub(monkeypatch, endpoint,
 cache)` points huggingface_hub at `endpoint` and at the cache folder `cache`,
 as HF_ENDPOINT and HF_HUB_CACHE do when it is imported.
@@ -23,6 +24,7 @@ import hashlib
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
@@ -30,11 +32,11 @@ COMMIT = "feedfacefeedfacefeedfacefeedfacefeedface"
 
 
 @contextlib.contextmanager
-def serve(repos, missing=()):
+def serve(repos, missing=(), slow=None):
     """Serve `repos` ({repo id: checkpoint folder}) until the block ends."""
     files = {repo: {f.name: f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file()}
              for repo, folder in repos.items()}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(files, missing))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(files, missing, slow or {}))
     server.daemon_threads = True
     server.requests = []
     server.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
@@ -71,7 +73,7 @@ def use_hub(monkeypatch, endpoint, cache):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
 
 
-def _handler(files, missing):
+def _handler(files, missing, slow):
     class Hub(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -94,7 +96,7 @@ def _handler(files, missing):
             if repo in files and len(parts) >= 5 and parts[2] == "resolve":
                 name = "/".join(parts[4:])
                 if name in files[repo] and name not in missing:
-                    return self._file(files[repo][name], body)
+                    return self._file(files[repo][name], body, slow.get(name, 0))
                 return self._not_found("EntryNotFound")
             self._not_found("RepoNotFound")
 
@@ -121,13 +123,14 @@ def _handler(files, missing):
             if body:
                 self.wfile.write(content)
 
-        def _file(self, content, body):
+        def _file(self, content, body, wait):
             self.send_response(200)
             self.send_header("X-Repo-Commit", COMMIT)
             self.send_header("ETag", f'"{_etag(content)}"')
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
             if body:
+                time.sleep(wait)
                 self.wfile.write(content)
 
     return Hub
