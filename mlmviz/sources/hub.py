@@ -86,7 +86,8 @@ def fetch(repo_id, report):
 
 
 def progress_text(done, total):
-    """"12.3 of 440 MB (3 %)": `done` of `total` bytes, in megabytes (10**6 bytes, as the Hub)."""
+    """"12.3 of 440 MB (2 %)": `done` of `total` bytes in megabytes (10**6 bytes, as the Hub
+    counts), the percentage rounded down."""
     percent = 100 if total <= 0 else int(100 * done / total)
     return f"{_megabytes(done)} of {_megabytes(total)} MB ({percent} %)"
 
