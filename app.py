@@ -1,5 +1,6 @@
 """mlmviz app: router and the sidebar shared by every page."""
 
+import concurrent.futures
 import os
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 
 import mlmviz.device  # noqa: E402
+from mlmviz.sources import hub  # noqa: E402
 from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
+from mlmviz.sources.known import known  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
 import view  # noqa: E402
 from shared import UPLOADS, current_model, current_source, load_model  # noqa: E402
@@ -34,6 +37,8 @@ def choose_source(kind):
     """The source the sidebar asks for under `kind`, or None while nothing new is chosen."""
     if kind == "Embedded default":
         return "default"
+    if kind == "Well-known model":
+        return choose_known()
     if kind == "Checkpoint path":
         path = view.widget(st.text_input, "model_path", "Path or hf:ORG/NAME")
         return path.strip() or None
@@ -45,6 +50,70 @@ def choose_source(kind):
     return str(store_upload(upload.name, upload.getvalue(), UPLOADS, MAX_UPLOAD_BYTES))
 
 
+def choose_known():
+    """The `hf:` source of the well-known model chosen, in the cache by now, or None."""
+    # Labelled once per run: a label turns from "download" to "cached" between runs only.
+    labels = {repo_id: known_label(repo_id) for repo_id in ("", *view.HUB_MODELS)}
+    repo_id = view.widget(
+        st.selectbox, "hub_model", "Hugging Face Hub model", options=list(labels),
+        format_func=labels.__getitem__,
+        help="Downloaded once (safetensors, JSON and vocabulary files only) into the local "
+        "Hugging Face cache; a cached one loads without the network.",
+    )
+    if not repo_id:
+        return None
+    source = f"hf:{repo_id}"
+    if source != current_source():
+        fetch_with_progress(repo_id)
+    return source
+
+
+def known_label(repo_id):
+    """"google-bert/bert-base-uncased · BERT, 110 M parameters · download 440 MB" (or · cached)."""
+    if not repo_id:
+        return "Choose a model…"
+    model = known(repo_id)
+    state = "cached" if hub.cached_snapshot(repo_id) else f"download {model.megabytes:g} MB"
+    return f"{repo_id} · {model.architecture}, {model.parameters:g} M parameters · {state}"
+
+
+def fetch_with_progress(repo_id):
+    """Bring `repo_id` into the Hugging Face cache under a progress bar (none when cached).
+
+    The download runs in a worker thread while this one redraws the bar:
+    huggingface_hub may report from threads of its own, which cannot draw.
+    The finished bar stays until the next run.
+
+    Raises:
+        CheckpointError: the download failed (the bar is removed).
+    """
+    if hub.cached_snapshot(repo_id) is not None:
+        return
+    bar = st.progress(0.0, text=f"Asking the Hub for the files of {repo_id}…")
+    progress = {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        future = pool.submit(hub.fetch, repo_id, lambda done, total: progress.update(
+            done=done, total=total))
+        while concurrent.futures.wait([future], timeout=0.25).not_done:
+            draw_progress(bar, progress)
+        future.result()
+    except CheckpointError:
+        bar.empty()
+        raise
+    finally:
+        pool.shutdown(wait=False)  # a rerun leaves the download running into the cache
+    draw_progress(bar, progress, "downloaded")
+
+
+def draw_progress(bar, progress, suffix=""):
+    """Show `progress` ({"done": bytes, "total": bytes}, empty before the first report)."""
+    if progress.get("total"):
+        done, total = progress["done"], progress["total"]
+        text = hub.progress_text(done, total) + (f" · {suffix}" if suffix else "")
+        bar.progress(min(done / total, 1.0), text=text)
+
+
 def switch_model():
     """Load the chosen model; on failure keep the previous one and say which runs.
 
@@ -53,8 +122,9 @@ def switch_model():
     """
     kind = view.widget(
         st.radio, "model_kind", "Model", options=view.MODEL_KINDS,
-        help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
-        "or hf:ORG/NAME from the local Hugging Face cache.",
+        help="A well-known checkpoint from the Hugging Face Hub (downloaded once), a Hugging "
+        "Face checkpoint directory, a keras-hub preset or .keras file, or hf:ORG/NAME from "
+        "the local Hugging Face cache.",
     )
     try:
         source = choose_source(kind)
@@ -68,6 +138,7 @@ def switch_model():
     view.show_in_url(
         model_kind=running_kind,
         model_path=current_source() if running_kind == "Checkpoint path" else "",
+        hub_model=current_source().removeprefix("hf:") if running_kind == "Well-known model" else "",
     )
 
 

@@ -26,15 +26,18 @@ from typing import Callable
 
 import streamlit as st
 
+from mlmviz.sources import known
+
 VIEW_KEY = "_view"
 NOTES_KEY = "_view_notes"
 DRAWN_KEY = "_view_drawn"  # each widget's value when last drawn
 UNCHECKED_KEY = "_view_unchecked"  # names read from the URL, awaiting a check against the text
 URL_KEY = "_view_url"  # values the URL shows instead of the view's (`show_in_url`)
-MODEL_KINDS = ("Embedded default", "Checkpoint path", "Upload")
+MODEL_KINDS = ("Embedded default", "Well-known model", "Checkpoint path", "Upload")
 COMPARE_KINDS = ("Embedded default", "Checkpoint path")
 STAGES = ("gathered", "after the head's transform")
 CORPORA = ("Held-out sample", "Upload a .txt")
+HUB_MODELS = tuple(model.repo_id for model in known.KNOWN_MODELS)
 MOST_EVALUATED_LINES = 20_000
 IGNORED = ("embed", "embed_options")  # Streamlit's own parameters
 _UNSET = object()
@@ -115,6 +118,7 @@ def flag(raw):
 FIELDS = {
     "model_kind": Field("Embedded default", choice(MODEL_KINDS), "where model A comes from"),
     "model_path": Field("", text(4096), "model A's checkpoint path or hf:ORG/NAME"),
+    "hub_model": Field("", choice(HUB_MODELS), "model A, a well-known Hugging Face Hub checkpoint"),
     "text": Field(None, text(100_000), "the text"),
     "picked": Field((), positions, "the clicked token positions (besides typed masks)"),
     "top_k": Field(5, integer(1, 20), "candidates shown per mask"),

@@ -22,6 +22,7 @@ def _tenths(low, high):
 VALUES = {
     "model_kind": st.sampled_from(view.MODEL_KINDS),
     "model_path": st.text(max_size=30),
+    "hub_model": st.sampled_from(("", *view.HUB_MODELS)),
     "text": st.none() | st.text(max_size=60),
     "picked": st.lists(st.integers(0, 600), max_size=5).map(lambda p: tuple(sorted(set(p)))),
     "top_k": st.integers(1, 20),

@@ -1,0 +1,30 @@
+"""Well-known masked-LM checkpoints on the Hugging Face Hub that mlmviz loads.
+
+The app offers them in the sidebar; each is an `hf:ORG/NAME` source.
+`megabytes` is the size the Hub's file page gives for the repository's
+model.safetensors (checked on the stored Hub pages; the JSON and vocabulary
+files add about 1 MB); `parameters` is the model card's count, in millions.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KnownModel:
+    repo_id: str  # "ORG/NAME"
+    architecture: str
+    parameters: float  # millions
+    megabytes: float  # model.safetensors, 10**6 bytes
+
+
+KNOWN_MODELS = (
+    KnownModel("google-bert/bert-base-uncased", "BERT", 110, 440),
+    KnownModel("distilbert/distilbert-base-uncased", "DistilBERT", 66, 268),
+    KnownModel("FacebookAI/roberta-base", "RoBERTa", 125, 499),
+    KnownModel("albert/albert-base-v2", "ALBERT", 11, 47.4),
+)
+
+
+def known(repo_id):
+    """The `KnownModel` of `repo_id`, or None."""
+    return next((model for model in KNOWN_MODELS if model.repo_id == repo_id), None)
