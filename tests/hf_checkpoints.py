@@ -273,6 +273,8 @@ TOKENIZER_VARIANTS = (
     "albert-spiece",  # spiece.model only, trained with sentencepiece
     "albert-as-saved",  # albert-metaspace with tokenizer_class PreTrainedTokenizerFast
     "roberta-prefix",  # tokenizer.json adds a prefix space, its tokenizer_config.json does not
+    "roberta-added-tokens",  # tokenizer_config.json's added_tokens_decoder (as transformers 4
+    # wrote it) strips the space before <mask>, tokenizer.json's <mask> does not
 )
 
 
@@ -342,6 +344,17 @@ def _prefix_space(data):
     data["post_processor"]["add_prefix_space"] = True
 
 
+def _added_tokens_decoder(directory):
+    """Copy the added tokens into tokenizer_config.json; in tokenizer.json <mask> loses lstrip."""
+    added = json.loads((directory / "tokenizer.json").read_text())["added_tokens"]
+    declared = {str(token["id"]): {k: v for k, v in token.items() if k != "id"} for token in added}
+    _edit_json(directory / "tokenizer_config.json",
+               lambda data: data.update(added_tokens_decoder=declared))
+    _edit_json(directory / "tokenizer.json", lambda data: data.update(
+        added_tokens=[{**token, "lstrip": False} for token in added]
+    ))
+
+
 _VARIANT_EDITS = {
     "bert-uncased-vocab": lambda d: _vocab_only(d),
     "bert-cased-vocab": lambda d: _vocab_only(d, {"do_lower_case": False}),
@@ -358,4 +371,5 @@ _VARIANT_EDITS = {
         _edit_json(d / "tokenizer.json", _prefix_space),
         _edit_json(d / "tokenizer_config.json", lambda data: data.pop("add_prefix_space")),
     ),
+    "roberta-added-tokens": _added_tokens_decoder,
 }
