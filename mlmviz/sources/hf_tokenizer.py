@@ -123,11 +123,7 @@ def _bert(directory, saved, settings):
     if saved is not None:
         vocabulary = saved["model"]["vocab"]
     elif (directory / "vocab.txt").is_file():
-        lines = (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")
-        lines = lines[:-1] if lines[-1] == "" else lines  # the file's final newline
-        vocabulary = {}
-        for index, token in enumerate(lines):
-            vocabulary[token] = index  # a repeated line keeps its last index, as transformers
+        vocabulary = _read_vocabulary(directory / "vocab.txt")
     else:
         raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json or vocab.txt.")
     unk = _token_content(settings.get("unk_token", "[UNK]"))
@@ -271,6 +267,15 @@ def _saved_tokenizer(directory):
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"{path} is not valid JSON: {error}") from None
+
+
+def _read_vocabulary(path):
+    """vocab.txt as `tokenizers` reads it for transformers: a token a line, trailing
+    whitespace dropped, a repeated token keeping its last line's id."""
+    try:
+        return tokenizers.models.WordPiece.read_file(str(path))
+    except Exception as error:  # tokenizers raises Exception for unreadable files
+        raise CheckpointError(f"{path} is not a vocabulary of UTF-8 lines: {error}") from None
 
 
 def _saved_charsmap(normalizer):

@@ -9,6 +9,9 @@ other than the tokenizer class builds).
 """
 
 import functools
+import json
+import pathlib
+import shutil
 import string
 
 import numpy as np
@@ -26,6 +29,7 @@ from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
 import mlmviz
+from mlmviz.sources.checkpoints import CheckpointError
 from mlmviz.tokenization import Tokenizer
 
 CHECKPOINTS = (*ARCHITECTURES, *TOKENIZER_VARIANTS)
@@ -162,3 +166,44 @@ def test_fill_mask_is_the_pipelines(checkpoints, name):
                 [p["score"] for p in predictions],
                 atol=1e-5, rtol=0,
             )
+
+
+def _copy(folder, tmp_path):
+    return pathlib.Path(shutil.copytree(folder, tmp_path / folder.name))
+
+
+def test_a_spiece_model_linked_out_of_the_checkpoint_is_refused(checkpoints, tmp_path):
+    directory = _copy(checkpoints["albert-spiece"], tmp_path)
+    outside = tmp_path / "spiece.model"
+    shutil.move(directory / "spiece.model", outside)
+    (directory / "spiece.model").symlink_to(outside)
+    with pytest.raises(CheckpointError, match="is a link to .* outside the checkpoint folder"):
+        mlmviz.load(directory)
+
+
+def test_a_spiece_model_that_is_not_one_says_so(checkpoints, tmp_path):
+    directory = _copy(checkpoints["albert-spiece"], tmp_path)
+    (directory / "spiece.model").write_bytes(b"\xff not a protobuf")
+    with pytest.raises(CheckpointError, match="spiece.model is not a SentencePiece model"):
+        Tokenizer.from_directory(directory, MAX_LENGTH)
+
+
+def test_a_tokenizer_class_mlmviz_cannot_reproduce_is_named(checkpoints, tmp_path):
+    directory = _copy(checkpoints["bert"], tmp_path)
+    settings = json.loads((directory / "tokenizer_config.json").read_text())
+    settings["tokenizer_class"] = "XLMRobertaTokenizerFast"
+    (directory / "tokenizer_config.json").write_text(json.dumps(settings))
+    with pytest.raises(CheckpointError, match="cannot reproduce the tokenizer class 'XLMRobertaTokenizer'"):
+        Tokenizer.from_directory(directory, MAX_LENGTH)
+
+
+def test_vocab_txt_lines_are_read_as_transformers_reads_them(checkpoints, tmp_path):
+    """Windows line ends and trailing spaces are dropped, a lone carriage return stays."""
+    directory = _copy(checkpoints["bert-uncased-vocab"], tmp_path)
+    lines = (directory / "vocab.txt").read_text().split("\n")[:-1]
+    lines[60], lines[61] = lines[60] + " ", "a\rb"
+    (directory / "vocab.txt").write_bytes("\r\n".join(lines).encode() + b"\r\n")
+    mine = Tokenizer.from_directory(directory, MAX_LENGTH)
+    auto = AutoTokenizer.from_pretrained(directory)
+    assert mine._tokenizer.get_vocab() == auto.backend_tokenizer.get_vocab()
+    assert mine.encode("a\rb the cat").ids == tuple(auto("a\rb the cat")["input_ids"])
