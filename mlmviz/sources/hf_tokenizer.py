@@ -84,7 +84,13 @@ def build(directory, settings):
             raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json.")
         tokenizer = tokenizers.Tokenizer.from_str(json.dumps(saved))
     else:
-        tokenizer = _BUILDERS[kind](directory, saved, settings)
+        try:
+            tokenizer = _BUILDERS[kind](directory, saved, settings)
+        except (KeyError, TypeError, ValueError) as error:  # a tokenizer.json without its parts
+            raise CheckpointError(
+                f"{directory / 'tokenizer.json'} is not a complete {kind} tokenizer "
+                f"({type(error).__name__}: {error})."
+            ) from None
     specials = {**_SPECIALS[kind], **{key: settings[key] for key in _SPECIALS[kind]
                                       if key in settings}}
     _add_tokens(tokenizer, _added_tokens(directory, saved, settings), specials.values())
@@ -143,7 +149,7 @@ def _roberta(directory, saved, settings):
     if saved is None:
         raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json.")
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m)
-              for m in saved["model"]["merges"]]
+              for m in saved["model"].get("merges", [])]
     tokenizer = tokenizers.Tokenizer(tokenizers.models.BPE(
         saved["model"]["vocab"], merges, dropout=None, continuing_subword_prefix="",
         end_of_word_suffix="", fuse_unk=False,

@@ -207,3 +207,13 @@ def test_vocab_txt_lines_are_read_as_transformers_reads_them(checkpoints, tmp_pa
     auto = AutoTokenizer.from_pretrained(directory)
     assert mine._tokenizer.get_vocab() == auto.backend_tokenizer.get_vocab()
     assert mine.encode("a\rb the cat").ids == tuple(auto("a\rb the cat")["input_ids"])
+
+
+def test_a_tokenizer_json_without_its_vocabulary_says_so(checkpoints, tmp_path):
+    directory = _copy(checkpoints["albert"], tmp_path)
+    saved = json.loads((directory / "tokenizer.json").read_text())
+    del saved["model"]["vocab"]
+    (directory / "tokenizer.json").write_text(json.dumps(saved))
+    message = r"tokenizer.json is not a complete albert tokenizer \(KeyError: 'vocab'\)"
+    with pytest.raises(CheckpointError, match=message):
+        Tokenizer.from_directory(directory, MAX_LENGTH)
