@@ -320,7 +320,8 @@ def _spiece_albert_tokenizer(directory):
 
 def _vocab_only(directory, settings=None):
     vocabulary = json.loads((directory / "tokenizer.json").read_text())["model"]["vocab"]
-    (directory / "vocab.txt").write_text("".join(f"{t}\n" for t in sorted(vocabulary, key=vocabulary.get)))
+    tokens = sorted(vocabulary, key=vocabulary.get)
+    (directory / "vocab.txt").write_text("".join(f"{token}\n" for token in tokens))
     (directory / "tokenizer.json").unlink()
     (directory / "tokenizer_config.json").unlink()
     if settings is not None:

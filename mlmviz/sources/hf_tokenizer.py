@@ -52,12 +52,13 @@ _SPECIALS = {
     "albert": {"bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>",
                "sep_token": "[SEP]", "pad_token": "<pad>", "cls_token": "[CLS]",
                "mask_token": "[MASK]"},
-    "as-saved": {},
+    "as-saved": dict.fromkeys(("bos_token", "eos_token", "unk_token", "sep_token",
+                               "pad_token", "cls_token", "mask_token")),
 }
 _CLASSES = {
     "BertTokenizer": "bert", "DistilBertTokenizer": "bert", "RobertaTokenizer": "roberta",
-    "AlbertTokenizer": "albert", "PreTrainedTokenizer": "as-saved",
-    "PreTrainedTokenizerFast": "as-saved", "TokenizersBackend": "as-saved",
+    "AlbertTokenizer": "albert", "PreTrainedTokenizerFast": "as-saved",
+    "TokenizersBackend": "as-saved",
 }
 _MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "roberta", "albert": "albert"}
 _SPIECE_CONTROL, _SPIECE_USER_DEFINED = 3, 4  # SentencePiece piece types
@@ -91,19 +92,11 @@ def build(directory, settings):
                 f"{directory / 'tokenizer.json'} is not a complete {kind} tokenizer "
                 f"({type(error).__name__}: {error})."
             ) from None
-    specials = {**_SPECIALS[kind], **{key: settings[key] for key in _SPECIALS[kind]
-                                      if key in settings}}
+    specials = {key: settings.get(key, default) for key, default in _SPECIALS[kind].items()}
     _add_tokens(tokenizer, _added_tokens(directory, saved, settings), specials.values())
     specials = {key: _token_content(value) for key, value in specials.items()}
-    if kind == "bert":
-        tokenizer.post_processor = _template(tokenizer, specials, fallback_ids=(2, 3))
-    elif kind == "roberta":
-        tokenizer.post_processor = processors.RobertaProcessing(
-            (specials["sep_token"], tokenizer.token_to_id(specials["sep_token"])),
-            (specials["cls_token"], tokenizer.token_to_id(specials["cls_token"])),
-            trim_offsets=settings.get("trim_offsets", True),
-            add_prefix_space=settings.get("add_prefix_space", False),
-        )
+    if kind in ("bert", "roberta"):  # built after the added tokens, from their ids
+        tokenizer.post_processor = _POST_PROCESSORS[kind](tokenizer, specials, settings)
     return tokenizer
 
 
@@ -111,18 +104,16 @@ def tokenizer_kind(directory, settings):
     """"bert", "roberta", "albert" or "as-saved": whose rules build the tokenizer."""
     config = _read_json(Path(directory) / "config.json")
     name = settings.get("tokenizer_class") or config.get("tokenizer_class")
-    if name:
-        name = name.removesuffix("Fast") if name != "PreTrainedTokenizerFast" else name
-        if name not in _CLASSES:
-            raise CheckpointError(
-                f"{directory}: mlmviz cannot reproduce the tokenizer class {name!r} "
-                f"of tokenizer_config.json; it reads {', '.join(sorted(_CLASSES))}."
-            )
-        return _CLASSES[name]
-    model_type = config.get("model_type")
-    if model_type not in _MODEL_TYPES:
-        return "as-saved"
-    return _MODEL_TYPES[model_type]
+    if not name:
+        return _MODEL_TYPES.get(config.get("model_type"), "as-saved")
+    kind = _CLASSES.get(name) or _CLASSES.get(name.removesuffix("Fast"))
+    if kind is None:
+        raise CheckpointError(
+            f"{directory}: mlmviz cannot reproduce the tokenizer class "
+            f"{name.removesuffix('Fast')!r} its tokenizer_config.json or config.json names; "
+            f"it reads {', '.join(sorted(_CLASSES))}."
+        )
+    return kind
 
 
 def _bert(directory, saved, settings):
@@ -131,7 +122,9 @@ def _bert(directory, saved, settings):
     elif (directory / "vocab.txt").is_file():
         vocabulary = _read_vocabulary(directory / "vocab.txt")
     else:
-        raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json or vocab.txt.")
+        raise CheckpointError(
+            f"{directory} has no tokenizer: expected tokenizer.json or vocab.txt."
+        )
     unk = _token_content(settings.get("unk_token", "[UNK]"))
     tokenizer = tokenizers.Tokenizer(tokenizers.models.WordPiece(vocabulary, unk_token=unk))
     tokenizer.normalizer = normalizers.BertNormalizer(
@@ -194,7 +187,22 @@ def _albert(directory, saved, settings):
     return tokenizer
 
 
+def _bert_post_processor(tokenizer, specials, settings):
+    return _template(tokenizer, specials, fallback_ids=(2, 3))
+
+
+def _roberta_post_processor(tokenizer, specials, settings):
+    sep, cls = specials["sep_token"], specials["cls_token"]
+    return processors.RobertaProcessing(
+        (sep, tokenizer.token_to_id(sep)),
+        (cls, tokenizer.token_to_id(cls)),
+        trim_offsets=settings.get("trim_offsets", True),
+        add_prefix_space=settings.get("add_prefix_space", False),
+    )
+
+
 _BUILDERS = {"bert": _bert, "roberta": _roberta, "albert": _albert}
+_POST_PROCESSORS = {"bert": _bert_post_processor, "roberta": _roberta_post_processor}
 
 
 def _template(tokenizer, specials, names=None, fallback_ids=(None, None)):
@@ -298,7 +306,9 @@ def _saved_charsmap(normalizer):
 def _spiece(directory):
     path = directory / "spiece.model"
     if not path.is_file():
-        raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json or spiece.model.")
+        raise CheckpointError(
+            f"{directory} has no tokenizer: expected tokenizer.json or spiece.model."
+        )
     proto = sentencepiece_model_pb2.ModelProto()
     try:
         proto.ParseFromString(path.read_bytes())
