@@ -257,11 +257,15 @@ def _added_token(token, special=None):
 
 def _add_tokens(tokenizer, declared, specials):
     """Add the declared tokens the tokenizer lacks, then each configured special
-    token (a string or an AddedToken dict) still missing."""
+    token (a string or an AddedToken dict) still missing. A declared token
+    named as a special token is special."""
+    specials = [_added_token(token, special=True) for token in specials if token]
+    special_names = {token.content for token in specials}
     names = {token.content for token in tokenizer.get_added_tokens_decoder().values()}
     missing = []
-    for token in [*declared, *(_added_token(s, special=True) for s in specials if s)]:
+    for token in [*declared, *specials]:
         if token.content not in names:
+            token.special = token.special or token.content in special_names
             missing.append(token)
             names.add(token.content)
     if missing:
