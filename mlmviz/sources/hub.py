@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlmviz.sources.checkpoints import CheckpointError
 
-HUB_FILES = ("*.json", "*.safetensors", "vocab.txt", "spiece.model")
+HUB_FILES = ("*.json", "*.safetensors", "vocab.txt")
 
 
 def snapshot(repo_id):
