@@ -11,9 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import tokenizers
-from tokenizers.implementations import BertWordPieceTokenizer
-
+from mlmviz.sources import hf_tokenizer
 from mlmviz.sources.checkpoints import CheckpointError
 
 MASK_CANDIDATES = ("[MASK]", "<mask>")
@@ -85,24 +83,17 @@ class Tokenizer:
 
     @classmethod
     def from_directory(cls, directory, max_length, mask_token=None):
-        """Load `tokenizer.json`, or build a WordPiece tokenizer from `vocab.txt`.
+        """The tokenizer of a Hugging Face checkpoint folder, built as
+        `transformers.AutoTokenizer` builds it (see `mlmviz.sources.hf_tokenizer`):
+        from `tokenizer.json`, `vocab.txt` (BERT) or `spiece.model` (ALBERT)
+        and the settings of `tokenizer_config.json`.
 
         The mask token comes from `tokenizer_config.json` when present, else
         the first of "[MASK]" and "<mask>" that the vocabulary has.
         """
         directory = Path(directory)
         settings = _read_json(directory / "tokenizer_config.json")
-        if (directory / "tokenizer.json").is_file():
-            tokenizer = tokenizers.Tokenizer.from_file(str(directory / "tokenizer.json"))
-        elif (directory / "vocab.txt").is_file():
-            tokenizer = BertWordPieceTokenizer(
-                str(directory / "vocab.txt"),
-                lowercase=settings.get("do_lower_case", True),
-            )._tokenizer
-        else:
-            raise CheckpointError(
-                f"{directory} has no tokenizer: expected tokenizer.json or vocab.txt."
-            )
+        tokenizer = hf_tokenizer.build(directory, settings)
         mask_token = mask_token or settings.get("mask_token")
         if isinstance(mask_token, dict):  # older tokenizer_config.json files
             mask_token = mask_token.get("content")

@@ -260,3 +260,117 @@ def _randomise(model, seed):
             else:
                 mean, std = 0.0, 0.2
             parameter.normal_(mean, std, generator=generator)
+
+
+# Checkpoints whose tokenizer files differ from what `make_checkpoint` writes, as found on
+# the Hub: the tokenizer `transformers.AutoTokenizer` builds from them is the reference.
+TOKENIZER_VARIANTS = (
+    "bert-cased",  # tokenizer.json, tokenizer_config.json with do_lower_case false
+    "bert-uncased-vocab",  # vocab.txt only, no tokenizer_config.json (as bert-base-uncased)
+    "bert-cased-vocab",  # vocab.txt, tokenizer_config.json {"do_lower_case": false}
+    "bert-config-lowercases",  # bert-cased without do_lower_case: transformers lowercases
+    "albert-metaspace",  # tokenizer.json with a plain Metaspace pre-tokenizer (issue 15)
+    "albert-spiece",  # spiece.model only, trained with sentencepiece
+    "albert-as-saved",  # albert-metaspace with tokenizer_class PreTrainedTokenizerFast
+    "roberta-prefix",  # tokenizer.json adds a prefix space, its tokenizer_config.json does not
+    "roberta-added-tokens",  # tokenizer_config.json's added_tokens_decoder (as transformers 4
+    # wrote it) strips the space before <mask>, tokenizer.json's <mask> does not
+)
+
+
+def make_tokenizer_variant(variant, directory, seed=0, layers=2):
+    """Write a tiny masked-LM checkpoint whose tokenizer files are `variant`
+    (one of TOKENIZER_VARIANTS) into `directory`."""
+    directory = pathlib.Path(directory)
+    architecture = variant.split("-")[0]
+    if variant == "albert-spiece":
+        tokenizer = _spiece_albert_tokenizer(directory)
+    elif variant in ("bert-cased", "bert-cased-vocab", "bert-config-lowercases"):
+        vocabulary = _wordpiece_vocab(BertTokenizer(do_lower_case=False).backend_tokenizer)
+        tokenizer = BertTokenizer(vocab=vocabulary, do_lower_case=False)
+    else:
+        tokenizer = _make_tokenizer(architecture)
+    tokenizer.model_max_length = _MAX_LENGTH
+    model = AutoModelForMaskedLM.from_config(_make_config(architecture, tokenizer, layers)).eval()
+    _randomise(model, seed)
+    model.save_pretrained(directory)
+    if variant != "albert-spiece":
+        tokenizer.save_pretrained(directory)
+    _VARIANT_EDITS.get(variant, lambda _: None)(directory)
+    return directory
+
+
+def _spiece_albert_tokenizer(directory):
+    """Train a unigram `spiece.model` on CORPUS into `directory`; AutoTokenizer's view of it."""
+    import io
+
+    import sentencepiece
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(CORPUS), model_writer=model, model_type="unigram",
+        vocab_size=180, hard_vocab_limit=False, character_coverage=1.0, num_threads=1,
+        pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, control_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        minloglevel=2,
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "spiece.model").write_bytes(model.getvalue())
+    return AlbertTokenizer.from_pretrained(directory)
+
+
+def _vocab_only(directory, settings=None):
+    vocabulary = json.loads((directory / "tokenizer.json").read_text())["model"]["vocab"]
+    tokens = sorted(vocabulary, key=vocabulary.get)
+    (directory / "vocab.txt").write_text("".join(f"{token}\n" for token in tokens))
+    (directory / "tokenizer.json").unlink()
+    (directory / "tokenizer_config.json").unlink()
+    if settings is not None:
+        (directory / "tokenizer_config.json").write_text(json.dumps(settings))
+
+
+def _edit_json(path, edit):
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def _plain_metaspace(data):
+    data["pre_tokenizer"] = {
+        "type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True,
+    }
+
+
+def _prefix_space(data):
+    data["pre_tokenizer"]["add_prefix_space"] = True
+    data["post_processor"]["add_prefix_space"] = True
+
+
+def _added_tokens_decoder(directory):
+    """Copy the added tokens into tokenizer_config.json; in tokenizer.json <mask> loses lstrip."""
+    added = json.loads((directory / "tokenizer.json").read_text())["added_tokens"]
+    declared = {str(token["id"]): {k: v for k, v in token.items() if k != "id"} for token in added}
+    _edit_json(directory / "tokenizer_config.json",
+               lambda data: data.update(added_tokens_decoder=declared))
+    _edit_json(directory / "tokenizer.json", lambda data: data.update(
+        added_tokens=[{**token, "lstrip": False} for token in added]
+    ))
+
+
+_VARIANT_EDITS = {
+    "bert-uncased-vocab": lambda d: _vocab_only(d),
+    "bert-cased-vocab": lambda d: _vocab_only(d, {"do_lower_case": False}),
+    "bert-config-lowercases": lambda d: _edit_json(
+        d / "tokenizer_config.json", lambda data: data.pop("do_lower_case")
+    ),
+    "albert-metaspace": lambda d: _edit_json(d / "tokenizer.json", _plain_metaspace),
+    "albert-as-saved": lambda d: (
+        _edit_json(d / "tokenizer.json", _plain_metaspace),
+        _edit_json(d / "tokenizer_config.json",
+                   lambda data: data.update(tokenizer_class="PreTrainedTokenizerFast")),
+    ),
+    "roberta-prefix": lambda d: (
+        _edit_json(d / "tokenizer.json", _prefix_space),
+        _edit_json(d / "tokenizer_config.json", lambda data: data.pop("add_prefix_space")),
+    ),
+    "roberta-added-tokens": _added_tokens_decoder,
+}

@@ -3,7 +3,8 @@
 Sources:
     "default"           the trained model shipped in the package, `mlmviz/assets/default-model`
     a directory         a Hugging Face checkpoint (config.json +
-                        model.safetensors + tokenizer.json and/or vocab.txt),
+                        model.safetensors + tokenizer.json, vocab.txt or
+                        spiece.model),
                         or a keras-hub preset of a MaskedLM task
     a `.keras` file     written by `mlmviz.save`, or a keras-hub MaskedLM task
                         (loaded with safe_mode=True)
@@ -26,10 +27,10 @@ from mlmviz.tokenization import Tokenizer
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-model"
 # What a Hugging Face checkpoint folder holds that mlmviz reads.
 HF_FILES = ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt",
-            "tokenizer_config.json")
+            "spiece.model", "tokenizer_config.json")
 ACCEPTED = (
     "mlmviz loads a Hugging Face checkpoint folder (config.json, model.safetensors, and "
-    "tokenizer.json or vocab.txt), a keras-hub preset folder (metadata.json, config.json, "
+    "tokenizer.json, vocab.txt or spiece.model), a keras-hub preset folder (metadata.json, config.json, "
     "model.weights.h5), a .keras file, or hf:ORG/NAME."
 )
 

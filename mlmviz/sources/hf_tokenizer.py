@@ -1,0 +1,332 @@
+"""A Hugging Face checkpoint's tokenizer, built as `transformers` 5 builds it.
+
+`transformers.AutoTokenizer` (what `pipeline("fill-mask")` uses) does not
+take `tokenizer.json` as it is for BERT, DistilBERT, RoBERTa and ALBERT: its
+tokenizer class keeps only the vocabulary (and merges, the SentencePiece
+character map, and for ALBERT the post-processor) and builds the normalizer,
+pre-tokenizer and post-processor from `tokenizer_config.json` and its own
+defaults. These are the rules, per class (transformers 5.24):
+
+- BERT and DistilBERT (`BertTokenizer`): WordPiece ("##", words of at most
+  100 characters); `BertNormalizer(clean_text, tokenize_chinese_chars=True,
+  strip_accents=None, lowercase=do_lower_case=True)`; `BertPreTokenizer`;
+  `[CLS] $A [SEP]` from the configured cls and sep tokens.
+- RoBERTa (`RobertaTokenizer`): byte-level BPE, no normalizer,
+  `ByteLevel(add_prefix_space=False)`, `RobertaProcessing(trim_offsets=True)`.
+- ALBERT (`AlbertTokenizer`): Unigram with unk id 1; normalizer `` `` `` and
+  `''` to `"`, then NFKD + accent stripping unless `keep_accents`, lowercase
+  if `do_lower_case` (default True), then the SentencePiece character map;
+  pre-tokenizer `WhitespaceSplit` + `Metaspace(prepend_scheme="always")`
+  ("never" with `add_prefix_space=False`); the post-processor of
+  `tokenizer.json`, else `[CLS] $A [SEP]`. The vocabulary comes from
+  `tokenizer.json` or else `spiece.model` (read as protobuf, never unpickled).
+- `PreTrainedTokenizerFast` / `TokenizersBackend`: `tokenizer.json` as it is.
+
+The class is `tokenizer_config.json`'s `tokenizer_class` (a "Fast" suffix
+dropped), else `config.json`'s, else the one of its `model_type`.
+Added tokens are `tokenizer_config.json`'s `added_tokens_decoder` when it has
+one, else `tokenizer.json`'s `added_tokens`, else the pieces a
+`spiece.model` marks as control (special) or user-defined (not special);
+then every configured special token (`mask_token`, ...) the tokenizer lacks is
+added as a special token.
+"""
+
+import base64
+import json
+from pathlib import Path
+
+import tokenizers
+from google.protobuf.message import DecodeError
+from sentencepiece import sentencepiece_model_pb2
+from tokenizers import decoders, normalizers, pre_tokenizers, processors
+
+from mlmviz.sources.checkpoints import CheckpointError
+
+# Each class's special tokens and their defaults, in the order transformers adds them.
+_SPECIALS = {
+    "bert": {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+             "cls_token": "[CLS]", "mask_token": "[MASK]"},
+    "roberta": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+                "sep_token": "</s>", "pad_token": "<pad>", "cls_token": "<s>",
+                "mask_token": "<mask>"},
+    "albert": {"bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>",
+               "sep_token": "[SEP]", "pad_token": "<pad>", "cls_token": "[CLS]",
+               "mask_token": "[MASK]"},
+    "as-saved": dict.fromkeys(("bos_token", "eos_token", "unk_token", "sep_token",
+                               "pad_token", "cls_token", "mask_token")),
+}
+_CLASSES = {
+    "BertTokenizer": "bert", "DistilBertTokenizer": "bert", "RobertaTokenizer": "roberta",
+    "AlbertTokenizer": "albert", "PreTrainedTokenizerFast": "as-saved",
+    "TokenizersBackend": "as-saved",
+}
+_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "roberta", "albert": "albert"}
+_SPIECE_CONTROL, _SPIECE_USER_DEFINED = 3, 4  # SentencePiece piece types
+
+
+def build(directory, settings):
+    """The `tokenizers.Tokenizer` that `AutoTokenizer.from_pretrained(directory)` wraps.
+
+    Args:
+        directory: a checkpoint folder with `tokenizer.json`, `vocab.txt`
+            (BERT) or `spiece.model` (ALBERT), and optionally
+            `tokenizer_config.json` and `config.json`.
+        settings: the parsed `tokenizer_config.json` (empty when absent).
+
+    Raises:
+        CheckpointError: no tokenizer file the class reads, or a tokenizer
+            class mlmviz cannot reproduce.
+    """
+    directory = Path(directory)
+    kind = tokenizer_kind(directory, settings)
+    saved = _saved_tokenizer(directory)
+    if kind == "as-saved":
+        if saved is None:
+            raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json.")
+        tokenizer = tokenizers.Tokenizer.from_str(json.dumps(saved))
+    else:
+        try:
+            tokenizer = _BUILDERS[kind](directory, saved, settings)
+        except (KeyError, TypeError, ValueError) as error:  # a tokenizer.json without its parts
+            raise CheckpointError(
+                f"{directory / 'tokenizer.json'} is not a complete {kind} tokenizer "
+                f"({type(error).__name__}: {error})."
+            ) from None
+    specials = {key: settings.get(key, default) for key, default in _SPECIALS[kind].items()}
+    _add_tokens(tokenizer, _added_tokens(directory, saved, settings), specials.values())
+    specials = {key: _token_content(value) for key, value in specials.items()}
+    if kind in ("bert", "roberta"):  # built after the added tokens, from their ids
+        tokenizer.post_processor = _POST_PROCESSORS[kind](tokenizer, specials, settings)
+    return tokenizer
+
+
+def tokenizer_kind(directory, settings):
+    """"bert", "roberta", "albert" or "as-saved": whose rules build the tokenizer."""
+    config = _read_json(Path(directory) / "config.json")
+    name = settings.get("tokenizer_class") or config.get("tokenizer_class")
+    if not name:
+        return _MODEL_TYPES.get(config.get("model_type"), "as-saved")
+    kind = _CLASSES.get(name) or _CLASSES.get(name.removesuffix("Fast"))
+    if kind is None:
+        raise CheckpointError(
+            f"{directory}: mlmviz cannot reproduce the tokenizer class "
+            f"{name.removesuffix('Fast')!r} its tokenizer_config.json or config.json names; "
+            f"it reads {', '.join(sorted(_CLASSES))}."
+        )
+    return kind
+
+
+def _bert(directory, saved, settings):
+    if saved is not None:
+        vocabulary = saved["model"]["vocab"]
+    elif (directory / "vocab.txt").is_file():
+        vocabulary = _read_vocabulary(directory / "vocab.txt")
+    else:
+        raise CheckpointError(
+            f"{directory} has no tokenizer: expected tokenizer.json or vocab.txt."
+        )
+    unk = _token_content(settings.get("unk_token", "[UNK]"))
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.WordPiece(vocabulary, unk_token=unk))
+    tokenizer.normalizer = normalizers.BertNormalizer(
+        clean_text=True,
+        handle_chinese_chars=settings.get("tokenize_chinese_chars", True),
+        strip_accents=settings.get("strip_accents"),
+        lowercase=settings.get("do_lower_case", True),
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece(prefix="##")
+    return tokenizer
+
+
+def _roberta(directory, saved, settings):
+    if saved is None:
+        raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json.")
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m)
+              for m in saved["model"].get("merges", [])]
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.BPE(
+        saved["model"]["vocab"], merges, dropout=None, continuing_subword_prefix="",
+        end_of_word_suffix="", fuse_unk=False,
+    ))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(
+        add_prefix_space=settings.get("add_prefix_space", False)
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    return tokenizer
+
+
+def _albert(directory, saved, settings):
+    if saved is not None:
+        pieces = [tuple(piece) for piece in saved["model"]["vocab"]]
+        charsmap = _saved_charsmap(saved.get("normalizer"))
+    else:
+        proto = _spiece(directory)
+        pieces = [(piece.piece, piece.score) for piece in proto.pieces]
+        charsmap = proto.normalizer_spec.precompiled_charsmap or None
+    tokenizer = tokenizers.Tokenizer(tokenizers.models.Unigram(pieces, 1, False))
+    steps = [normalizers.Replace("``", '"'), normalizers.Replace("''", '"')]
+    if not settings.get("keep_accents", False):
+        steps += [normalizers.NFKD(), normalizers.StripAccents()]
+    if settings.get("do_lower_case", True):
+        steps.append(normalizers.Lowercase())
+    if charsmap is not None:
+        steps.append(normalizers.Precompiled(charsmap))
+    tokenizer.normalizer = normalizers.Sequence(steps)
+    scheme = "always" if settings.get("add_prefix_space", True) else "never"
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme),
+    ])
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=scheme)
+    if saved is not None and saved.get("post_processor"):
+        tokenizer.post_processor = tokenizers.Tokenizer.from_str(json.dumps(saved)).post_processor
+    else:
+        specials = {**_SPECIALS["albert"], **{key: _token_content(settings[key])
+                                              for key in ("cls_token", "sep_token")
+                                              if key in settings}}
+        tokenizer.post_processor = _template(tokenizer, specials, names=("[CLS]", "[SEP]"))
+    return tokenizer
+
+
+def _bert_post_processor(tokenizer, specials, settings):
+    return _template(tokenizer, specials, fallback_ids=(2, 3))
+
+
+def _roberta_post_processor(tokenizer, specials, settings):
+    sep, cls = specials["sep_token"], specials["cls_token"]
+    return processors.RobertaProcessing(
+        (sep, tokenizer.token_to_id(sep)),
+        (cls, tokenizer.token_to_id(cls)),
+        trim_offsets=settings.get("trim_offsets", True),
+        add_prefix_space=settings.get("add_prefix_space", False),
+    )
+
+
+_BUILDERS = {"bert": _bert, "roberta": _roberta, "albert": _albert}
+_POST_PROCESSORS = {"bert": _bert_post_processor, "roberta": _roberta_post_processor}
+
+
+def _template(tokenizer, specials, names=None, fallback_ids=(None, None)):
+    """`CLS $A SEP` with the configured cls and sep tokens (written as `names` in the template)."""
+    cls, sep = specials["cls_token"], specials["sep_token"]
+    cls_name, sep_name = names or (cls, sep)
+    cls_id = tokenizer.token_to_id(cls)
+    sep_id = tokenizer.token_to_id(sep)
+    cls_id = fallback_ids[0] if cls_id is None else cls_id
+    sep_id = fallback_ids[1] if sep_id is None else sep_id
+    if cls_id is None or sep_id is None:
+        raise CheckpointError(f"The tokenizer has no {cls!r} or {sep!r} token.")
+    return processors.TemplateProcessing(
+        single=f"{cls_name}:0 $A:0 {sep_name}:0",
+        pair=f"{cls_name}:0 $A:0 {sep_name}:0 $B:1 {sep_name}:1",
+        special_tokens=[(cls_name, cls_id), (sep_name, sep_id)],
+    )
+
+
+def _added_tokens(directory, saved, settings):
+    """`tokenizers.AddedToken`s the checkpoint declares, in id order."""
+    if "added_tokens_decoder" in settings:
+        declared = sorted(settings["added_tokens_decoder"].items(), key=lambda item: int(item[0]))
+        return [_added_token(token) for _, token in declared]
+    if saved is not None:
+        return [_added_token(token) for token in saved.get("added_tokens", [])]
+    if (directory / "spiece.model").is_file():
+        return [
+            tokenizers.AddedToken(piece.piece, normalized=False,
+                                  special=piece.type == _SPIECE_CONTROL)
+            for piece in _spiece(directory).pieces
+            if piece.type in (_SPIECE_CONTROL, _SPIECE_USER_DEFINED)
+        ]
+    return []
+
+
+def _added_token(token, special=None):
+    """A `tokenizers.AddedToken` from its JSON (`content`, `lstrip`, `special`, ...)
+    or a plain string (a special token); `special` overrides the JSON's flag."""
+    if isinstance(token, str):
+        return tokenizers.AddedToken(token, special=True, normalized=False)
+    special = bool(token.get("special", False)) if special is None else special
+    return tokenizers.AddedToken(
+        token["content"],
+        single_word=bool(token.get("single_word", False)),
+        lstrip=bool(token.get("lstrip", False)),
+        rstrip=bool(token.get("rstrip", False)),
+        normalized=bool(token.get("normalized", not special)),
+        special=special,
+    )
+
+
+def _add_tokens(tokenizer, declared, specials):
+    """Add the declared tokens the tokenizer lacks, then each configured special
+    token (a string or an AddedToken dict) still missing. A declared token
+    named as a special token is special."""
+    specials = [_added_token(token, special=True) for token in specials if token]
+    special_names = {token.content for token in specials}
+    names = {token.content for token in tokenizer.get_added_tokens_decoder().values()}
+    missing = []
+    for token in [*declared, *specials]:
+        if token.content not in names:
+            token.special = token.special or token.content in special_names
+            missing.append(token)
+            names.add(token.content)
+    if missing:
+        tokenizer.add_tokens(missing)
+
+
+def _token_content(value):
+    """A special token's string from `tokenizer_config.json` (a string or an AddedToken dict)."""
+    return value.get("content") if isinstance(value, dict) else value
+
+
+def _saved_tokenizer(directory):
+    path = directory / "tokenizer.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON: {error}") from None
+
+
+def _read_vocabulary(path):
+    """vocab.txt as `tokenizers` reads it for transformers: a token a line, trailing
+    whitespace dropped, a repeated token keeping its last line's id."""
+    try:
+        return tokenizers.models.WordPiece.read_file(str(path))
+    except Exception as error:  # tokenizers raises Exception for unreadable files
+        raise CheckpointError(f"{path} is not a vocabulary of UTF-8 lines: {error}") from None
+
+
+def _saved_charsmap(normalizer):
+    """The SentencePiece character map of a saved normalizer, as bytes, or None."""
+    if not normalizer:
+        return None
+    steps = normalizer["normalizers"] if normalizer.get("type") == "Sequence" else [normalizer]
+    for step in steps:
+        if step.get("type") == "Precompiled" and step.get("precompiled_charsmap"):
+            return base64.b64decode(step["precompiled_charsmap"])
+    return None
+
+
+def _spiece(directory):
+    path = directory / "spiece.model"
+    if not path.is_file():
+        raise CheckpointError(
+            f"{directory} has no tokenizer: expected tokenizer.json or spiece.model."
+        )
+    proto = sentencepiece_model_pb2.ModelProto()
+    try:
+        proto.ParseFromString(path.read_bytes())
+    except DecodeError as error:
+        raise CheckpointError(f"{path} is not a SentencePiece model: {error}") from None
+    if proto.trainer_spec.model_type != 1:  # 1 = unigram
+        raise CheckpointError(f"{path}: only unigram SentencePiece models are supported.")
+    return proto
+
+
+def _read_json(path):
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON: {error}") from None
