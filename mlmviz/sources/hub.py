@@ -1,6 +1,6 @@
 """`hf:ORG/NAME`: a Hugging Face Hub repository, through the local Hugging Face cache.
 
-Only the safetensors, JSON and vocabulary files are fetched. With
+Only the safetensors, JSON and vocabulary files (vocab.txt, spiece.model) are fetched. With
 `HF_HUB_OFFLINE=1`, or when the Hub cannot be reached, what the cache holds
 is used. A failure is one sentence that says what to do, not the Hub's own
 error text.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mlmviz.sources.checkpoints import CheckpointError
 
-HUB_FILES = ("*.json", "*.safetensors", "vocab.txt")
+HUB_FILES = ("*.json", "*.safetensors", "vocab.txt", "spiece.model")
 TIMEOUT_S = 10  # seconds to wait for the Hub's file listing
 
 

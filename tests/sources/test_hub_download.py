@@ -112,3 +112,19 @@ def test_a_cached_fetch_works_offline(local_hub, monkeypatch):
 ])
 def test_progress_text(done, total, text):
     assert hub.progress_text(done, total) == text
+
+
+def test_an_albert_with_only_spiece_model_is_fetched_whole_and_loads(tmp_path, monkeypatch):
+    from hf_checkpoints import make_tokenizer_variant
+
+    import mlmviz
+
+    checkpoint = make_tokenizer_variant("albert-spiece", tmp_path / "albert")
+    assert (checkpoint / "spiece.model").is_file()
+    assert not (checkpoint / "tokenizer.json").exists()
+    with serve({"tiny-org/tiny-albert": checkpoint}) as server:
+        use_hub(monkeypatch, server.endpoint, tmp_path / "cache")
+        path, _ = _fetch("tiny-org/tiny-albert")
+        model = mlmviz.load("hf:tiny-org/tiny-albert")
+    assert (path / "spiece.model").read_bytes() == (checkpoint / "spiece.model").read_bytes()
+    assert model.metadata["architecture"].lower().startswith("albert")
