@@ -2,6 +2,7 @@
 notebook executed top to bottom in a real kernel."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from ipykernel.kernelspec import write_kernel_spec
 from nbclient import NotebookClient
 
 import mlmviz
@@ -175,13 +177,19 @@ def test_the_committed_tour_has_no_outputs():
 
 
 @pytest.fixture(scope="module")
-def executed_tour():
-    """examples/tour.ipynb run top to bottom in a python3 kernel (the venv's python:
-    jupyter_client starts a "python" kernel with sys.executable); raises on any error."""
+def executed_tour(tmp_path_factory):
+    """examples/tour.ipynb run top to bottom, raising on any error, in a kernel of this
+    python (a kernelspec written to a fresh JUPYTER_PATH, so no user-level "python3"
+    kernel of another python is picked up), plus a last cell printing that python."""
+    kernels = tmp_path_factory.mktemp("jupyter")
+    write_kernel_spec(kernels / "kernels" / "mlmviz-tour")
     tour = nbformat.read(TOUR, as_version=4)
-    client = NotebookClient(tour, timeout=600, kernel_name="python3",
+    tour.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.executable)"))
+    client = NotebookClient(tour, timeout=600, kernel_name="mlmviz-tour",
                             resources={"metadata": {"path": str(TOUR.parent)}})
-    client.execute(env={**os.environ, "PYTHONPATH": str(ROOT)})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PATH", str(kernels))
+        client.execute(env={**os.environ, "PYTHONPATH": str(ROOT)})
     return [cell for cell in tour.cells if cell.cell_type == "code"]
 
 
@@ -194,6 +202,8 @@ def test_the_tour_runs_and_fills_the_mask_with_door(executed_tour):
     text = "".join(o.text for o in _outputs(fill, "stream") if o.name == "stdout")
     assert text.splitlines()[0].split()[:2] == ["1.", "door"]
     assert not any(_outputs(c, "error") for c in executed_tour)
+    (python,) = _outputs(executed_tour[-1], "stream")
+    assert python.text.strip() == sys.executable
 
 
 def test_the_tour_draws_the_figures_and_the_explorer(executed_tour):
@@ -202,6 +212,15 @@ def test_the_tour_draws_the_figures_and_the_explorer(executed_tour):
     figures = [o.data[plotly] for o in _outputs(anatomy_cell, "display_data") if plotly in o.data]
     assert len(figures) == 3
     assert figures[1]["data"][0]["y"][0] == "door"  # the logit split's top token
-    explorer = executed_tour[-1]
+    explorer = executed_tour[-2]
     (result,) = _outputs(explorer, "execute_result")
     assert "application/vnd.jupyter.widget-view+json" in result.data
+
+
+def test_the_readme_notebook_section_runs_as_written():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    code = next(block for block in blocks if "mlmviz.notebook import" in block)
+    namespace = {}
+    exec(code, namespace)  # noqa: S102
+    explorer = namespace["explore"](namespace["model"], "he opened the [MASK] .")
+    assert explorer.charts.children[0].data[0].y[0] == "door"
