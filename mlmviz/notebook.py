@@ -75,9 +75,11 @@ class Explorer(widgets.VBox):
             layout=widgets.Layout(width="95%"),
         )
         self.tokens = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self.top_k = widgets.IntSlider(value=top_k, min=1, max=20, description="Top-k")
+        label = {"description_width": "initial"}  # the whole label, not "Temperat…"
+        self.top_k = widgets.IntSlider(value=top_k, min=1, max=20, description="Top-k",
+                                       style=label)
         self.temperature = widgets.FloatSlider(value=temperature, min=0.1, max=3.0, step=0.1,
-                                               description="Temperature")
+                                               description="Temperature", style=label)
         self.message = widgets.HTML()
         self.filled = widgets.HTML()
         self.charts = widgets.VBox()
