@@ -2,20 +2,26 @@
 
 `explore(model)` is the Predict page as widgets: a text box, one toggle
 button per token (pressed = masked), top-k and temperature sliders, and one
-probability chart per mask, redrawn in place on every change.
+probability chart per mask, redrawn on every change.
 `show_anatomy`, `show_lens` and `show_attention` draw the analysis pages'
 figures for a text, built by the same `mlmviz.figures` functions the app
 uses.
 
-Needs the `notebook` extra (ipywidgets, and anywidget for plotly's
-`FigureWidget`): `pip install "mlmviz[notebook]"`.
+Each chart is an ipywidgets `Output` whose content is replaced by the new
+plotly figure, not a plotly `FigureWidget`: in JupyterLab 4.6 with plotly
+7.1 and anywidget 0.11, FigureWidgets often drew empty axes and never
+their bars (likely a race: the widget opens its comm before its data is
+set, and its view ignores later changes of the data), while figures shown
+as outputs drew every time.
+
+Needs the `notebook` extra (ipywidgets): `pip install "mlmviz[notebook]"`.
 """
 
 import html
+import json
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from mlmviz.analysis import anatomy, logit_lens
 from mlmviz.analysis import attention as attention_analysis
@@ -26,12 +32,10 @@ from mlmviz.figures.probabilities import paired_probability_bars, probability_ba
 from mlmviz.figures.vectors import vector_heatmap
 
 try:
-    import anywidget  # noqa: F401  (plotly's FigureWidget is built on it)
     import ipywidgets as widgets
 except ImportError as error:
     raise ImportError(
-        f"mlmviz.notebook needs ipywidgets and anywidget ({error}): "
-        'pip install "mlmviz[notebook]"'
+        f"mlmviz.notebook needs ipywidgets ({error}): pip install \"mlmviz[notebook]\""
     ) from error
 
 DEFAULT_TEXT = "he opened the [MASK] ."
@@ -60,7 +64,9 @@ class Explorer(widgets.VBox):
         message: `HTML` line: why nothing is predicted, or where a long
             text was cut; empty when all is well.
         filled: `HTML` line: the text with every mask filled by its top guess.
-        charts: `VBox` of `go.FigureWidget`s, one per mask in position order.
+        charts: `VBox` of `Output`s, one chart per mask in position order,
+            each kept and redrawn as long as the text has that many masks.
+        figures: the `go.Figure` drawn in each chart.
         result: the last `model.fill_mask` result, None after bad input.
     """
 
@@ -83,7 +89,8 @@ class Explorer(widgets.VBox):
         self.message = widgets.HTML()
         self.filled = widgets.HTML()
         self.charts = widgets.VBox()
-        self._figures = []  # FigureWidgets made so far, reused as the mask count changes
+        self.figures = []
+        self._outputs = []  # the charts made so far, reused as the mask count changes
         super().__init__([
             self.text,
             widgets.HTML("Click tokens to mask them (click again to unmask):"),
@@ -143,7 +150,7 @@ class Explorer(widgets.VBox):
             self.result = None
             self.message.value = f"<b>{html.escape(str(error))}</b>"
             self.filled.value = ""
-            self.charts.children = ()
+            self.charts.children, self.figures = (), []
             return
         self.message.value = _cut_note(text, self._encoding, self.model.tokenizer.max_length)
         fills = {mask["position"]: mask["predictions"][0]["token"] for mask in self.result["masks"]}
@@ -152,11 +159,13 @@ class Explorer(widgets.VBox):
             for piece, fill in filled_segments(text, self._encoding.offsets, fills)
         )
         masks = self.result["masks"]
-        while len(self._figures) < len(masks):
-            self._figures.append(go.FigureWidget())
-        for figure, mask in zip(self._figures, masks):
-            _redraw(figure, mask_bars(mask))
-        self.charts.children = self._figures[:len(masks)]
+        while len(self._outputs) < len(masks):
+            self._outputs.append(widgets.Output())
+        self.figures = [mask_bars(mask) for mask in masks]
+        for output, figure in zip(self._outputs, self.figures):
+            output.outputs = ({"output_type": "display_data", "data": mime_bundle(figure),
+                               "metadata": {}},)
+        self.charts.children = self._outputs[:len(masks)]
 
 
 def explore(model, text=DEFAULT_TEXT, top_k=5, temperature=1.0):
@@ -171,7 +180,7 @@ def explore(model, text=DEFAULT_TEXT, top_k=5, temperature=1.0):
     Returns:
         an `Explorer`, an ipywidgets `VBox` (display it as a cell's last
         line): editing the text rebuilds the token buttons, and every change
-        re-runs `model.fill_mask` and redraws the charts in place. Bad input
+        re-runs `model.fill_mask` and redraws the charts. Bad input
         (empty text, nothing masked, a mask cut off a long text) shows a
         message; the widgets keep working.
     """
@@ -184,16 +193,12 @@ def mask_bars(mask):
     return probability_bars(frame, f"Position {mask['position']}: {mask['original']}")
 
 
-def _redraw(widget, figure):
-    """Give `widget` (a FigureWidget) the data and layout of `figure`, in place."""
-    with widget.batch_update():
-        if len(widget.data) != len(figure.data):
-            widget.data = ()
-            widget.add_traces(figure.data)
-        else:
-            for trace, new in zip(widget.data, figure.data):
-                trace.update(new.to_plotly_json())
-        widget.layout = figure.layout
+def mime_bundle(figure):
+    """`figure` as an output's data: plotly's JSON type (JupyterLab, VS Code) plus
+    what plotly's renderer for this environment adds (Colab's HTML)."""
+    plotly_json = json.loads(figure.to_json())  # {"data": [...], "layout": {...}}
+    return {"application/vnd.plotly.v1+json": {**plotly_json, "config": {}},
+            **figure._repr_mimebundle_()}
 
 
 def _cut_note(text, encoding, max_length):

@@ -1,6 +1,7 @@
 """mlmviz.notebook headless: the explorer's callbacks, the show_* figures, and the tour
 notebook executed top to bottom in a real kernel."""
 
+import json
 import os
 import re
 import subprocess
@@ -28,10 +29,20 @@ def explorer(default_model):
     return notebook.explore(default_model, TEXT)
 
 
+PLOTLY = "application/vnd.plotly.v1+json"
+
+
+def drawn(chart):
+    """The plotly figure (a JSON dict) that `chart`, an `Output`, shows."""
+    (output,) = chart.outputs
+    return output["data"][PLOTLY]
+
+
 def assert_shows(chart, mask):
-    """`chart` (a FigureWidget) draws the top-k of `mask`, one mask of a `fill_mask` result."""
-    assert list(chart.data[0].y) == [p["token"] for p in mask["predictions"]]
-    assert list(chart.data[0].x) == pytest.approx([p["probability"] for p in mask["predictions"]])
+    """`chart` draws the top-k of `mask`, one mask of a `fill_mask` result."""
+    (bars,) = drawn(chart)["data"]
+    assert bars["y"] == [p["token"] for p in mask["predictions"]]
+    assert bars["x"] == pytest.approx([p["probability"] for p in mask["predictions"]])
 
 
 def button(explorer, token):
@@ -46,12 +57,13 @@ def test_the_explorer_starts_with_a_button_per_word_and_the_typed_mask_pressed(
     assert button(explorer, "[MASK]").disabled and explorer.picked == []
     (chart,) = explorer.charts.children
     assert_shows(chart, default_model.fill_mask(TEXT)["masks"][0])
-    assert chart.data[0].y[0] == "door"
+    assert drawn(chart)["data"][0]["y"][0] == "door"
+    assert drawn(chart) == {**json.loads(explorer.figures[0].to_json()), "config": {}}
     assert explorer.message.value == ""
     assert explorer.filled.value == "With the top guesses: he opened the <b>door</b> ."
 
 
-def test_toggling_a_token_masks_it_and_redraws_the_same_figures(explorer, default_model):
+def test_toggling_a_token_masks_it_and_redraws_the_same_charts(explorer, default_model):
     first = explorer.charts.children[0]
     button(explorer, "opened").value = True
     assert explorer.picked == [2]
@@ -60,7 +72,7 @@ def test_toggling_a_token_masks_it_and_redraws_the_same_figures(explorer, defaul
     assert len(explorer.charts.children) == len(result["masks"]) == 2
     for chart, mask in zip(explorer.charts.children, result["masks"]):
         assert_shows(chart, mask)
-    assert first.layout.title.text == "Position 2: opened"
+    assert drawn(first)["layout"]["title"]["text"] == "Position 2: opened"
     button(explorer, "opened").value = False
     assert len(explorer.charts.children) == 1 and explorer.picked == []
 
@@ -68,15 +80,15 @@ def test_toggling_a_token_masks_it_and_redraws_the_same_figures(explorer, defaul
 def test_top_k_changes_the_number_of_bars(explorer, default_model):
     explorer.top_k.value = 3
     (chart,) = explorer.charts.children
-    assert len(chart.data[0].y) == 3
+    assert len(drawn(chart)["data"][0]["y"]) == 3
     assert_shows(chart, default_model.fill_mask(TEXT, top_k=3)["masks"][0])
 
 
 def test_temperature_changes_the_probabilities_as_fill_mask_does(explorer, default_model):
     (chart,) = explorer.charts.children
-    before = chart.data[0].x[0]
+    before = drawn(chart)["data"][0]["x"][0]
     explorer.temperature.value = 2.0
-    assert chart.data[0].x[0] < before  # a higher temperature spreads the probability
+    assert drawn(chart)["data"][0]["x"][0] < before  # a higher temperature spreads it
     assert_shows(chart, default_model.fill_mask(TEXT, temperature=2.0)["masks"][0])
 
 
@@ -86,7 +98,7 @@ def test_editing_the_text_rebuilds_the_buttons_and_keeps_masks_on_the_same_token
     assert [b.description for b in explorer.tokens.children] == [
         "she", "opened", "the", "[MASK]", "quickly", "."]
     assert explorer.picked == [3]
-    assert [c.layout.title.text for c in explorer.charts.children] == [
+    assert [drawn(c)["layout"]["title"]["text"] for c in explorer.charts.children] == [
         "Position 3: the", "Position 4: [MASK]"]
     explorer.text.value = "the door was [MASK] ."  # position 3 is "was" now
     assert explorer.picked == []
@@ -95,7 +107,7 @@ def test_editing_the_text_rebuilds_the_buttons_and_keeps_masks_on_the_same_token
 def test_bad_input_gives_a_message_and_the_widgets_keep_working(explorer, default_model):
     explorer.text.value = "   "
     assert "The text is empty" in explorer.message.value
-    assert explorer.charts.children == () and explorer.result is None
+    assert explorer.charts.children == () and explorer.figures == [] and explorer.result is None
     explorer.text.value = "he opened the door ."
     assert "Nothing is masked" in explorer.message.value
     button(explorer, "door").value = True
@@ -223,4 +235,4 @@ def test_the_readme_notebook_section_runs_as_written():
     namespace = {}
     exec(code, namespace)  # noqa: S102
     explorer = namespace["explore"](namespace["model"], "he opened the [MASK] .")
-    assert explorer.charts.children[0].data[0].y[0] == "door"
+    assert drawn(explorer.charts.children[0])["data"][0]["y"][0] == "door"
