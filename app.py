@@ -12,7 +12,7 @@ from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 import mlmviz.device  # noqa: E402
 from mlmviz.sources import hub  # noqa: E402
 from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
-from mlmviz.sources.known import known  # noqa: E402
+from mlmviz.sources.known import KNOWN_MODELS, known  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
 import view  # noqa: E402
 from shared import UPLOADS, current_model, current_source, load_model  # noqa: E402
@@ -58,7 +58,9 @@ def choose_known():
         st.selectbox, "hub_model", "Hugging Face Hub model", options=list(labels),
         format_func=labels.__getitem__,
         help="Downloaded once (safetensors, JSON and vocabulary files only) into the local "
-        "Hugging Face cache; a cached one loads without the network.",
+        "Hugging Face cache; a cached one (✓) loads without the network. "
+        + " ".join(f"{m.repo_id}: {m.architecture}, {m.parameters:g} M parameters."
+                   for m in KNOWN_MODELS),
     )
     if not repo_id:
         return None
@@ -69,12 +71,13 @@ def choose_known():
 
 
 def known_label(repo_id):
-    """"google-bert/bert-base-uncased · BERT, 110 M parameters · download 440 MB" (or · cached)."""
+    """"bert-base-uncased · 440 MB", with "✓ " in front once cached: short enough
+    to be read whole in the sidebar (the organisation shows once it is loaded)."""
     if not repo_id:
         return "Choose a model…"
     model = known(repo_id)
-    state = "cached" if hub.cached_snapshot(repo_id) else f"download {model.megabytes:g} MB"
-    return f"{repo_id} · {model.architecture}, {model.parameters:g} M parameters · {state}"
+    cached = "✓ " if hub.cached_snapshot(repo_id) else ""
+    return f"{cached}{repo_id.split('/')[1]} · {model.megabytes:g} MB"
 
 
 def fetch_with_progress(repo_id):
