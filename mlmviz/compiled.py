@@ -56,6 +56,7 @@ class Readout(keras.layers.Layer):
         log_p = scaled - ops.logsumexp(scaled, axis=-1, keepdims=True)  # (b, m, V)
         p = ops.exp(log_p)  # (b, m, V)
         top_p, top_ids = ops.top_k(p, self.candidates, sorted=True)  # (b, m, k)
+        top_ids = ops.cast(top_ids, "int32")  # int64 on PyTorch
         query_p = ops.take_along_axis(p, queries, axis=-1)  # (b, m, q)
         higher = ops.expand_dims(p, 2) > ops.expand_dims(query_p, -1)  # (b, m, q, V)
         return {
