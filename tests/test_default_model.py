@@ -9,6 +9,8 @@ import mlmviz
 from mlmviz.analysis.attention import attention
 from mlmviz.sources.load import DEFAULT_MODEL
 
+pytestmark = pytest.mark.backends
+
 
 @pytest.fixture(scope="module")
 def model():
