@@ -9,8 +9,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: $(VENV)/.installed-run
 	$(PYTHON) -m streamlit run app.py --server.port 8501 --server.address localhost
 
+# The whole suite on TensorFlow, then the `backends` tests on JAX and on PyTorch.
 test: $(VENV)/.installed-test chromium
 	$(PYTHON) -m pytest
+	KERAS_BACKEND=jax $(PYTHON) -m pytest -m backends
+	KERAS_BACKEND=torch $(PYTHON) -m pytest -m backends
 
 # The property tests with over 10,000 generated inputs (minutes); prints the count.
 fuzz: $(VENV)/.installed-test

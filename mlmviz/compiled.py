@@ -12,7 +12,13 @@ New input shapes must not mean new compilations. TensorFlow's function
 shapes, so `warm_up` traces two and inputs keep their exact size (padding a
 9-token sentence to 16 would cost BERT-base 1.8x the encoder work). JAX
 compiles one program per shape, so there inputs are padded to power-of-two
-buckets (16, 32, 64 ... tokens; 1, 2, 4 ... masks).
+buckets (16, 32, 64 ... tokens; 1, 2, 4 ... masks). PyTorch runs eagerly:
+inputs keep their size there too.
+
+The layers here declare their outputs (`compute_output_spec`). Left to infer
+them, PyTorch runs `call` on stand-in tensors, which for the unknown batch,
+mask and query dimensions means many gigabytes (a `(b, m, q, vocab)`
+comparison in `Readout`) or minutes of work.
 """
 
 import threading
@@ -24,7 +30,7 @@ from keras import ops
 from mlmviz.distributions import float32_temperature
 
 CANDIDATES = 32  # the read-out's top-k; larger requests get their own graph
-PAD_TO_BUCKETS = keras.backend.backend() != "tensorflow"
+PAD_TO_BUCKETS = keras.backend.backend() == "jax"
 
 
 class Readout(keras.layers.Layer):
@@ -50,6 +56,7 @@ class Readout(keras.layers.Layer):
         log_p = scaled - ops.logsumexp(scaled, axis=-1, keepdims=True)  # (b, m, V)
         p = ops.exp(log_p)  # (b, m, V)
         top_p, top_ids = ops.top_k(p, self.candidates, sorted=True)  # (b, m, k)
+        top_ids = ops.cast(top_ids, "int32")  # int64 on PyTorch
         query_p = ops.take_along_axis(p, queries, axis=-1)  # (b, m, q)
         higher = ops.expand_dims(p, 2) > ops.expand_dims(query_p, -1)  # (b, m, q, V)
         return {
@@ -60,6 +67,19 @@ class Readout(keras.layers.Layer):
             "entropy": -ops.sum(ops.where(p > 0, p * log_p, 0.0), axis=-1),  # (b, m)
             "query_probabilities": query_p,
             "query_ranks": 1 + ops.sum(ops.cast(higher, "int32"), axis=-1),  # (b, m, q)
+        }
+
+    def compute_output_spec(self, hidden, positions, temperature, queries):
+        b, m = positions.shape
+        q = queries.shape[-1]
+        spec = keras.KerasTensor
+        return {
+            "top_ids": spec((b, m, self.candidates), "int32"),
+            "top_probabilities": spec((b, m, self.candidates), "float32"),
+            "top_logits": spec((b, m, self.candidates), "float32"),
+            "entropy": spec((b, m), "float32"),
+            "query_probabilities": spec((b, m, q), "float32"),
+            "query_ranks": spec((b, m, q), "int32"),
         }
 
 
@@ -180,6 +200,10 @@ class _Logits(keras.layers.Layer):
     def call(self, hidden, positions):
         return self.head(hidden, positions, return_stages=True)["logits"]
 
+    def compute_output_spec(self, hidden, positions):
+        return keras.KerasTensor(positions.shape + (self.head.vocabulary_size,),
+                                 self.head.compute_dtype)
+
 
 def compile_head(head, hidden_dim):
     """`head` alone, compiled as `Predictor` compiles it (for benchmarks).
@@ -222,6 +246,15 @@ class MaskScores(keras.layers.Layer):
             "log_norm": ops.logsumexp(gaps, axis=-1),  # (b, m): -log p(top-1)
             "higher": ops.sum(ops.cast(gaps > label_gaps, "int32"), axis=-1),  # (b, m)
             "temperature_losses": ops.stack(losses, axis=-1),  # (b, m, T)
+        }
+
+    def compute_output_spec(self, hidden, positions, labels):
+        b, m = positions.shape
+        return {
+            "predicted_ids": keras.KerasTensor((b, m), "int32"),
+            "log_norm": keras.KerasTensor((b, m), "float32"),
+            "higher": keras.KerasTensor((b, m), "int32"),
+            "temperature_losses": keras.KerasTensor((b, m, len(self.temperatures)), "float32"),
         }
 
 

@@ -1,5 +1,5 @@
-"""Shared pytest setup: quiet TensorFlow, the --check-gpu option, the shared
-default model, and the hypothesis profiles."""
+"""Shared pytest setup: quiet TensorFlow, the --check-gpu option, the
+`backends` marker, the shared default model, and the hypothesis profiles."""
 
 import os
 import sys
@@ -16,6 +16,14 @@ def pytest_addoption(parser):
         "--check-gpu",
         action="store_true",
         help="fail unless Keras sees a GPU (for runs on a GPU machine)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "backends: runs on every Keras backend; `make test` also runs these "
+        "under KERAS_BACKEND=jax and KERAS_BACKEND=torch (pytest -m backends)",
     )
 
 

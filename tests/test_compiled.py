@@ -6,8 +6,10 @@ import pytest
 
 import mlmviz
 from hf_checkpoints import make_checkpoint
-from mlmviz.compiled import CANDIDATES, bucket
+from mlmviz.compiled import CANDIDATES, MaskScores, Readout, bucket
 from mlmviz.distributions import entropy, rank, softmax
+
+pytestmark = pytest.mark.backends
 
 
 def _eager(model, text, positions, temperature):
@@ -81,3 +83,26 @@ def test_buckets_are_powers_of_two_within_limits():
 def test_bad_temperature_is_refused(default_model, temperature):
     with pytest.raises(ValueError, match="temperature must be > 0"):
         default_model.fill_mask("a [MASK] .", temperature=temperature)
+
+
+def _spec_and_output(layer, *arrays):
+    """`layer`'s declared output spec for `arrays`' shapes and its eager output, both
+    as {name: (shape, dtype)}."""
+    symbolic = [keras.KerasTensor(a.shape, a.dtype.name) for a in arrays]
+    spec = layer.compute_output_spec(*symbolic)
+    output = layer(*arrays)
+    describe = lambda t: (tuple(t.shape), keras.backend.standardize_dtype(t.dtype))  # noqa: E731
+    return ({k: describe(v) for k, v in spec.items()}, {k: describe(v) for k, v in output.items()})
+
+
+def test_readout_layers_declare_what_they_return(default_model):
+    hidden = np.random.default_rng(0).normal(size=(2, 7, 128)).astype("float32")  # (b, seq, h)
+    positions = np.array([[1, 3, 5], [0, 2, 6]], "int32")  # (b, m)
+    readout = Readout(default_model.head, 8)
+    temperature = np.array([1.0, 0.5], "float32")  # (b,)
+    queries = np.zeros((2, 3, 4), "int32")  # (b, m, q)
+    spec, output = _spec_and_output(readout, hidden, positions, temperature, queries)
+    assert spec == output and output["query_ranks"] == ((2, 3, 4), "int32")
+    scores = MaskScores(default_model.head, (0.5, 1.0))
+    spec, output = _spec_and_output(scores, hidden, positions, positions)
+    assert spec == output and output["temperature_losses"] == ((2, 3, 2), "float32")

@@ -12,6 +12,7 @@ from mlmviz.analysis.attention import attention
 from mlmviz.sources.load import DEFAULT_MODEL
 
 APP_ASSETS = Path(__file__).resolve().parents[1] / "assets"
+pytestmark = pytest.mark.backends
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from mlmviz.distributions import softmax
 from mlmviz.figures.logits import lens_lines, logit_split_bars, norm_bias_scatter
 from mlmviz.figures.vectors import scatter_2d, vector_heatmap
 
+pytestmark = pytest.mark.backends
+
 TEXT = "the [MASK] barked at the [MASK] all night."
 
 

@@ -1,5 +1,6 @@
 """Attention weights from the re-run encoder, against transformers' own."""
 
+import keras
 import numpy as np
 import pytest
 import torch
@@ -9,6 +10,8 @@ import mlmviz
 from hf_checkpoints import ARCHITECTURES, make_checkpoint
 from mlmviz.analysis.attention import attention, encoder_attention, share_of, strongest_keys
 from mlmviz.compiled import encoder_inputs, sequence_output_of
+
+pytestmark = pytest.mark.backends
 
 SENTENCES = ("the cat sat on the mat .", "we walked to the shop to buy bread and milk .")
 
@@ -64,7 +67,7 @@ def test_the_rerun_is_the_backbone(checkpoint):
     ids, padding = _padded_batch(model, 0)
     inputs = encoder_inputs(model.backbone, ids, padding)
     hidden, _ = encoder_attention(model.backbone, inputs)
-    own = np.asarray(sequence_output_of(model.backbone(inputs, training=False)))
+    own = keras.ops.convert_to_numpy(sequence_output_of(model.backbone(inputs, training=False)))
     np.testing.assert_allclose(hidden, own, rtol=0, atol=1e-5)  # float32 rounding
 
 

@@ -11,6 +11,8 @@ from hf_checkpoints import make_checkpoint
 from mlmviz.analysis import attention, compare, logit_lens
 from mlmviz.analysis.logit_lens import lens_logits
 
+pytestmark = pytest.mark.backends
+
 RNG = np.random.default_rng(7)
 TEXT = "the cat sat on the [MASK]."  # the same tokens in the default and the tiny vocabulary
 

@@ -2,6 +2,7 @@
 
 import tracemalloc
 
+import keras
 import numpy as np
 import pytest
 import torch
@@ -10,6 +11,8 @@ from transformers import BertForMaskedLM
 from mlmviz.analysis import evaluation
 from mlmviz.analysis.evaluation import BINS, TEMPERATURES, evaluate
 from mlmviz.sources.load import DEFAULT_MODEL
+
+pytestmark = pytest.mark.backends
 
 LINES = [
     "he opened the door and walked into the room.",
@@ -145,6 +148,8 @@ def _peak(model, count):
         tracemalloc.stop()
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="no backend involved (a fake scorer): runs on TensorFlow only")
 def test_memory_does_not_grow_with_the_corpus(default_model, monkeypatch):
     monkeypatch.setattr(evaluation, "scorer", _fake_scorer)
     small, _ = _peak(default_model, 5_000)

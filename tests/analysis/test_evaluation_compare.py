@@ -17,6 +17,8 @@ from mlmviz.analysis.evaluation import Example, evaluate
 from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
 from mlmviz.sources.load import DEFAULT_MODEL
 
+pytestmark = pytest.mark.backends
+
 LINES = [
     "he opened the door and walked into the room.",
     "there are seven days in a week.",

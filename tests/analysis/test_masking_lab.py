@@ -13,6 +13,8 @@ from mlmviz.analysis.pseudo_likelihood import pseudo_log_likelihood
 from mlmviz.figures.strips import corruption_strip, surprise_strip
 from mlmviz.model import Masked
 
+pytestmark = pytest.mark.backends
+
 # 23 word-piece tokens between [CLS] and [SEP], several words split in pieces.
 TEXT = ("the unbelievably playful kittens were chasing strawberries around "
         "the sunny garden while grandmother knitted quietly.")

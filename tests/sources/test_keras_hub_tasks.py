@@ -15,6 +15,8 @@ import mlmviz
 from hf_checkpoints import CORPUS, make_checkpoint
 from mlmviz.sources.checkpoints import CheckpointError
 
+pytestmark = pytest.mark.backends
+
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "park", "."]
 TEXTS = {
     "bert": "the [MASK] sat on the [MASK] .",
