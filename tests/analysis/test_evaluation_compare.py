@@ -182,9 +182,8 @@ def test_models_with_other_tokenizers_are_refused(default_model, tmp_path):
     with pytest.raises(ValueError, match="different mask tokens"):
         evaluate(default_model, iter(LINES), compare=mlmviz.load(masked))
     cased = _copy_default(tmp_path / "cased")  # same vocabulary, but upper case stays upper
-    tokenizer = json.loads((cased / "tokenizer.json").read_text())
-    tokenizer["normalizer"]["lowercase"] = False
-    (cased / "tokenizer.json").write_text(json.dumps(tokenizer))
+    config = json.loads((cased / "tokenizer_config.json").read_text())  # as transformers reads it
+    (cased / "tokenizer_config.json").write_text(json.dumps({**config, "do_lower_case": False}))
     other = mlmviz.load(cased)
     summary = evaluate(default_model, iter(LINES[:2]), compare=other)  # lower case agrees
     assert summary["compare"]["paired"]["lines"] == 2
