@@ -6,7 +6,6 @@ keras-hub's MaskedLM preprocessor always masks at random and splits a typed
 mask id at the positions the user chose.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +91,7 @@ class Tokenizer:
         the first of "[MASK]" and "<mask>" that the vocabulary has.
         """
         directory = Path(directory)
-        settings = _read_json(directory / "tokenizer_config.json")
+        settings = hf_tokenizer.read_json(directory / "tokenizer_config.json") or {}
         tokenizer = hf_tokenizer.build(directory, settings)
         mask_token = mask_token or settings.get("mask_token")
         if isinstance(mask_token, dict):  # older tokenizer_config.json files
@@ -160,9 +159,3 @@ def check_text(text):
             f"surrogate {text[error.start]!r}."
         ) from None
     return text
-
-
-def _read_json(path):
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text())

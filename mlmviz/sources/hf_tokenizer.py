@@ -102,7 +102,7 @@ def build(directory, settings):
 
 def tokenizer_kind(directory, settings):
     """"bert", "roberta", "albert" or "as-saved": whose rules build the tokenizer."""
-    config = _read_json(Path(directory) / "config.json")
+    config = read_json(Path(directory) / "config.json") or {}
     name = settings.get("tokenizer_class") or config.get("tokenizer_class")
     if not name:
         return _MODEL_TYPES.get(config.get("model_type"), "as-saved")
@@ -278,13 +278,7 @@ def _token_content(value):
 
 
 def _saved_tokenizer(directory):
-    path = directory / "tokenizer.json"
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON: {error}") from None
+    return read_json(directory / "tokenizer.json")
 
 
 def _read_vocabulary(path):
@@ -323,9 +317,14 @@ def _spiece(directory):
     return proto
 
 
-def _read_json(path):
+def read_json(path):
+    """The parsed JSON file at `path`, or None when there is no such file.
+
+    Raises:
+        CheckpointError: the file is not UTF-8 JSON.
+    """
     if not path.is_file():
-        return {}
+        return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -197,6 +197,14 @@ def test_a_tokenizer_class_mlmviz_cannot_reproduce_is_named(checkpoints, tmp_pat
         Tokenizer.from_directory(directory, MAX_LENGTH)
 
 
+@pytest.mark.parametrize("name", ["tokenizer_config.json", "tokenizer.json", "config.json"])
+def test_a_tokenizer_file_that_is_not_json_says_so(checkpoints, tmp_path, name):
+    directory = _copy(checkpoints["bert"], tmp_path)
+    (directory / name).write_text("{not json")
+    with pytest.raises(CheckpointError, match=f"{name} is not valid JSON"):
+        Tokenizer.from_directory(directory, MAX_LENGTH)
+
+
 def test_vocab_txt_lines_are_read_as_transformers_reads_them(checkpoints, tmp_path):
     """Windows line ends and trailing spaces are dropped, a lone carriage return stays."""
     directory = _copy(checkpoints["bert-uncased-vocab"], tmp_path)
