@@ -19,6 +19,7 @@ import numpy as np
 from mlmviz.distributions import softmax
 from mlmviz.examples import CANDIDATES, HIDDEN
 from mlmviz.model import MaskedLM
+from mlmviz.sources.checkpoints import CheckpointError
 
 PRECISIONS = ("float32", "bfloat16")
 DEFAULT = "float32"
@@ -56,8 +57,13 @@ def convert(model, precision):
     if precision == "float32":
         model.metadata = {**model.metadata, "precision": "float32"}
         return model
-    backbone = rebuild(model.backbone, precision)
-    head = _rebuild_head(model.head, backbone.token_embedding, precision)
+    try:
+        backbone = rebuild(model.backbone, precision)
+        head = _rebuild_head(model.head, backbone.token_embedding, precision)
+    except Exception as error:  # deserializing a model raises many types
+        raise CheckpointError(
+            f"{model.metadata['source']} could not be converted to {precision}: {error}"
+        ) from error
     metadata = {**model.metadata, "precision": precision}
     converted = MaskedLM(model.tokenizer, backbone, head, metadata, model.head_check)
     converted.metadata["agreement"] = agreement(model, converted)
