@@ -240,8 +240,9 @@ def bench_model(name, path, args):
     for precision in args.precision:
         ours, load_a = load_ours(path, precision)
         timing, agree, parts = rows[precision]
-        notes.append(f"- {name}, {precision}: load {load_a:.2f} s (mlmviz, agreement sample "
-                     f"included), {load_b:.2f} s (transformers, float32)")
+        sample = "" if precision == "float32" else ", agreement sample included"
+        notes.append(f"- {name}, {precision}: load {load_a:.2f} s (mlmviz{sample}), "
+                     f"{load_b:.2f} s (transformers, float32)")
         for masks, text in SENTENCES.items():
             agree.append([name, masks] + agreement(ours, *top_ks(ours, theirs, text)))
             timing.append([name, masks] + time_case(ours, theirs, text, args)
