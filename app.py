@@ -10,12 +10,12 @@ import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 
 import mlmviz.device  # noqa: E402
+from mlmviz.precision import HELP as PRECISION_HELP, describe_agreement  # noqa: E402
 from mlmviz.sources import hub  # noqa: E402
 from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
 from mlmviz.sources.known import KNOWN_MODELS, known  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
 import view  # noqa: E402
-from mlmviz.precision import HELP as PRECISION_HELP, describe_agreement  # noqa: E402
 from shared import UPLOADS, current_model, current_precision, current_source, load_model  # noqa: E402
 
 # After every run Streamlit calls keras.backend.clear_session() (and nothing

@@ -257,7 +257,6 @@ def bench_model(name, path, args):
                 case = f"{name}, {precision}, {masks} mask(s)"
                 notes.append(profile(lambda: ours.fill_mask(text, top_k=TOP_K),
                                      f"A mlmviz, {case}"))
-        del ours
     if args.profile:
         for masks, text in SENTENCES.items():
             notes.append(profile(lambda: theirs(text), f"B transformers, {name}, {masks} mask(s)"))

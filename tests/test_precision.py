@@ -8,7 +8,12 @@ import pytest
 
 import mlmviz
 from mlmviz.cli import main
-from mlmviz.precision import PrecisionError, describe_agreement, sample_logits, weight_dtypes
+from mlmviz.precision import (
+    PrecisionError,
+    describe_agreement,
+    sample_logits,
+    weight_dtypes,
+)
 
 TEXT = "he opened the [MASK] and walked into the [MASK]."
 
