@@ -52,6 +52,10 @@ def convert(model, precision):
         `model` itself for "float32" (metadata `precision` added); for
         "bfloat16" a new `MaskedLM` whose encoder and head weights are
         bfloat16, with metadata `precision` and `agreement` (see `agreement`).
+
+    Raises:
+        PrecisionError: for a precision not in `PRECISIONS`.
+        CheckpointError: when the encoder or the head cannot be rebuilt.
     """
     check_precision(precision)
     if precision == "float32":
