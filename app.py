@@ -10,12 +10,13 @@ import streamlit as st  # noqa: E402
 from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 
 import mlmviz.device  # noqa: E402
+from mlmviz.precision import HELP as PRECISION_HELP, describe_agreement  # noqa: E402
 from mlmviz.sources import hub  # noqa: E402
 from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
 from mlmviz.sources.known import KNOWN_MODELS, known  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
 import view  # noqa: E402
-from shared import UPLOADS, current_model, current_source, load_model  # noqa: E402
+from shared import UPLOADS, current_model, current_precision, current_source, load_model  # noqa: E402
 
 # After every run Streamlit calls keras.backend.clear_session() (and nothing
 # else we use) in `_clean_problem_modules`. That drops TensorFlow's kernel
@@ -129,16 +130,21 @@ def switch_model():
         "Face checkpoint directory, a keras-hub preset or .keras file, or hf:ORG/NAME from "
         "the local Hugging Face cache.",
     )
+    precision = view.widget(st.radio, "precision", "Precision", options=view.PRECISIONS,
+                            horizontal=True, help=PRECISION_HELP)
     try:
         source = choose_source(kind)
-        if source is not None:
-            load_model(source)
-            st.session_state.model_source = source
-            st.session_state.model_source_kind = kind
+        if source is not None or precision != current_precision():
+            load_model(source or current_source(), precision)
+            if source is not None:
+                st.session_state.model_source = source
+                st.session_state.model_source_kind = kind
+            st.session_state.model_precision = precision
     except CheckpointError as error:
         st.error(f"{error}\n\nThe previous model stays loaded. Still running: {running_label()}.")
     running_kind = st.session_state.get("model_source_kind", "Embedded default")
     view.show_in_url(
+        precision=current_precision(),
         model_kind=running_kind,
         model_path=current_source() if running_kind == "Checkpoint path" else "",
         hub_model=current_source().removeprefix("hf:") if running_kind == "Well-known model" else "",
@@ -170,6 +176,7 @@ def show_model(model):
     else:
         st.warning(model.head_check.message)
     st.caption(f"Weights `{meta['weight_hash']}` · head runs on **{device_name()}**")
+    st.caption(f"Precision: {describe_agreement(meta)}")
 
 
 ASSETS = Path(__file__).parent / "assets"

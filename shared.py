@@ -20,13 +20,13 @@ PILLS_HEIGHT = 220  # px
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def load_model(source):
-    """One `MaskedLM` per source, shared by all sessions and never mutated.
+def load_model(source, precision="float32"):
+    """One `MaskedLM` per (source, precision), shared by all sessions and never mutated.
 
     Its prediction path is compiled for a second shape in the background,
     after the first page has drawn, so later lengths do not wait for tracing.
     """
-    model = mlmviz.load(source)
+    model = mlmviz.load(source, precision=precision)
     # Not a daemon (a thread started from Streamlit's script thread would inherit
     # daemon=True): TensorFlow aborts the process if it is killed mid-call at exit.
     threading.Thread(target=model.warm_up, daemon=False).start()
@@ -38,9 +38,14 @@ def current_source():
     return st.session_state.get("model_source", "default")
 
 
+def current_precision():
+    """The precision of the sidebar's current model (the last that loaded)."""
+    return st.session_state.get("model_precision", "float32")
+
+
 def current_model():
-    """The model of the sidebar's current source."""
-    return load_model(current_source())
+    """The model of the sidebar's current source, in its precision."""
+    return load_model(current_source(), current_precision())
 
 
 def choose_second():

@@ -37,6 +37,7 @@ MODEL_KINDS = ("Embedded default", "Well-known model", "Checkpoint path", "Uploa
 COMPARE_KINDS = ("Embedded default", "Checkpoint path")
 STAGES = ("gathered", "after the head's transform")
 CORPORA = ("Held-out sample", "Upload a .txt")
+PRECISIONS = ("float32", "bfloat16")  # mlmviz.precision.PRECISIONS, which imports Keras
 HUB_MODELS = tuple(model.repo_id for model in known.KNOWN_MODELS)
 MOST_EVALUATED_LINES = 20_000
 IGNORED = ("embed", "embed_options")  # Streamlit's own parameters
@@ -119,6 +120,7 @@ FIELDS = {
     "model_kind": Field("Embedded default", choice(MODEL_KINDS), "where model A comes from"),
     "model_path": Field("", text(4096), "model A's checkpoint path or hf:ORG/NAME"),
     "hub_model": Field("", choice(HUB_MODELS), "model A, a well-known Hugging Face Hub checkpoint"),
+    "precision": Field("float32", choice(PRECISIONS), "model A's weights' precision"),
     "text": Field(None, text(100_000), "the text"),
     "picked": Field((), positions, "the clicked token positions (besides typed masks)"),
     "top_k": Field(5, integer(1, 20), "candidates shown per mask"),

@@ -6,12 +6,15 @@ Run from the repository root:
     .venv/bin/python benchmarks/bench_fill_mask.py            # 20 repetitions
     .venv/bin/python benchmarks/bench_fill_mask.py --quick    # 5, while developing
     .venv/bin/python benchmarks/bench_fill_mask.py --threads 1 --profile
+    .venv/bin/python benchmarks/bench_fill_mask.py --precision float32,bfloat16 --breakdown
 
 Models: the shipped BERT-Tiny (`mlmviz/assets/default-model`) and a BERT-base-size
 checkpoint with random weights and the default model's tokenizer, built once
 and cached (`--cache-dir`). Both sides get the same number of CPU threads.
 A measures only the public `mlmviz.load(path).fill_mask(text, top_k=5)`, so it
-times whatever that code currently does. Target: A/B <= 0.5.
+times whatever that code currently does, once per `--precision` (the
+pipeline stays float32): one table per precision, with its agreement with
+float32 on mlmviz's fixed sample. Target: A/B <= 0.5.
 """
 
 import argparse
@@ -26,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -62,7 +67,12 @@ def parse_args():
                         help="where the random BERT-base checkpoint is kept")
     parser.add_argument("--profile", action="store_true",
                         help="also print cProfile (top 15 cumulative) of one call per side")
+    parser.add_argument("--precision", default="float32",
+                        help="comma-separated mlmviz precisions, e.g. float32,bfloat16")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time mlmviz's parts: tokenizing, encoder, encoder + head graph")
     args = parser.parse_args()
+    args.precision = args.precision.split(",")
     if args.quick:
         args.repetitions = 5
     return args
@@ -132,18 +142,23 @@ def bert_base_random(cache_dir):
     return directory
 
 
-def load_both(path):
-    """(mlmviz model, transformers pipeline, load seconds of each) for `path`."""
+def load_ours(path, precision):
+    """(mlmviz model in `precision`, load seconds)."""
     import mlmviz
+
+    start = time.perf_counter()
+    return mlmviz.load(str(path), precision=precision), time.perf_counter() - start
+
+
+def load_theirs(path):
+    """(transformers fill-mask pipeline, load seconds)."""
     from transformers import pipeline
 
     start = time.perf_counter()
-    ours = mlmviz.load(str(path))
-    middle = time.perf_counter()
     theirs = pipeline(
         "fill-mask", model=str(path), tokenizer=str(path), device="cpu", top_k=TOP_K
     )
-    return ours, theirs, (middle - start, time.perf_counter() - middle)
+    return theirs, time.perf_counter() - start
 
 
 def top_ks(ours, theirs, text):
@@ -196,19 +211,66 @@ def time_case(ours, theirs, text, args):
             "met" if ratio <= TARGET else "not met", lowest]
 
 
+def breakdown(ours, text, args):
+    """Median ms of mlmviz's parts for `text`: fill_mask, tokenize + mask, the compiled
+    encoder + head graph, the encoder alone (compiled the same way)."""
+    import keras
+
+    from mlmviz.compiled import encoder_inputs
+
+    masked = ours.mask(text)
+    queries = [[0]] * len(masked.positions)  # (masks, 1)
+    ids = np.array([masked.ids], "int32")  # (1, seq)
+    feed = encoder_inputs(ours.backbone, ids, np.ones_like(ids))
+    encoder = keras.Model(ours.backbone.input, ours.backbone.output)
+    times = alternate({
+        "fill_mask": lambda: ours.fill_mask(text, top_k=TOP_K),
+        "mask": lambda: ours.mask(text),
+        "graph": lambda: ours._predictor(masked.ids, masked.positions, queries, 1.0),
+        "encoder": lambda: encoder.predict_on_batch(feed),
+    }, repetitions=args.repetitions, warmup=1 if args.quick else 3)
+    return {name: median_ms(values) for name, values in times.items()}
+
+
 def bench_model(name, path, args):
-    """Timing rows, agreement rows and notes (load times, profiles) for one model."""
-    ours, theirs, (load_a, load_b) = load_both(path)
-    timing, agree = [], []
-    notes = [f"- {name}: load {load_a:.2f} s (mlmviz), {load_b:.2f} s (transformers)"]
-    for masks, text in SENTENCES.items():
-        agree.append([name, masks] + agreement(ours, *top_ks(ours, theirs, text)))
-        timing.append([name, masks] + time_case(ours, theirs, text, args))
-        if args.profile:
-            case = f"{name}, {masks} mask(s)"
-            notes.append(profile(lambda: ours.fill_mask(text, top_k=TOP_K), f"A mlmviz, {case}"))
-            notes.append(profile(lambda: theirs(text), f"B transformers, {case}"))
-    return timing, agree, notes
+    """Per precision: timing rows, agreement rows, breakdown rows; notes."""
+    theirs, load_b = load_theirs(path)
+    rows = {precision: ([], [], []) for precision in args.precision}
+    notes = []
+    for precision in args.precision:
+        ours, load_a = load_ours(path, precision)
+        timing, agree, parts = rows[precision]
+        sample = "" if precision == "float32" else ", agreement sample included"
+        notes.append(f"- {name}, {precision}: load {load_a:.2f} s (mlmviz{sample}), "
+                     f"{load_b:.2f} s (transformers, float32)")
+        for masks, text in SENTENCES.items():
+            agree.append([name, masks] + agreement(ours, *top_ks(ours, theirs, text)))
+            timing.append([name, masks] + time_case(ours, theirs, text, args)
+                          + sample_cells(ours.metadata))
+            if args.breakdown:
+                ms = breakdown(ours, text, args)
+                parts.append([name, masks] + [f"{ms[k]:.1f}" for k in
+                             ("fill_mask", "mask", "graph", "encoder")]
+                             + [f"{ms['graph'] - ms['encoder']:.1f}",
+                                f"{ms['fill_mask'] - ms['graph'] - ms['mask']:.1f}"])
+            if args.profile:
+                case = f"{name}, {precision}, {masks} mask(s)"
+                notes.append(profile(lambda: ours.fill_mask(text, top_k=TOP_K),
+                                     f"A mlmviz, {case}"))
+    if args.profile:
+        for masks, text in SENTENCES.items():
+            notes.append(profile(lambda: theirs(text), f"B transformers, {name}, {masks} mask(s)"))
+    return rows, notes
+
+
+def sample_cells(metadata):
+    """The agreement with float32 on mlmviz's sample: top-1, top-5 overlap, max |Δp|."""
+    figures = metadata.get("agreement")
+    if figures is None:
+        return ["(reference)", "", ""]
+    same = round(figures["top1"] * figures["masks"])
+    return [f"{same}/{figures['masks']} ({100 * figures['top1']:.1f} %)",
+            f"{figures['top5_overlap']:.2f}/5", f"{figures['max_dp']:.1e}"]
 
 
 def main():
@@ -219,12 +281,15 @@ def main():
         "bert-tiny (default)": DEFAULT_MODEL,
         "bert-base random": bert_base_random(args.cache_dir),
     }
-    timing, agree, notes = [], [], []
+    rows = {precision: ([], [], []) for precision in args.precision}
+    notes = []
     for name, path in models.items():
-        rows = bench_model(name, path, args)
-        timing += rows[0]
-        agree += rows[1]
-        notes += rows[2]
+        model_rows, model_notes = bench_model(name, path, args)
+        for precision, (timing, agree, parts) in model_rows.items():
+            rows[precision][0].extend(timing)
+            rows[precision][1].extend(agree)
+            rows[precision][2].extend(parts)
+        notes += model_notes
     packages = ("keras", "tensorflow", "keras-hub", "numpy", "torch", "transformers", "tokenizers")
     print("## fill_mask: mlmviz (A) vs transformers pipeline, torch CPU (B)\n")
     lines = machine_lines(packages) + [threads, code]
@@ -234,12 +299,20 @@ def main():
     print(f"- 1-minute load average: {load_before:.2f} at start, {os.getloadavg()[0]:.2f} at end")
     for masks, text in SENTENCES.items():
         print(f"- {masks} mask(s): {text!r}")
-    print("\n### Time per call (text -> top-k)\n")
-    print(table(timing, ["model", "masks", "A mlmviz ms", "B transformers ms", "A/B",
-                         f"target A/B <= {TARGET}", "min ms A / B"]))
-    print("\n### Agreement (same weights; random BERT-base is near-uniform)\n")
-    print(table(agree, ["model", "masks", "top-1 same", "top-5 shared",
-                        "max Δprob (shared top-5)", "A top-1"]))
+    for precision, (timing, agree, parts) in rows.items():
+        print(f"\n### mlmviz in {precision}: time per call (text -> top-k), B in float32\n")
+        print(table(timing, ["model", "masks", "A mlmviz ms", "B transformers ms", "A/B",
+                             f"target A/B <= {TARGET}", "min ms A / B",
+                             "sample top-1 same as float32", "sample top-5 overlap",
+                             "sample max |Δp|"]))
+        print(f"\n### mlmviz in {precision} vs the pipeline: agreement on the two sentences\n")
+        print(table(agree, ["model", "masks", "top-1 same", "top-5 shared",
+                            "max Δprob (shared top-5)", "A top-1"]))
+        if parts:
+            print(f"\n### mlmviz in {precision}: where a call's time goes (median ms)\n")
+            print(table(parts, ["model", "masks", "fill_mask", "tokenize + mask",
+                                "encoder + head graph", "encoder alone", "head + read-out",
+                                "Python rest"]))
     print("\n### Notes\n")
     print("\n".join(notes))
 

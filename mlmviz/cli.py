@@ -59,7 +59,7 @@ def build_parser():
     )
     predict.add_argument("text", nargs="*", help="text with the model's mask token, e.g. [MASK]")
     predict.add_argument("--file", help="more sentences, one per line (- reads standard input)")
-    predict.add_argument("--model", default="default", help="checkpoint source (default: %(default)s)")
+    _model_options(predict)
     predict.add_argument("--top-k", type=int, default=5)
     predict.add_argument("--temperature", type=float, default=1.0)
     predict.add_argument(
@@ -72,7 +72,7 @@ def build_parser():
                "mask attend to most, averaged over heads.",
     )
     attention.add_argument("text", help="text with the model's mask token, e.g. [MASK]")
-    attention.add_argument("--model", default="default", help="checkpoint source (default: %(default)s)")
+    _model_options(attention)
     attention.add_argument(
         "--json", action="store_true",
         help='print {"tokens": [...], "attention": [layer][head][query][key]}',
@@ -82,7 +82,7 @@ def build_parser():
         "evaluate", help="masked-token accuracy, loss and calibration on a corpus",
         epilog=EVALUATE_EPILOG,
     )
-    evaluate.add_argument("--model", default="default", help="checkpoint source (default: %(default)s)")
+    _model_options(evaluate)
     evaluate.add_argument("--corpus", required=True, help="text file, one sequence per line")
     evaluate.add_argument("--rate", type=float, default=0.15, help="fraction of tokens masked per line")
     evaluate.add_argument("--seed", type=int, default=0)
@@ -110,6 +110,23 @@ def build_parser():
         else:
             train.add_argument(flag, type=type(field.default), default=field.default, dest=field.name)
     return parser
+
+
+def _model_options(command):
+    """--model and --precision, the options of every command that loads a model."""
+    command.add_argument("--model", default="default", help="checkpoint source (default: %(default)s)")
+    command.add_argument(
+        "--precision", default="float32",
+        help="float32 (default) or bfloat16: the dtype the weights are held and computed in; "
+             "bfloat16 halves the weights' bytes and reports its agreement with float32",
+    )
+
+
+def _load(args, source=None):
+    """`mlmviz.load` of `source` (default: --model) in --precision."""
+    import mlmviz
+
+    return mlmviz.load(args.model if source is None else source, precision=args.precision)
 
 
 def main(argv=None):
@@ -161,15 +178,17 @@ def _quiet_stderr():
 
 def _predict(args):
     """Predict every sentence; return one problem per bad sentence."""
-    import mlmviz
     from mlmviz.distributions import check_temperature
     from mlmviz.model import check_top_k
+    from mlmviz.precision import describe_agreement
 
     sentences = _sentences(args.text, args.file)
     check_temperature(args.temperature)
-    model = mlmviz.load(args.model)
+    model = _load(args)
     check_top_k(args.top_k, model.head.vocabulary_size)
     several = len(sentences) > 1
+    if args.precision != "float32" and not args.json:
+        print(f"({describe_agreement(model.metadata)})")
     problems = []
     for number, text in enumerate(sentences, 1):
         if several and not args.json:  # a blank line between blocks
@@ -184,7 +203,8 @@ def _predict(args):
                 print(f"  error: {_one_line(str(error))}")
             continue
         if args.json:
-            print(json.dumps({"text": text, **_json_result(result)}), flush=True)
+            print(json.dumps({"text": text, **_json_result(result), **_precision(model)}),
+                  flush=True)
         else:
             _print_table(result, model.metadata["max_length"])
     return problems
@@ -211,6 +231,12 @@ def _print_table(result, max_length):
             print(f"  {prediction['token']:<20} {prediction['probability']:8.4f}")
 
 
+def _precision(model):
+    """The JSON record's `precision` and `agreement` (None for float32, the reference)."""
+    return {"precision": model.metadata["precision"],
+            "agreement": model.metadata.get("agreement")}
+
+
 def _json_result(result):
     """The documented JSON shape: model, tokens, masks[position, predictions]."""
     return {
@@ -231,10 +257,9 @@ def _json_result(result):
 
 def _attention(args):
     """Print the attention weights of one text, as JSON or per-layer highlights."""
-    import mlmviz
     from mlmviz.analysis.attention import attention, strongest_keys
 
-    model = mlmviz.load(args.model)
+    model = _load(args)
     masked = model.mask(args.text)
     weights = attention(model, masked)  # (layers, heads, seq, seq)
     tokens = list(masked.encoding.tokens)
@@ -259,8 +284,9 @@ def _train(args):
 def _evaluate(args):
     """Evaluate a model on a corpus; print the summary, write the details."""
     if args.ray is not None or args.ray_workers is not None:
+        if args.precision != "float32":
+            raise ValueError("--precision applies without --ray: Ray actors load float32")
         return _evaluate_on_ray(args)
-    import mlmviz
     from mlmviz.analysis.evaluation import check_rate, evaluate
     from mlmviz.analysis.paired import check_same_tokenizer
 
@@ -268,8 +294,8 @@ def _evaluate(args):
     with open(args.corpus, encoding="utf-8") as corpus, contextlib.ExitStack() as stack:
         total = _count_lines(corpus.buffer, args.max_lines)
         corpus.seek(0)
-        model = mlmviz.load(args.model)
-        other = None if args.compare is None else mlmviz.load(args.compare)
+        model = _load(args)
+        other = None if args.compare is None else _load(args, args.compare)
         if other is not None:
             check_same_tokenizer(model, other)  # before the details file is opened
         write, bar = _details_and_progress(args, stack, total)

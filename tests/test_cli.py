@@ -25,7 +25,8 @@ def test_predict_json_has_the_documented_shape(tiny_bert, capsys):
                    "--top-k", "3", "--json"])
     assert status == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"text", "model", "tokens", "masks"}
+    assert set(result) == {"text", "model", "tokens", "masks", "precision", "agreement"}
+    assert (result["precision"], result["agreement"]) == ("float32", None)
     assert result["text"] == "the [MASK] sat on the [MASK] ."
     assert result["model"] == str(tiny_bert)
     assert [m["position"] for m in result["masks"]] == [2, 6]

@@ -19,6 +19,7 @@ from pathlib import Path
 import keras
 
 from mlmviz.model import MaskedLM, check_head, describe
+from mlmviz.precision import check_precision, convert
 from mlmviz.sources import hub, keras_hub_tasks, saving
 from mlmviz.sources.checkpoints import CheckpointError, check_links, refuse_pickle
 from mlmviz.sources.hf import load_hf_directory
@@ -35,18 +36,32 @@ ACCEPTED = (
 )
 
 
-def load(source="default"):
+def load(source="default", precision="float32"):
     """Load a masked LM from `source` (see the module docstring).
+
+    Args:
+        source: what to load.
+        precision: "float32" (the default) or "bfloat16": the dtype the
+            weights are held and computed in (see `mlmviz.precision`); the
+            bundle's metadata says which, and for bfloat16 its agreement with
+            float32 on a fixed sample.
 
     Returns:
         `mlmviz.model.MaskedLM`.
 
     Raises:
+        PrecisionError: (a ValueError) for a precision not offered, before
+            anything is read.
         CheckpointError: with a message naming what is wrong: a path that is
             not a checkpoint, a missing or refused file, a link out of the
             checkpoint, an unknown architecture, a bad tensor.
     """
-    source = str(source)
+    check_precision(precision)
+    return convert(_load_float32(str(source)), precision)
+
+
+def _load_float32(source):
+    """The model at `source` as its checkpoint holds it (float32)."""
     if source == "default":
         return load_directory(DEFAULT_MODEL, source="default")
     if source.startswith("hf:"):

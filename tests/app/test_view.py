@@ -23,6 +23,7 @@ VALUES = {
     "model_kind": st.sampled_from(view.MODEL_KINDS),
     "model_path": st.text(max_size=30),
     "hub_model": st.sampled_from(("", *view.HUB_MODELS)),
+    "precision": st.sampled_from(view.PRECISIONS),
     "text": st.none() | st.text(max_size=60),
     "picked": st.lists(st.integers(0, 600), max_size=5).map(lambda p: tuple(sorted(set(p)))),
     "top_k": st.integers(1, 20),
