@@ -50,9 +50,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from bench_app import CHROMIUM, CHROMIUM_ARGS, DEFAULT_TOP_K, cpu_seconds, percentile, rss_mib  # noqa: E402
 from common import machine_lines, table  # noqa: E402
-from load_sessions import LoadSession, in_thread  # noqa: E402
+from load_sessions import CHARTS_ARE, PREDICT, LoadSession, in_thread  # noqa: E402
 from tools.appserver import free_port, server_command, stop_server, wait_healthy  # noqa: E402
-from visitors import ACTIONS, PAGES, Student  # noqa: E402
+from visitors import PAGES, Student  # noqa: E402
 
 SERVER_CPUS, CLIENT_CPUS = "0", "1"
 OPEN = "open the app"
@@ -270,19 +270,15 @@ def rss_report(row, curve):
 SCRIPT = ("click a token", "change top-k", "switch page", "type a sentence")
 
 
-def protocol_script(url, cycles):
-    """The fixed script by one protocol user; returns (interactions, server CPU-s is
-    measured by the caller around it)."""
-    student = Student(url, 1, timeout=120)
+def protocol_script(server, cycles):
+    """The fixed script by one protocol user; returns (interactions, server CPU-s)."""
+    student = Student(server.url, 1, timeout=120)
     try:
         student.open()
         student.type_sentence()
-        yield
-        count = 0
-        for _ in range(cycles):
-            for action in SCRIPT:
-                count += len(student.act(action))
-        yield count
+        before = server.cpu()
+        count = sum(len(student.act(action)) for _ in range(cycles) for action in SCRIPT)
+        return count, server.cpu() - before
     finally:
         student.close()
 
@@ -294,7 +290,6 @@ class BrowserStudent(LoadSession):
     top_k = DEFAULT_TOP_K
 
     async def predict_shown(self):
-        from load_sessions import CHARTS_ARE, PREDICT
         await self.wait(CHARTS_ARE, [PREDICT[1], self.expected_titles(), self.top_k])
 
     async def change_top_k(self):
@@ -314,13 +309,13 @@ class BrowserStudent(LoadSession):
                    "type a sentence": self.type_sentence}[action]()
 
 
-async def browser_script(url, cycles, server):
+async def browser_script(server, cycles):
     """The fixed script by one Chromium session; returns (interactions, server CPU-s)."""
     from playwright.async_api import async_playwright
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            session = BrowserStudent(await browser.new_context(), 1, url)
+            session = BrowserStudent(await browser.new_context(), 1, server.url)
             await session.open()  # opens the app and types the first sentence
             before, done = server.cpu(), len(session.samples)
             for _ in range(cycles):
@@ -336,15 +331,10 @@ def validate(cycles, log_dir):
     results = {}
     load_before = os.getloadavg()[0]
     with Server(log_dir) as server:
-        count, cpu = in_thread(lambda: asyncio.run(browser_script(server.url, cycles, server)))
-        results["Chromium (Playwright)"] = (count, cpu)
+        results["Chromium (Playwright)"] = in_thread(
+            lambda: asyncio.run(browser_script(server, cycles)))
     with Server(log_dir) as server:
-        steps = protocol_script(server.url, cycles)
-        next(steps)
-        before = server.cpu()
-        count = next(steps)
-        results["protocol client"] = (count, server.cpu() - before)
-        steps.close()
+        results["protocol client"] = protocol_script(server, cycles)
     return results, (load_before, os.getloadavg()[0])
 
 
