@@ -129,7 +129,7 @@ def locust_run(server, users, seconds, out_dir, during=None):
     """
     summary = Path(out_dir) / f"locust-{users}.json"
     command = [*LOCUST, "--host", server.url, "--headless", "-u", str(users), "-r", str(users),
-               "-t", f"{seconds:g}s", "--stop-timeout", "60", "--only-summary",
+               "-t", f"{seconds:g}s", "--stop-timeout", "35", "--only-summary",
                "--summary-file", str(summary)]
     load_before, cpu_before, start = os.getloadavg()[0], server.cpu(), time.monotonic()
     worker = threading.Thread(target=during, args=(server,), daemon=True) if during else None
