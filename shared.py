@@ -43,9 +43,15 @@ def current_precision():
     return st.session_state.get("model_precision", "float32")
 
 
+def current_ref():
+    """`(source, precision)` of the sidebar's current model: what every cached
+    result computed from it is keyed by (`load_model(*ref)` gives the model)."""
+    return current_source(), current_precision()
+
+
 def current_model():
     """The model of the sidebar's current source, in its precision."""
-    return load_model(current_source(), current_precision())
+    return load_model(*current_ref())
 
 
 def choose_second():
@@ -78,14 +84,14 @@ def second_model(source):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def examples(source):
-    """Example sentences for the model of `source`: those it answers best first
+def examples(ref):
+    """Example sentences for the model of `ref` (`current_ref()`): those it answers best first
     (`mlmviz.examples.rank_examples`), then one without a mask to click.
 
     A model with NaN or infinite weights answers nothing (the pages say so
     and stop): it gets the sentence without a mask only.
     """
-    model = load_model(source)
+    model = load_model(*ref)
     ranked = [] if model.warnings else rank_examples(model)
     return [example.text for example in ranked] + [UNMASKED]
 
@@ -110,7 +116,7 @@ def text_and_masks(model, pills=True):
             "numbers. Choose another model in the sidebar."
         )
         st.stop()
-    view.setdefault("text", examples(current_source())[0])
+    view.setdefault("text", examples(current_ref())[0])
     text = view.widget(
         st.text_area, "text", "Text", height=TEXT_HEIGHT,
         help=f"Type {model.tokenizer.mask_token} where the model should guess a word. "
@@ -174,9 +180,9 @@ def masked_or_stop(model, text, picked):
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def head_stages(source, text, positions):
-    """`model.stages` of the masked text, cached per (model, text, masks)."""
-    model = load_model(source)
+def head_stages(ref, text, positions):
+    """`model.stages` of the masked text, cached per (model `ref`, text, masks)."""
+    model = load_model(*ref)
     return model.stages(model.mask(text, positions))
 
 

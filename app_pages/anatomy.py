@@ -10,7 +10,7 @@ from mlmviz.figures.logits import logit_split_bars
 from mlmviz.figures.probabilities import paired_probability_bars, percent
 from mlmviz.figures.vectors import value_histogram, vector_heatmap
 from shared import (
-    chart, choose_mask, current_model, current_source, explain, head_stages, masked_view, table,
+    chart, choose_mask, current_model, current_ref, explain, head_stages, masked_view, table,
 )
 
 st.title("Inside the head")
@@ -21,7 +21,7 @@ st.write(
     "embedding matrix: one dot product per vocabulary token. Adding a learned per-token "
     "**bias** gives the logits, and **softmax** turns them into probabilities."
 )
-model, source = current_model(), current_source()
+model, ref = current_model(), current_ref()
 
 
 def bias_note(weight):
@@ -105,5 +105,5 @@ def show_mask(masked, encoding, stages):
                       encoding.tokens[position])
 
 
-masked_view(model, lambda text, positions: head_stages(source, text, positions), show_mask)
+masked_view(model, lambda text, positions: head_stages(ref, text, positions), show_mask)
 downloads.image_format()

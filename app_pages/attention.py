@@ -10,7 +10,7 @@ from mlmviz.analysis.attention import attention, share_of
 from mlmviz.figures.attention import attention_matrix, average_rows, mask_rows
 from mlmviz.figures.probabilities import percent, probability_bars
 from shared import (
-    chart, choose_mask, current_model, current_source, explain, load_model,
+    chart, choose_mask, current_model, current_ref, explain, load_model,
     masked_view, presenting,
 )
 
@@ -21,15 +21,15 @@ st.write(
     "mixes their vectors in those proportions. Here is what the mask reads in every layer "
     "and head, next to the rank the final answer has after that layer (the logit lens)."
 )
-model, source = current_model(), current_source()
+model, ref = current_model(), current_ref()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def analyse(source, text, positions):
+def analyse(ref, text, positions):
     """`(weights, lens)`: the attention `(layers, heads, seq, seq)` of the masked text and
     its logit lens logits `(layers + 1, masks, vocab)`. Raises ValueError for a model
     without TransformerEncoder layers."""
-    model = load_model(source)
+    model = load_model(*ref)
     masked = model.mask(text, positions)
     return attention(model, masked), logit_lens.lens_logits(model, masked)
 
@@ -37,7 +37,7 @@ def analyse(source, text, positions):
 def compute(text, positions):
     """The analysis with the text it was made for, or the reason there is none."""
     try:
-        weights, lens = analyse(source, text, positions)
+        weights, lens = analyse(ref, text, positions)
     except ValueError as error:
         return {"error": str(error)}
     return {"text": text, "positions": positions, "weights": weights, "lens": lens}

@@ -14,7 +14,7 @@ from shared import (
     chart,
     choose_second,
     current_model,
-    current_source,
+    current_ref,
     explain,
     load_model,
     masked_or_stop,
@@ -48,10 +48,10 @@ be compared; the last layer is each model's own prediction above.
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def comparison(source_a, source_b, text, positions, top_k, targets):
+def comparison(ref_a, source_b, text, positions, top_k, targets):
     """`compare.compare_masks` of the two cached models (plain, hashable arguments)."""
     return compare.compare_masks(
-        load_model(source_a), load_model(source_b), text, positions, top_k, targets
+        load_model(*ref_a), load_model(source_b), text, positions, top_k, targets
     )
 
 
@@ -94,10 +94,10 @@ def target_table(result):
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def lens_comparison(source_a, source_b, text, positions, mask, word):
+def lens_comparison(ref_a, source_b, text, positions, mask, word):
     """`compare.compare_lens` of the two cached models (plain, hashable arguments)."""
     return compare.compare_lens(
-        load_model(source_a), load_model(source_b), text, positions, mask, word
+        load_model(*ref_a), load_model(source_b), text, positions, mask, word
     )
 
 
@@ -145,7 +145,7 @@ def layer_by_layer(text, positions, mask, targets, names):
     )
     word = (chosen or "").strip() or mask["a"]["predictions"][0]["token"]
     try:
-        lens = lens_comparison(source_a, source_b, text, positions, mask["position"], word)
+        lens = lens_comparison(ref_a, source_b, text, positions, mask["position"], word)
     except ValueError as error:
         st.warning(str(error))
         return None, word
@@ -165,10 +165,10 @@ def layer_by_layer(text, positions, mask, targets, names):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def attention_comparison(source_a, source_b, text, positions, mask):
+def attention_comparison(ref_a, source_b, text, positions, mask):
     """`compare.compare_attention` of the two cached models (plain, hashable arguments)."""
     return compare.compare_attention(
-        load_model(source_a), load_model(source_b), text, positions, mask
+        load_model(*ref_a), load_model(source_b), text, positions, mask
     )
 
 
@@ -177,7 +177,7 @@ def attention_in_both(text, positions, position, names, lens, word):
     the rank of `word` per layer beside (when `lens` has it)."""
     st.subheader("Attention at the mask in both models")
     try:
-        rows = attention_comparison(source_a, source_b, text, positions, position)
+        rows = attention_comparison(ref_a, source_b, text, positions, position)
     except ValueError as error:
         st.info(str(error))
         return
@@ -252,7 +252,8 @@ def mask_detail(result, name_a, name_b, text, positions, targets):
 
 
 st.title("Compare two checkpoints")
-model_a, source_a = current_model(), current_source()
+model_a, ref_a = current_model(), current_ref()
+source_a = ref_a[0]
 st.write(
     f"**A** is the sidebar's model (`{source_a}`). Choose **B** below: both predict the "
     "same masks in the same text."
@@ -272,7 +273,7 @@ def page_body():
     targets = tuple(word.strip() for word in typed.split(",") if word.strip())
 
     try:
-        result = comparison(source_a, source_b, text, tuple(picked), top_k, targets)
+        result = comparison(ref_a, source_b, text, tuple(picked), top_k, targets)
     except ValueError as error:
         st.warning(str(error))
         return

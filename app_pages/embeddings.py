@@ -9,7 +9,7 @@ from mlmviz.analysis import neighbours
 from mlmviz.figures.logits import norm_bias_scatter
 from mlmviz.figures.vectors import matrix_heatmap
 from shared import (
-    chart, choose_mask, current_model, current_source, explain, head_stages, load_model,
+    chart, choose_mask, current_model, current_ref, explain, head_stages, load_model,
     masked_view,
 )
 
@@ -21,19 +21,19 @@ st.write(
     "helped by a large bias. Cosine similarity ignores the length: comparing the two "
     "rankings shows how much a row's norm matters."
 )
-model, source = current_model(), current_source()
+model, ref = current_model(), current_ref()
 
 
 @st.cache_resource(max_entries=4, show_spinner="Measuring the vocabulary…")
-def geometry(source):
+def geometry(ref):
     """Per-model constants: the output matrix, its row norms, the bias, the tie check."""
-    model = load_model(source)
+    model = load_model(*ref)
     matrix = model.output_matrix  # (vocab, feature)
     tie = neighbours.tie_report(matrix, model.embedding_matrix)
     return matrix, neighbours.row_norms(matrix), model.output_bias, tie
 
 
-matrix, norms, bias, tie = geometry(source)
+matrix, norms, bias, tie = geometry(ref)
 if model.head.token_embedding is not None:
     st.success("This head is **tied**: its output matrix is the input token embedding itself.")
 elif tie["tied"]:
@@ -104,5 +104,5 @@ def show_mask(masked, encoding, stages):
     downloads.embeddings(matrix, vector, k, model.vocabulary, norms, bias)
 
 
-masked_view(model, lambda text, positions: head_stages(source, text, positions), show_mask)
+masked_view(model, lambda text, positions: head_stages(ref, text, positions), show_mask)
 downloads.image_format()

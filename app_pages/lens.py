@@ -8,7 +8,7 @@ import view
 from mlmviz.analysis import logit_lens
 from mlmviz.figures.logits import lens_lines
 from shared import (
-    chart, choose_mask, current_model, current_source, explain, load_model, masked_view, table,
+    chart, choose_mask, current_model, current_ref, explain, load_model, masked_view, table,
 )
 
 st.title("Logit lens")
@@ -18,12 +18,12 @@ st.write(
     "encoder, the final answer appears: its rank drops to 1 and its probability rises. "
     "The last row is exactly the Predict page's result."
 )
-model, source = current_model(), current_source()
+model, ref = current_model(), current_ref()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def lens(source, text, positions):
-    model = load_model(source)
+def lens(ref, text, positions):
+    model = load_model(*ref)
     return logit_lens.lens_logits(model, model.mask(text, positions))
 
 
@@ -51,5 +51,5 @@ def show_mask(masked, encoding, logits):
     downloads.lens(lens_result)
 
 
-masked_view(model, lambda text, positions: lens(source, text, positions), show_mask)
+masked_view(model, lambda text, positions: lens(ref, text, positions), show_mask)
 downloads.image_format()

@@ -12,18 +12,18 @@ from mlmviz.analysis.pseudo_likelihood import (
     WINDOW, combine, pseudo_log_likelihood, scorable_positions, window_parts, windows,
 )
 from mlmviz.figures.strips import corruption_strip, surprise_strip
-from shared import chart, current_model, current_source, explain, load_model, table, text_and_masks
+from shared import chart, current_model, current_ref, explain, load_model, table, text_and_masks
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def run_lab(source, text, seed, whole_word, selection_rate, mask_rate, random_rate):
-    model = load_model(source)
+def run_lab(ref, text, seed, whole_word, selection_rate, mask_rate, random_rate):
+    model = load_model(*ref)
     return masking_lab(model, text, seed, whole_word, selection_rate, mask_rate, random_rate)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def run_pll(source, text, positions):
-    return pseudo_log_likelihood(load_model(source), text, positions)
+def run_pll(ref, text, positions):
+    return pseudo_log_likelihood(load_model(*ref), text, positions)
 
 
 def choose_window(length):
@@ -70,10 +70,10 @@ def lab_table(result, vocabulary):
 
 
 @st.fragment
-def lab(source, text, mask_token, window):
+def lab(ref, text, mask_token, window):
     settings = lab_settings(mask_token)
     try:
-        result = run_lab(source, text, *settings)
+        result = run_lab(ref, text, *settings)
     except ValueError as error:
         st.warning(str(error))
         return
@@ -88,8 +88,8 @@ def lab(source, text, mask_token, window):
     hits = round(result.accuracy * len(result.losses))
     right.metric("Accuracy (top-1 = original)", f"{result.accuracy:.0%}",
                  help=f"{hits} of {len(result.losses)} selected positions")
-    table(lab_table(result, load_model(source).vocabulary), "Every selected position")
-    downloads.masking_lab(result, load_model(source).vocabulary)
+    table(lab_table(result, load_model(*ref).vocabulary), "Every selected position")
+    downloads.masking_lab(result, load_model(*ref).vocabulary)
 
 
 st.title("Masking lab")
@@ -108,28 +108,28 @@ st.write(
 )
 
 
-def score(source, text, encoding, window):
+def score(ref, text, encoding, window):
     """The PLL of the window's tokens, or of every token with the `pll_all` toggle.
 
     The whole text is scored a window at a time under a progress bar with a
     Stop button; each window's scores are cached, so a stopped run goes on
     where it stopped.
     """
-    scorable = scorable_positions(load_model(source), encoding)
+    scorable = scorable_positions(load_model(*ref), encoding)
     by_window = window_parts(scorable, len(encoding.ids))
     parts = [part for part in by_window.values() if part]
     if len(parts) == 1:
         with st.spinner("Masking each token in turn…"):
-            return run_pll(source, text, parts[0])
+            return run_pll(ref, text, parts[0])
     whole = view.widget(st.toggle, "pll_all", f"Score all {len(scorable)} tokens",
                         help="One encoder run per token: a long text takes a while.")
     if not whole:
         with st.spinner("Masking each token in turn…"):
-            return run_pll(source, text, by_window[window])
-    return score_all(source, text, parts)
+            return run_pll(ref, text, by_window[window])
+    return score_all(ref, text, parts)
 
 
-def score_all(source, text, parts):
+def score_all(ref, text, parts):
     """`parts` scored one after another under a progress bar, then combined."""
     place = st.empty()
     with place.container():
@@ -137,7 +137,7 @@ def score_all(source, text, parts):
         bar = st.progress(0.0, text="Scoring…")
     done, started, total = [], time.perf_counter(), sum(map(len, parts))
     for part in parts:
-        done.append(run_pll(source, text, part))
+        done.append(run_pll(ref, text, part))
         scored = sum(len(p.positions) for p in done)
         left = (time.perf_counter() - started) / len(done) * (len(parts) - len(done))
         bar.progress(len(done) / len(parts),
@@ -155,7 +155,7 @@ def page_body():
     window = choose_window(len(encoding.ids))
 
     st.subheader("What training does to the sentence")
-    lab(current_source(), text, mask_token, window)
+    lab(current_ref(), text, mask_token, window)
 
     st.subheader("How natural is the sentence? Pseudo-log-likelihood")
     st.write(
@@ -168,7 +168,7 @@ def page_body():
         "a more natural sentence for this model."
     )
     try:
-        pll = score(current_source(), text, encoding, window)
+        pll = score(current_ref(), text, encoding, window)
     except ValueError as error:
         st.info(str(error))
         return

@@ -11,7 +11,7 @@ from mlmviz import export
 from mlmviz.analysis.filled import filled_segments
 from mlmviz.figures.probabilities import probability_bars
 from shared import (
-    chart, chart_columns, current_model, current_source, examples, explain, predictions, table,
+    chart, chart_columns, current_model, current_ref, examples, explain, predictions, table,
     text_and_masks,
 )
 
@@ -24,7 +24,7 @@ st.write(
     "into a probability for every token in the vocabulary."
 )
 
-EXAMPLES = examples(current_source())
+EXAMPLES = examples(current_ref())
 
 
 def use_example():

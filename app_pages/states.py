@@ -10,7 +10,7 @@ from mlmviz.analysis import gathered
 from mlmviz.analysis.projection import pca
 from mlmviz.figures.vectors import scatter_1d, scatter_2d, vector_heatmap
 from shared import (
-    chart, chart_columns, current_model, current_source, examples, explain, load_model, table,
+    chart, chart_columns, current_model, current_ref, examples, explain, load_model, table,
     text_and_masks,
 )
 
@@ -22,12 +22,12 @@ st.write(
     "masks the model fills with similar words should land close together, more so after "
     "the transform."
 )
-model, source = current_model(), current_source()
+model, ref = current_model(), current_ref()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def collect(source, texts, positions):
-    return gathered.collect(load_model(source), list(texts), [tuple(p) for p in positions])
+def collect(ref, texts, positions):
+    return gathered.collect(load_model(*ref), list(texts), [tuple(p) for p in positions])
 
 
 def points(result, vectors, stage):
@@ -93,7 +93,7 @@ def show(result, key, heatmap):
 def current_text():
     """The masks of the current text: an edit reruns only this part."""
     text, encoding, picked = text_and_masks(model)
-    current = collect(source, (text,), ((*picked,),))
+    current = collect(ref, (text,), ((*picked,),))
     for _, message in current.skipped:
         st.info(message)
     show(current, "current", "heat")
@@ -103,14 +103,14 @@ def current_text():
 def across_sentences():
     """The sentences typed here: an edit reruns only this part."""
     mask_token = model.tokenizer.mask_token
-    view.setdefault("batch", "\n".join(e for e in examples(source) if mask_token in e))
+    view.setdefault("batch", "\n".join(e for e in examples(ref) if mask_token in e))
     batch = view.widget(st.text_area, "batch",
                         "Sentences, one per line (type the mask token in each)")
     lines = tuple(line for line in batch.splitlines() if line.strip())
     if not lines:
         st.info("Type at least one sentence with a mask token.")
         return
-    result = collect(source, lines, ((),) * len(lines))
+    result = collect(ref, lines, ((),) * len(lines))
     for number, message in result.skipped:
         st.warning(f"Line {number} skipped: {message}")
     show(result, "batch", "bheat")

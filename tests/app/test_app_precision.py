@@ -77,3 +77,23 @@ def test_a_failed_conversion_keeps_the_text_and_the_float32_model(app, monkeypat
     assert "Precision: float32" in _captions(app)
     assert "precision" not in app.query_params  # the URL names what runs
     assert app.query_params["text"] == "she read a [MASK] in the garden."
+
+
+@pytest.mark.parametrize("page", ["app_pages/lens.py", "app_pages/anatomy.py"])
+def test_pages_draw_the_chosen_precision_not_a_cached_float32_result(app, page):
+    """Every page's cached results are keyed by (source, precision): after the same
+    view was drawn in float32, bfloat16 draws its own numbers, and back again."""
+    app.query_params.update({"text": "she read a [MASK] in the garden."})
+    app.run()
+    app.switch_page(page).run()
+
+    def charts():
+        assert not app.exception
+        return [chart.proto.spec for chart in app.get("plotly_chart")]
+
+    in_float32 = charts()
+    app.radio(key="precision").set_value("bfloat16").run()
+    in_bfloat16 = charts()
+    assert in_bfloat16 and in_bfloat16 != in_float32
+    app.radio(key="precision").set_value("float32").run()
+    assert charts() == in_float32
