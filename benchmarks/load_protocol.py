@@ -271,14 +271,14 @@ SCRIPT = ("click a token", "change top-k", "switch page", "type a sentence")
 
 
 def protocol_script(server, cycles):
-    """The fixed script by one protocol user; returns (interactions, server CPU-s)."""
+    """The fixed script by one protocol user; returns (interactions, server CPU-s, s)."""
     student = Student(server.url, 1, timeout=120)
     try:
         student.open()
         student.type_sentence()
-        before = server.cpu()
+        before, start = server.cpu(), time.monotonic()
         count = sum(len(student.act(action)) for _ in range(cycles) for action in SCRIPT)
-        return count, server.cpu() - before
+        return count, server.cpu() - before, time.monotonic() - start
     finally:
         student.close()
 
@@ -310,45 +310,63 @@ class BrowserStudent(LoadSession):
 
 
 async def browser_script(server, cycles):
-    """The fixed script by one Chromium session; returns (interactions, server CPU-s)."""
+    """The fixed script by one Chromium session; returns (interactions, server CPU-s, s)."""
     from playwright.async_api import async_playwright
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             session = BrowserStudent(await browser.new_context(), 1, server.url)
             await session.open()  # opens the app and types the first sentence
-            before, done = server.cpu(), len(session.samples)
+            before, done, start = server.cpu(), len(session.samples), time.monotonic()
             for _ in range(cycles):
                 for action in SCRIPT:
                     await session.act(action)
-            return len(session.samples) - done, server.cpu() - before
+            return len(session.samples) - done, server.cpu() - before, time.monotonic() - start
         finally:
             await browser.close()
 
 
+IDLE_S = 10  # how long the server's idle CPU is measured before each script
+
+
+def idle_rate(server):
+    """The server's CPU-s per second with no session acting (its timers and watchers)."""
+    before = server.cpu()
+    time.sleep(IDLE_S)
+    return (server.cpu() - before) / IDLE_S
+
+
 def validate(cycles, log_dir):
-    """Server CPU-s per interaction for the script by Chromium and by the protocol user."""
+    """For the script by Chromium and by the protocol user: (interactions, server
+    CPU-s, seconds, the server's idle CPU-s per second)."""
     results = {}
     load_before = os.getloadavg()[0]
     with Server(log_dir) as server:
-        results["Chromium (Playwright)"] = in_thread(
-            lambda: asyncio.run(browser_script(server, cycles)))
+        idle = idle_rate(server)
+        results["Chromium (Playwright)"] = (*in_thread(
+            lambda: asyncio.run(browser_script(server, cycles))), idle)
     with Server(log_dir) as server:
-        results["protocol client"] = protocol_script(server, cycles)
+        idle = idle_rate(server)
+        results["protocol client"] = (*protocol_script(server, cycles), idle)
     return results, (load_before, os.getloadavg()[0])
 
 
 def validate_report(results, load_average):
-    per = {name: cpu / count for name, (count, cpu) in results.items()}
-    browser, protocol = per["Chromium (Playwright)"], per["protocol client"]
-    ratio = protocol / browser
+    per = {name: cpu / count for name, (count, cpu, _, _) in results.items()}
+    busy = {name: (cpu - idle * seconds) / count
+            for name, (count, cpu, seconds, idle) in results.items()}
+    ratio = per["protocol client"] / per["Chromium (Playwright)"]
+    busy_ratio = busy["protocol client"] / busy["Chromium (Playwright)"]
     verdict = "ok" if abs(ratio - 1) * 100 <= TARGETS["cpu_ratio_pct"] else "MISSED"
-    rows = [[name, count, f"{cpu:.2f}", f"{per[name]:.3f}"]
-            for name, (count, cpu) in results.items()]
+    rows = [[name, count, f"{seconds:.1f}", f"{cpu:.2f}", f"{idle:.3f}", f"{per[name]:.3f}",
+             f"{busy[name]:.3f}"]
+            for name, (count, cpu, seconds, idle) in results.items()]
     return "\n".join([
-        table(rows, ["client", "interactions", "server CPU-s", "server CPU-s / interaction"]), "",
+        table(rows, ["client", "interactions", "script s", "server CPU-s", "idle CPU-s / s",
+                     "server CPU-s / interaction", "less idle CPU"]), "",
         f"protocol / Chromium: {ratio:.2f} (target within ±{TARGETS['cpu_ratio_pct']:g} %: "
-        f"{verdict}); load average (1 min) before / after: {load_average[0]:.2f} / "
+        f"{verdict}); less the server's idle CPU over each script's duration: "
+        f"{busy_ratio:.2f}; load average (1 min) before / after: {load_average[0]:.2f} / "
         f"{load_average[1]:.2f}",
     ])
 
