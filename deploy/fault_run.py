@@ -10,7 +10,9 @@ contexts (each its own cookie jar) through nginx. Each asks nginx which
 replica serves it (the X-Replica header, three times: it must not change)
 and builds its own view as a user would: types its sentence, clicks its word's
 pill to mask it, raises top-k with the keyboard. The chart's top answer is
-noted. Then the replica that serves the first session is killed, and:
+noted. (Before that, each replica draws one chart, so that all have loaded
+the model and compiled its graph, as in a running service.) Then the replica
+that serves the first session is killed, and:
 
 - each session on the survivor raises top-k once more: its websocket must stay
   open and the page must show the new view, with no error;
@@ -42,7 +44,7 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.appserver import free_port  # noqa: E402
+from tools.appserver import free_port
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 CHROMIUM = "/usr/bin/chromium"
@@ -61,11 +63,11 @@ def serving(run_dir, replicas=2, timeout=400):
     """Run deploy/serve.py with `replicas` replicas until the block ends; yields
     its replicas.json ({"url", "replicas": [{"port", "pid"}], "nginx_pid"})."""
     state_file = run_dir / "replicas.json"
-    log = open(run_dir / "serve.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "deploy" / "serve.py"), "--replicas", str(replicas),
-         "--port", str(free_port()), "--run-dir", str(run_dir)],
-        stdout=log, stderr=subprocess.STDOUT)
+    with open(run_dir / "serve.log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "deploy" / "serve.py"), "--replicas", str(replicas),
+             "--port", str(free_port()), "--run-dir", str(run_dir)],
+            stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
         while not state_file.exists():
@@ -80,7 +82,6 @@ def serving(run_dir, replicas=2, timeout=400):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
 
 
 def _settle(page):
@@ -107,6 +108,21 @@ def _top_label(page):
     return page.locator("[data-testid=stPlotlyChart] .ytick text").evaluate_all(
         "ticks => ticks.sort((a, b) => a.getBoundingClientRect().top"
         " - b.getBoundingClientRect().top)[0].textContent")
+
+
+def _warm_up(browser, state):
+    """Draw one chart on each replica, straight from its own port (not through
+    nginx, so the route cookies start fresh): each has loaded the model and
+    compiled its graph, as the replicas of a running service have."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        for replica in state["replicas"]:
+            page.goto(f"http://127.0.0.1:{replica['port']}/?text=the+cat+sat+on+the+mat.&picked=2")
+            _settle(page)
+            expect(page.locator("[data-testid=stPlotlyChart]")).to_have_count(1, timeout=180_000)
+    finally:
+        context.close()
 
 
 def _open(browser, url, view):
@@ -160,7 +176,8 @@ def _check_view(page, text, word, top_k, top=None):
     expect(_top_k(page)).to_have_value(str(top_k), **wait)
     chart = page.locator("[data-testid=stPlotlyChart]")
     expect(chart).to_have_count(1, **wait)
-    expect(chart.locator(".gtitle")).to_have_text(f"Position 2: {word}", **wait)
+    # .first: while Plotly redraws, the old title may still be there beside the new
+    expect(chart.locator(".gtitle").first).to_have_text(f"Position 2: {word}", **wait)
     expect(chart.locator(".bars .point")).to_have_count(top_k, **wait)
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
     label = _top_label(page)
@@ -168,10 +185,11 @@ def _check_view(page, text, word, top_k, top=None):
     return label
 
 
-def _attempt(session, step, action):
-    """Run `action`; on failure note `step: message` in the session's errors."""
+def _attempt(session, step, action, *args, **kwargs):
+    """Return `action(*args, **kwargs)`; on failure note `step: message` in the
+    session's errors and return None."""
     try:
-        return action()
+        return action(*args, **kwargs)
     except (AssertionError, PlaywrightError) as error:
         said = " / ".join(line.strip() for line in str(error).splitlines()[:4])
         session["errors"].append(f"{step}: {said}")
@@ -191,55 +209,75 @@ def _wait_reconnect(session, killed_at, timeout=90):
     return None
 
 
+def _go_on(session):
+    """A survivor's next interaction: top-k one up, the view redrawn."""
+    text, word, top_k = session["view"]
+    _raise_top_k(session["page"], 1)
+    _check_view(session["page"], text, word, top_k + 1)
+
+
+def _restored(session):
+    """After the reload: exactly the view (and top answer) of before the kill."""
+    assert session["top"] is not None, "no view before the kill to compare with"
+    _settle(session["page"])
+    return _check_view(session["page"], *session["view"], top=session["top"])
+
+
+def _recover(victims, killed_at, url):
+    """The killed replica's sessions: wait for their reconnect, reload them all
+    at once (as their users would), then check each view."""
+    for session in victims:
+        session["reconnect_s"] = _wait_reconnect(session, killed_at)
+        if session["reconnect_s"] is None:
+            session["errors"].append("no websocket reconnected through nginx")
+    for session in victims:
+        _attempt(session, "reload", session["page"].reload, wait_until="commit")
+    for session in victims:
+        top = _attempt(session, "view after the reload", _restored, session)
+        session["view_s"] = time.monotonic() - killed_at
+        session["restored"] = top is not None
+        session["moved_to"] = _attempt(session, "replica after the reload",
+                                       _replica, session["context"], url)
+
+
+def _check_sockets(live, killed, closed_before):
+    """Note an error on each session whose websocket did not do what its
+    replica says: close when that was killed, stay open otherwise."""
+    for session in live:
+        session["killed"] = session["replica"] == killed
+        session["socket_closed"] = len(session["closed"]) > closed_before[id(session)]
+        if session["socket_closed"] != session["killed"]:
+            session["errors"].append(
+                f"websocket {'closed' if session['socket_closed'] else 'stayed open'}, "
+                f"but nginx said this session was on {session['replica']}")
+
+
 def run(browser, state, sessions=4):
     """The fault scenario on the running serve.py described by `state`.
 
     Returns a dict: `per_replica` (address -> sessions), `killed` (its address),
-    `survivor_errors`, and `sessions`: one dict each with replica, killed (bool),
-    socket_closed (bool), reconnect_s, view_s (kill -> restored view checked),
-    moved_to (the replica after the reload), restored (bool), errors.
+    `survivor_errors`, and `sessions`: one dict each with text, replica, killed
+    (bool), socket_closed (bool), reconnect_s, view_s (kill -> restored view
+    checked), moved_to (the replica after the reload), restored (bool), errors.
     """
     url = state["url"]
+    _warm_up(browser, state)
     live = [_open(browser, url, view) for view in VIEWS[:sessions]]
     try:
         for session in live:
-            _attempt(session, "make view", lambda: _make_view(session, url))
+            _attempt(session, "make view", _make_view, session, url)
             session["top"] = _attempt(session, "view before the kill",
-                                      lambda: _check_view(session["page"], *session["view"]))
+                                      _check_view, session["page"], *session["view"])
         killed = live[0]["replica"]
         pid = next(r["pid"] for r in state["replicas"] if f"127.0.0.1:{r['port']}" == killed)
         closed_before = {id(s): len(s["closed"]) for s in live}
         os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
-        victims = [s for s in live if s["replica"] == killed]
         survivors = [s for s in live if s["replica"] != killed]
         for session in survivors:  # go on working while the others reconnect
-            text, word, top_k = session["view"]
-            _attempt(session, "raise top-k after the kill",
-                     lambda: (_raise_top_k(session["page"], 1),
-                              _check_view(session["page"], text, word, top_k + 1)))
-        for session in victims:
-            session["reconnect_s"] = _wait_reconnect(session, killed_at)
-            if session["reconnect_s"] is None:
-                session["errors"].append("no websocket reconnected through nginx")
-        for session in victims:  # all reloads at once, as their users would
-            _attempt(session, "reload", lambda: session["page"].reload(wait_until="commit"))
-        for session in victims:
-            restored = _attempt(session, "view after the reload",
-                                lambda: (_settle(session["page"]),
-                                         _check_view(session["page"], *session["view"],
-                                                     top=session["top"])))
-            session["view_s"] = time.monotonic() - killed_at
-            session["restored"] = restored is not None and session["top"] is not None
-            session["moved_to"] = _attempt(session, "replica after the reload",
-                                           lambda: _replica(session["context"], url))
-        for session in live:
-            session["killed"] = session["replica"] == killed
-            session["socket_closed"] = len(session["closed"]) > closed_before[id(session)]
-            if session["socket_closed"] != session["killed"]:
-                session["errors"].append(
-                    f"websocket {'closed' if session['socket_closed'] else 'stayed open'}, "
-                    f"but nginx said this session was on {session['replica']}")
+            _attempt(session, "raise top-k after the kill", _go_on, session)
+        _recover([s for s in live if s["replica"] == killed], killed_at, url)
+        _check_sockets(live, killed, closed_before)
     finally:
         for session in live:
             session["context"].close()
@@ -258,10 +296,10 @@ def report(results):
     lines = ["| replica | sessions | killed |", "|---|---|---|"]
     lines += [f"| {r} | {n} | {'yes' if r == results['killed'] else 'no'} |"
               for r, n in results["per_replica"].items()]
-    lines += ["", f"Errors on the survivor: {len(results['survivor_errors'])}"
-              + "".join(f"\n- {e}" for e in results["survivor_errors"]), "",
-              "| session | on killed replica | websocket closed | kill → reconnect (s) "
-              "| kill → view after reload (s) | moved to | view restored | errors |",
+    survivor = "".join(f"\n- {e}" for e in results["survivor_errors"])
+    lines += ["", f"Errors on the survivor: {len(results['survivor_errors'])}{survivor}", "",
+              ("| session | on killed replica | websocket closed | kill → reconnect (s) "
+               "| kill → view after reload (s) | moved to | view restored | errors |"),
               "|---|---|---|---|---|---|---|---|"]
     for s in results["sessions"]:
         seconds = [f"{s[k]:.2f}" if s[k] is not None else "—" for k in ("reconnect_s", "view_s")]

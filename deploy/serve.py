@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.appserver import free_port, server_command, stop_server, wait_healthy  # noqa: E402
+from tools.appserver import free_port, server_command, stop_server, wait_healthy
 
 NGINX = "/usr/sbin/nginx"
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
@@ -90,10 +90,12 @@ def start_nginx(port, replica_ports, run_dir, timeout=30):
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", process, timeout=timeout)
-    except RuntimeError as error:
+    except RuntimeError:
         stop_server(process)
-        message = error_log.read_text().strip().splitlines()[-1:] if error_log.exists() else []
-        raise StartupError(f"nginx did not start: {error}: {' '.join(message)}") from None
+        said = error_log.read_text().splitlines() if error_log.exists() else []
+        first = next((line for line in said if "[emerg]" in line), said[-1] if said else "")
+        raise StartupError(f"nginx did not start (exit code {process.returncode}): {first}; "
+                           f"see {error_log}") from None
     return process
 
 
