@@ -143,25 +143,31 @@ def _open(browser, url, view):
     return session
 
 
-def _raise_top_k(page, presses):
+def _raise_top_k(page, start, wanted):
+    """Press → on the top-k slider from `start` to `wanted`; wait for the bars."""
     _top_k(page).focus()
-    for _ in range(presses):
+    for _ in range(wanted - start):
         page.keyboard.press("ArrowRight")
+    bars = page.locator("[data-testid=stPlotlyChart] .bars .point")
+    expect(bars).to_have_count(wanted, timeout=60_000)
     _settle(page)
 
 
 def _make_view(session, url):
-    """Type the session's sentence, click its word's pill, raise top-k, as a user would."""
+    """Type the session's sentence, click its word's pill, raise top-k, as a
+    user would: each step once the page shows the previous one's effect."""
     page, (text, word, top_k) = session["page"], session["view"]
     page.goto(url)
     _settle(page)
     box = page.get_by_label("Text", exact=True)
     box.fill(text)
     box.press("Control+Enter")
+    expect(page.get_by_text("Nothing is masked")).to_be_visible(timeout=60_000)
     _settle(page)
     page.get_by_test_id("stButtonGroup").get_by_role("button", name=word, exact=True).click()
+    expect(page.get_by_text(f"Position 2: {word}").first).to_be_visible(timeout=60_000)
     _settle(page)
-    _raise_top_k(page, top_k - 5)
+    _raise_top_k(page, 5, top_k)
 
 
 def _check_view(page, text, word, top_k, top=None):
@@ -212,7 +218,7 @@ def _wait_reconnect(session, killed_at, timeout=90):
 def _go_on(session):
     """A survivor's next interaction: top-k one up, the view redrawn."""
     text, word, top_k = session["view"]
-    _raise_top_k(session["page"], 1)
+    _raise_top_k(session["page"], top_k, top_k + 1)
     _check_view(session["page"], text, word, top_k + 1)
 
 

@@ -4,6 +4,7 @@ Loopback only; needs Debian's nginx (`make test` installs it)."""
 
 import http.cookiejar
 import http.server
+import os
 import socket
 import subprocess
 import sys
@@ -109,6 +110,9 @@ def test_a_killed_replica_disturbs_no_other_session_and_its_views_come_back(brow
     with fault_run.serving(tmp_path) as state:
         results = fault_run.run(browser, state, sessions=4)
     print("\n" + fault_run.report(results))
+    for pid in [state["nginx_pid"], *(r["pid"] for r in state["replicas"])]:
+        with pytest.raises(ProcessLookupError):  # SIGTERM to serve.py stopped them all
+            os.kill(pid, 0)
     assert sorted(results["per_replica"].values()) == [2, 2], results["per_replica"]
     assert results["survivor_errors"] == []
     for session in results["sessions"]:
