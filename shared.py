@@ -175,6 +175,33 @@ def head_stages(source, text, positions):
     return model.stages(model.mask(text, positions))
 
 
+def model_key(model):
+    """What tells `model`'s results apart in a cache shared by every session: its
+    source, its weights and its precision (a float16 copy of the same weights,
+    or the same weights with another tokenizer, answer differently)."""
+    meta = model.metadata
+    precision = meta.get("precision", getattr(model, "precision", None))
+    return meta["source"], meta["weight_hash"], str(precision)
+
+
+PREDICTIONS_KEPT = 64  # fill-mask results: a few KB each
+
+
+def predictions(model, text, **settings):
+    """`model.fill_mask(text, **settings)`, shared by every session: thirty
+    students opening one link, or a page switch back to Predict, ask once.
+
+    Raises what `fill_mask` raises (nothing is cached then).
+    """
+    return _predictions(model, model_key(model), text, **settings)
+
+
+@st.cache_data(max_entries=PREDICTIONS_KEPT, show_spinner=False)
+def _predictions(_model, key, text, **settings):
+    """`key` (`model_key(_model)`) stands for the model, which is not hashed."""
+    return _model.fill_mask(text, **settings)
+
+
 @view.fragment
 def masked_view(model, compute, show):
     """The text box, the pills and `show(masked, encoding, computed)` below them.

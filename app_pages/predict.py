@@ -11,7 +11,7 @@ from mlmviz import export
 from mlmviz.analysis.filled import filled_segments
 from mlmviz.figures.probabilities import probability_bars
 from shared import (
-    chart, chart_columns, current_model, current_source, examples, explain, table,
+    chart, chart_columns, current_model, current_source, examples, explain, predictions, table,
     text_and_masks,
 )
 
@@ -90,8 +90,8 @@ def prediction():
     targets = [w for w in typed.split(",") if w.strip()]
 
     try:
-        result = model.fill_mask(
-            text, top_k=top_k, temperature=temperature, positions=picked, targets=targets
+        result = predictions(
+            model, text, top_k=top_k, temperature=temperature, positions=picked, targets=targets
         )
     except ValueError as error:
         st.info(str(error))

@@ -4,6 +4,7 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/bench_app.py            # 3 cold starts, 36 interactions
     .venv/bin/python benchmarks/bench_app.py --quick    # 1 cold start, 9 interactions
+    .venv/bin/python benchmarks/bench_app.py --page-switch  # also Predict → Logit lens → back
 
 It starts `python -m streamlit run app.py` on a free loopback port, drives
 Debian's Chromium (/usr/bin/chromium) with Playwright on the Predict page and
@@ -226,21 +227,23 @@ def check_sentences(first, sentences):
 class Session:
     """The Predict page in one browser tab, and what the bench expects it shows."""
 
-    def __init__(self, page, sentence):
-        self.page, self.sentence = page, sentence
+    def __init__(self, page, sentence, server_pid):
+        self.page, self.sentence, self.server_pid = page, sentence, server_pid
         self.top_k, self.picked = DEFAULT_TOP_K, set()
 
     def charts(self):
         return len(self.sentence.masks) + len(self.picked)
 
     def timed(self, act, wait_result):
-        """Seconds from `act()` to the new result shown, and to the run's end."""
+        """Seconds from `act()` to the new result shown and to the run's end, and
+        the server's CPU seconds over that span."""
+        cpu = cpu_seconds(self.server_pid)
         start = time.perf_counter()
         act()
         wait_result()
         shown = time.perf_counter() - start
         wait_idle(self.page)
-        return shown, time.perf_counter() - start
+        return shown, time.perf_counter() - start, cpu_seconds(self.server_pid) - cpu
 
     def type_sentence(self, sentence):
         """Replace the text and press Enter; wait for the new mask's chart."""
@@ -275,21 +278,40 @@ class Session:
             lambda: self.page.keyboard.press(key), lambda: wait_bar_total(self.page, total)
         )
 
+    def switch_page(self):
+        """To the Logit lens page (wait for its chart), then back to Predict (wait for
+        the prediction charts): two page runs, timed together."""
+        nav = self.page.get_by_test_id("stSidebarNav")
+        total = self.charts() * self.top_k
 
-def run_interactions(session, sentences, count):
-    """`count` interactions cycling type, click, top-k; returns (kind, shown, idle) rows."""
+        def there_and_back():
+            nav.get_by_role("link", name="Logit lens").click()
+            self.page.wait_for_selector("[data-testid=stPlotlyChart] .scatterlayer",
+                                        timeout=TIMEOUT_MS)
+            wait_idle(self.page)
+            nav.get_by_role("link", name="Predict").click()
+        return self.timed(there_and_back, lambda: wait_bar_total(self.page, total))
+
+
+KINDS = ("type a sentence", "click a token", "change top-k", "switch page and back")
+
+
+def run_interactions(session, sentences, count, kinds=KINDS[:3]):
+    """`count` interactions cycling `kinds`; returns (kind, shown, idle, cpu) rows."""
     samples = []
     for i in range(count):
-        turn = i // 3
-        kind = ("type a sentence", "click a token", "change top-k")[i % 3]
+        turn = i // len(kinds)
+        kind = kinds[i % len(kinds)]
         if kind == "type a sentence":
-            shown, idle = session.type_sentence(sentences[turn % len(sentences)])
+            result = session.type_sentence(sentences[turn % len(sentences)])
         elif kind == "click a token":
             following = sentences[(turn + 1) % len(sentences)]
-            shown, idle = session.click_pill(following.masks[0])
+            result = session.click_pill(following.masks[0])
+        elif kind == "change top-k":
+            result = session.change_top_k()
         else:
-            shown, idle = session.change_top_k()
-        samples.append((kind, shown, idle))
+            result = session.switch_page()
+        samples.append((kind, *result))
     return samples
 
 
@@ -360,8 +382,7 @@ def cold_report(runs):
 
 
 def latency_rows(samples, index):
-    kinds = ["type a sentence", "click a token", "change top-k"]
-    groups = [(kind, [s[index] for s in samples if s[0] == kind]) for kind in kinds]
+    groups = [(kind, [s[index] for s in samples if s[0] == kind]) for kind in KINDS]
     groups.append(("all", [s[index] for s in samples]))
     rows = []
     for kind, times in groups:
@@ -399,10 +420,22 @@ def memory_report(memory):
     return table(rows, ["server RSS (process + children)", "MiB", "target", "met"])
 
 
+def cpu_report(samples):
+    """Median and mean server CPU (ms) of each kind of interaction."""
+    rows = []
+    for kind in KINDS:
+        cpu = [1000 * s[3] for s in samples if s[0] == kind]
+        if cpu:
+            rows.append([kind, len(cpu), f"{statistics.median(cpu):.0f}",
+                         f"{statistics.mean(cpu):.0f}"])
+    return table(rows, ["interaction", "n", "server CPU p50 (ms)", "mean (ms)"])
+
+
 def slowest(samples, count=5):
     rows = sorted(enumerate(samples, 1), key=lambda item: -item[1][1])[:count]
     return table(
-        [[n, kind, f"{1000 * shown:.0f}", f"{1000 * idle:.0f}"] for n, (kind, shown, idle) in rows],
+        [[n, kind, f"{1000 * shown:.0f}", f"{1000 * idle:.0f}"]
+         for n, (kind, shown, idle, _) in rows],
         ["#", "interaction", "chart (ms)", "idle (ms)"],
     )
 
@@ -414,6 +447,8 @@ def parse_args():
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--interactions", type=int, default=36)
     parser.add_argument("--quick", action="store_true", help="1 cold run, 9 interactions")
+    parser.add_argument("--page-switch", action="store_true",
+                        help="a fourth interaction in the cycle: to Logit lens and back")
     parser.add_argument("--app-dir", type=Path, action="append", default=[],
                         help="also measure the app of this checkout (repeatable)")
     args = parser.parse_args()
@@ -439,9 +474,10 @@ def measure(args, log_dir, app_dir):
                 sampler.stop()
                 page.context.close()
         try:
-            session = Session(page, Sentence(default_text()))
+            session = Session(page, Sentence(default_text()), process.pid)
             cpu_before = cpu_seconds(process.pid)
-            samples = run_interactions(session, sentences, args.interactions)
+            kinds = KINDS if args.page_switch else KINDS[:3]
+            samples = run_interactions(session, sentences, args.interactions, kinds)
             cpu = (cpu_seconds(process.pid) - cpu_before) / len(samples)
             end = rss_mib(process.pid)
         finally:
@@ -461,6 +497,8 @@ def report(app_dir, cold, samples, memory, cpu):
     print(latency_report(samples))
     print(f"\nServer CPU per interaction: **{1000 * cpu:.0f} ms** (user + system, process and "
           "children, over the interactions above).")
+    print("\nServer CPU per interaction kind (from the action to the run's end):\n")
+    print(cpu_report(samples))
     print("\nSlowest interactions:\n")
     print(slowest(samples))
     print("\n## Server memory (the interaction server: the last cold start)\n")

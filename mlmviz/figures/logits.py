@@ -106,18 +106,22 @@ def lens_lines(layers, probabilities, ranks, token, title=""):
         probabilities, ranks: one value per layer.
         token: the final prediction, for the legend.
     """
-    figure = go.Figure([
-        go.Scatter(x=list(layers), y=[float(p) for p in probabilities], name=f"P({token})",
-                   mode="lines+markers"),
-        go.Scatter(x=list(layers), y=[int(r) for r in ranks], name=f"rank of {token}",
-                   mode="lines+markers", yaxis="y2"),
-    ])
-    figure.update_layout(
-        yaxis={"title": "probability", "range": [0, 1], "tickformat": ".0%"},
-        yaxis2={"title": "rank (log scale, 1 at the top)", "type": "log", "overlaying": "y",
-                "side": "right", "range": [math.log10(max(ranks)) + 0.3, -0.1],
-                "tickvals": [10**i for i in range(int(math.log10(max(ranks))) + 1)]},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    figure.update_xaxes(type="category")
-    return compact(figure, 360, title)
+    layers, top = list(layers), math.log10(max(ranks))
+    line = {"type": "scatter", "x": layers, "mode": "lines+markers"}
+    # One constructor call: plotly validates each property once.
+    return go.Figure({
+        "data": [
+            {**line, "y": [float(p) for p in probabilities], "name": f"P({token})"},
+            {**line, "y": [int(r) for r in ranks], "name": f"rank of {token}", "yaxis": "y2"},
+        ],
+        "layout": {
+            "xaxis": {"type": "category"},
+            "yaxis": {"title": {"text": "probability"}, "range": [0, 1], "tickformat": ".0%"},
+            "yaxis2": {"title": {"text": "rank (log scale, 1 at the top)"}, "type": "log",
+                       "overlaying": "y", "side": "right", "range": [top + 0.3, -0.1],
+                       "tickvals": [10**i for i in range(int(top) + 1)]},
+            "legend": {"orientation": "h", "y": -0.2},
+            "title": {"text": title}, "height": 360,
+            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},  # as layout.compact
+        },
+    })

@@ -19,25 +19,24 @@ def probability_bars(table, title=""):
         title: figure title.
     """
     probabilities = [float(p) for p in table["probability"]]
-    figure = go.Figure(
-        go.Bar(
-            x=probabilities,
-            y=table["token"].tolist(),
-            orientation="h",
-            text=[f"{p:.1%}" for p in probabilities],
-            textposition="outside",
-            cliponaxis=False,
-        )
-    )
-    figure.update_layout(
-        title=title,
-        xaxis={"title": "probability", "range": [0, fitted_maximum(probabilities)],
-               "tickformat": ".1~%"},  # 0.5 % steps keep their digit
-        yaxis={"autorange": "reversed", "type": "category"},
-        height=80 + 28 * len(table),
-        margin={"l": 10, "r": 45, "t": 40, "b": 10},  # r: room for the last printed value
-    )
-    return figure
+    # One constructor call: plotly validates each property once (update_layout
+    # afterwards costs ~4x the whole build, on every rerun of the page).
+    return go.Figure({
+        "data": [{
+            "type": "bar", "x": probabilities, "y": table["token"].tolist(), "orientation": "h",
+            "text": [f"{p:.1%}" for p in probabilities], "textposition": "outside",
+            "cliponaxis": False,
+        }],
+        "layout": {
+            "title": {"text": title},
+            "xaxis": {"title": {"text": "probability"},
+                      "range": [0, fitted_maximum(probabilities)],
+                      "tickformat": ".1~%"},  # 0.5 % steps keep their digit
+            "yaxis": {"autorange": "reversed", "type": "category"},
+            "height": 80 + 28 * len(table),
+            "margin": {"l": 10, "r": 45, "t": 40, "b": 10},  # r: room for the last printed value
+        },
+    })
 
 
 def fitted_maximum(probabilities):
