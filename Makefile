@@ -4,13 +4,13 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test fuzz chromium
+.PHONY: run test fuzz chromium nginx
 
 run: $(VENV)/.installed-run
 	$(PYTHON) -m streamlit run app.py --server.port 8501 --server.address localhost
 
 # The whole suite on TensorFlow, then the `backends` tests on JAX and on PyTorch.
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium nginx
 	$(PYTHON) -m pytest
 	KERAS_BACKEND=jax $(PYTHON) -m pytest -m backends
 	KERAS_BACKEND=torch $(PYTHON) -m pytest -m backends
@@ -36,3 +36,9 @@ chromium:
 	@command -v chromium >/dev/null || { \
 		$(SUDO) apt-get update && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; }
+
+# Debian's nginx for the replica tests (tests/e2e/test_replicas.py runs its own nginx).
+nginx:
+	@[ -x /usr/sbin/nginx ] || { \
+		$(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y nginx; }
