@@ -188,11 +188,10 @@ def head_stages(ref, text, positions):
 
 def model_key(model):
     """What tells `model`'s results apart in a cache shared by every session: its
-    source, its weights and its precision (a float16 copy of the same weights,
-    or the same weights with another tokenizer, answer differently)."""
+    source, its weights and its precision (a bfloat16 copy of the same weights
+    answers differently)."""
     meta = model.metadata
-    precision = meta.get("precision", getattr(model, "precision", None))
-    return meta["source"], meta["weight_hash"], str(precision)
+    return meta["source"], meta["weight_hash"], meta.get("precision", "float32")
 
 
 PREDICTIONS_KEPT = 64  # fill-mask results: a few KB each
