@@ -119,7 +119,7 @@ def test_ctrl_c_prints_the_partial_result_and_exits_130(checkpoints, corpus, mon
 
 
 def test_ctrl_c_while_loading_is_one_line_and_exits_130(checkpoints, corpus, monkeypatch, capsys):
-    def load(source):
+    def load(source, precision):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(mlmviz, "load", load)

@@ -493,7 +493,7 @@ def predict_argv(draw):
 def test_cli_predict_exits_0_or_2_with_one_line_per_error_on_stderr(default_model, capsys, argv):
     capsys.readouterr()
     status = None
-    with mock.patch.object(mlmviz, "load", lambda source: default_model):  # the real model
+    with mock.patch.object(mlmviz, "load", lambda source, precision: default_model):  # the real model
         try:
             status = main(argv)
         except SystemExit as exit_:  # argparse: usage errors (and --help)
