@@ -20,6 +20,7 @@ from mlmviz.distributions import softmax
 from mlmviz.examples import CANDIDATES, HIDDEN
 from mlmviz.model import MaskedLM
 from mlmviz.sources.checkpoints import CheckpointError
+from mlmviz.sources.saving import token_embedding
 
 PRECISIONS = ("float32", "bfloat16")
 DEFAULT = "float32"
@@ -85,7 +86,7 @@ def rebuild(layer, precision):
     copy = keras.saving.deserialize_keras_object(config)
     _copy_weights(layer.weights, copy.weights)
     if hasattr(layer, "token_embedding") and not hasattr(copy, "token_embedding"):
-        copy.token_embedding = _reversible_embedding(copy)  # an mlmviz.save encoder
+        copy.token_embedding = token_embedding(copy)  # an mlmviz.save encoder
     return copy
 
 
@@ -129,11 +130,6 @@ def _with_policy(config, precision):
     if isinstance(config, list):
         return [_with_policy(value, precision) for value in config]
     return config
-
-
-def _reversible_embedding(model):
-    return next(layer for layer in model._flatten_layers()
-                if isinstance(layer, keras.layers.ReversibleEmbedding))
 
 
 def weight_dtypes(model):

@@ -98,7 +98,7 @@ def from_saved(keras_model, source, weight_hash):
     hidden = head._inbound_nodes[0].input_tensors[0]  # the encoder's output
     inputs = {k: v for k, v in keras_model.input.items() if k != "mask_positions"}
     encoder = keras.Model(inputs, hidden, name="encoder")
-    encoder.token_embedding = head.token_embedding or _token_embedding(keras_model)
+    encoder.token_embedding = head.token_embedding or token_embedding(keras_model)
     tokenizer = Tokenizer(
         tokenizers.Tokenizer.from_str(assets.tokenizer_json), assets.mask_token, assets.max_length
     )
@@ -106,8 +106,8 @@ def from_saved(keras_model, source, weight_hash):
     return MaskedLM(tokenizer, encoder, head, metadata, check_head(head))
 
 
-def _token_embedding(keras_model):
-    """The input token embedding of an untied model (the first reversible one)."""
+def token_embedding(keras_model):
+    """The input token embedding of a Keras model (its first reversible embedding)."""
     return next(
         layer for layer in keras_model._flatten_layers()
         if isinstance(layer, keras.layers.ReversibleEmbedding)
