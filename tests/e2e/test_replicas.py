@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -24,11 +25,26 @@ def _nginx_installed():
         pytest.fail(f"{serve.NGINX} is missing: `make test` installs Debian's nginx")
 
 
+BIG = 6 * 2**20  # bytes: larger than Plotly's chart bundle (4.6 MB), which nginx once cut short
+
+
 class _Health(http.server.BaseHTTPRequestHandler):
+    """`ok` on any path; BIG bytes on /big; POST answers the length of its body."""
+
     def do_GET(self):
+        body = bytes(BIG) if self.path == "/big" else b"ok"
         self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(b"ok")
+        self.wfile.write(body)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        answer = str(len(body)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
 
     def log_message(self, *args):
         pass
@@ -88,6 +104,21 @@ def test_nginx_keeps_each_browser_on_one_replica_and_moves_it_when_that_dies(sta
     for browser in browsers:  # the cookie keeps the moved browsers where they are now
         assert _served_by(browser, url) == alive
     assert {_served_by(_browser(), url) for _ in range(2)} == set(addresses)  # new ones spread
+
+
+def test_large_downloads_and_uploads_pass_through_whole(stand_ins):
+    """A browser that reads slower than its replica sends (the app's 4.6 MB chart
+    bundle on a busy machine) and an upload of a checkpoint both pass whole.
+    nginx run by root works as `nobody`, which may not write temporary files
+    into the run directory: a body it had to spill to disk was cut short (the
+    page then showed "Failed to fetch dynamically imported module")."""
+    url = stand_ins[0]
+    with _browser().open(f"{url}/big", timeout=30) as reply:
+        time.sleep(1)  # nginx has read ahead of us by now
+        assert len(reply.read()) == BIG
+    upload = urllib.request.Request(f"{url}/_stcore/upload_file", data=bytes(3 * 2**20))
+    with _browser().open(upload, timeout=30) as reply:
+        assert reply.read() == str(3 * 2**20).encode()
 
 
 def test_serve_says_which_child_failed_and_exits_non_zero(tmp_path):
