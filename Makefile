@@ -4,20 +4,16 @@ PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-replicas fuzz chromium nginx
+.PHONY: run test fuzz chromium nginx
 
 run: $(VENV)/.installed-run
 	$(PYTHON) -m streamlit run app.py --server.port 8501 --server.address localhost
 
 # The whole suite on TensorFlow, then the `backends` tests on JAX and on PyTorch.
 test: $(VENV)/.installed-test chromium nginx
-	$(PYTHON) -m pytest -m "not replica_fault"
+	$(PYTHON) -m pytest
 	KERAS_BACKEND=jax $(PYTHON) -m pytest -m backends
 	KERAS_BACKEND=torch $(PYTHON) -m pytest -m backends
-
-# The replica-kill scenario behind nginx (minutes), left out of `test` until it is reliable.
-test-replicas: $(VENV)/.installed-test chromium nginx
-	$(PYTHON) -m pytest -m replica_fault tests/e2e/test_replicas.py
 
 # The property tests with over 10,000 generated inputs (minutes); prints the count.
 fuzz: $(VENV)/.installed-test

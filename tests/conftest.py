@@ -25,12 +25,6 @@ def pytest_configure(config):
         "backends: runs on every Keras backend; `make test` also runs these "
         "under KERAS_BACKEND=jax and KERAS_BACKEND=torch (pytest -m backends)",
     )
-    config.addinivalue_line(
-        "markers",
-        "replica_fault: the replica-kill scenario behind nginx; not yet reliable (a "
-        "session's step sometimes shows no result for 60 s before the kill), so `make "
-        "test` leaves it out and `make test-replicas` runs it",
-    )
 
 
 @pytest.fixture(scope="session")

@@ -135,7 +135,6 @@ def test_serve_says_which_child_failed_and_exits_non_zero(tmp_path):
     assert not (tmp_path / "replicas.json").exists()
 
 
-@pytest.mark.replica_fault
 def test_a_killed_replica_disturbs_no_other_session_and_its_views_come_back(browser, tmp_path):
     """deploy/fault_run.py's scenario: 4 browser sessions on 2 Streamlit replicas,
     one replica killed with SIGKILL after each session has built its view."""
