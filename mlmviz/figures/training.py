@@ -24,8 +24,8 @@ def training_curves(points, seconds=None, reference=None, title="The head learni
         points: the curve so far, oldest first: objects with `seconds`,
             `loss` and `heldout_accuracy` (a fraction), e.g. `head.Point`s.
         seconds: the run's time limit (the x axis's end), or None to fit the points.
-        reference: a held-out accuracy to draw as a dashed line (the
-            loaded model's own head), or None.
+        reference: `(accuracy, label)` to draw as a dashed line (e.g. what
+            always answering the most common word reaches), or None.
     """
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     times = [p.seconds for p in points]
@@ -44,11 +44,12 @@ def training_curves(points, seconds=None, reference=None, title="The head learni
         hovertemplate="%{x:.0f} s: loss %{y:.2f}<extra></extra>", row=2, col=1,
     )
     if reference is not None:
-        figure.add_hline(y=reference, line={"dash": "dash", "color": "#666666"}, row=1, col=1,
-                         annotation_text=f"the model's own head: {reference:.0%}",
-                         annotation_position="bottom right")
+        value, label = reference
+        figure.add_hline(y=value, line={"dash": "dash", "color": "#666666"}, row=1, col=1,
+                         annotation_text=f"{label}: {value:.0%}",
+                         annotation_position="top right")
     end = seconds if seconds else max(times, default=0) or 1
-    highest = max([LEAST_ACCURACY_TOP, *accuracy, reference or 0])
+    highest = max([LEAST_ACCURACY_TOP, *accuracy, reference[0] if reference else 0])
     figure.update_xaxes(range=[0, end * 1.03], row=1, col=1)
     figure.update_xaxes(range=[0, end * 1.03], title="seconds of training", row=2, col=1)
     figure.update_yaxes(range=[0, min(1.0, highest * 1.15)], tickformat=".0%",

@@ -74,9 +74,10 @@ class Job:
         """Say the owner is still there (call it at least every `idle_timeout` s)."""
         self.touched = self._queue.clock()
 
-    def cancel(self):
-        """Stop the job: a waiting one leaves the queue, a running one is asked to stop."""
-        self._queue.cancel(self, "Cancelled.")
+    def cancel(self, message="Cancelled."):
+        """Stop the job: a waiting one leaves the queue, a running one is asked to
+        stop (its `message` says why)."""
+        self._queue.cancel(self, message)
 
     def publish(self, **values):
         """Called by the work: update what `progress` shows."""

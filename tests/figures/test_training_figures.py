@@ -40,7 +40,7 @@ def test_the_axes_stay_put_while_the_curve_grows():
 
 
 def test_accuracy_past_half_and_a_reference_widen_the_axis():
-    figure = training_curves([*POINTS, Point(900, 20.0, 3.0, 0.7)], reference=0.41)
+    figure = training_curves([*POINTS, Point(900, 20.0, 3.0, 0.7)], reference=(0.41, "the model's own head"))
     assert figure.layout.yaxis.range == pytest.approx((0, 0.805))
     assert figure.layout.xaxis2.range[1] == pytest.approx(20.6)  # no limit: fits the points
     assert any("own head: 41%" in a.text for a in figure.layout.annotations)
