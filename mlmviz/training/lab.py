@@ -109,6 +109,8 @@ def head_job(model, run, corpus=None, heldout=None):
                 max_positions=run.heldout_positions, seed=seed + 1, stop=job.stop)
         except head_training.Stopped:
             return None
+        if job.stop.is_set():  # set after the last encoder call
+            return None
         training = head_training.HeadTraining(model, train, held, run.settings)
         del train, held  # the training holds them until this returns
         head = training.model.head  # read between two steps, on this thread
