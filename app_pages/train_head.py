@@ -26,7 +26,9 @@ from mlmviz.sources.saving import save
 from mlmviz.training import head as head_training
 from mlmviz.training import jobs
 from mlmviz.training.lab import LabRun, Probes, head_job
-from shared import chart, current_model, current_ref, examples, explain, model_key
+from shared import (
+    chart, current_model, current_ref, examples, explain, model_key, presenting,
+)
 
 JOB_KEY = "train_head_job"  # session state: this session's `jobs.Job`, or absent
 FRESH_KEY = "train_head_fresh"  # session state: (key, head check, answers) of the fresh head
@@ -38,14 +40,15 @@ CURVE_KEY = "train_curves"
 
 
 def heldout_positions(positions):
-    """Held-out positions scored at every point: a tenth of the training ones, 500 to 2,000
-    (each point scores them all against the whole vocabulary)."""
-    return min(2_000, max(500, positions // 10))
+    """Held-out positions scored at every point: 500 to 1,000 (each point scores them all
+    against the whole vocabulary: 1,000 take ~0.4 s on two cores, as long as a step)."""
+    return min(1_000, max(500, positions // 20))
 
 
 def point_every(batch_size):
-    """Steps between two points of the curve: about 5,000 answers learnt from."""
-    return max(5, 5_120 // batch_size)
+    """Steps between two points of the curve: about 2,000 answers learnt from (a point
+    every 2-3 s with the default batch of 512 on two cores)."""
+    return max(2, 2_048 // batch_size)
 
 
 def probe_sentences(model):
@@ -53,10 +56,10 @@ def probe_sentences(model):
     return tuple(text for text in examples(current_ref()) if text != UNMASKED)[:PROBES]
 
 
-def choose_settings(mask_token, disabled):
+def choose_settings(disabled):
     """The controls, each with what it changes in plain words; returns `(HeadSettings, LabRun
     fields)`. Disabled while a training runs (it keeps the settings it started with)."""
-    st.subheader("What you can change")
+    st.subheader("What you can change", divider="gray")
     rows = [st.columns(2, gap="large") for _ in range(4)]
     cells = [cell for row in rows for cell in row]
 
@@ -71,8 +74,8 @@ def choose_settings(mask_token, disabled):
                    "first but can overshoot and wobble; smaller is steadier but slower.",
                    options=view.LEARNING_RATES)
     batch = control(cells[1], st.select_slider, "tbatch", "Batch size",
-                    f"How many {mask_token} answers the head checks before each step. Larger "
-                    "batches give a smoother curve; each step takes longer.",
+                    "How many hidden words the head guesses before each nudge of its weights. "
+                    "Larger batches give a smoother curve; each step takes longer.",
                     options=view.BATCH_SIZES)
     untied = control(cells[2], st.radio, "tuntied", "Output words", options=(False, True),
                      format_func=lambda u: "own word vectors (untied)" if u else
@@ -150,10 +153,15 @@ def status(job, run):
             st.rerun(scope="app")
     elif job.state == jobs.RUNNING and job.stop.is_set():
         st.info("Stopping…")
+    elif job.state == jobs.RUNNING and progress.get("phase") == "preparing":
+        st.info("Getting ready: the encoder reads the held-out sentences, and the fresh head "
+                "is built…")
     elif job.state == jobs.RUNNING and progress.get("phase") != "training":
         done, total = progress.get("cached", (0, run.positions))
         st.info(f"The encoder reads the training text and keeps its hidden state at each "
                 f"masked word (once: the encoder is frozen): {done:,} of {total:,}…")
+    elif job.state == jobs.RUNNING and curve[-1].step == 0:
+        st.info("Training begins (the first steps take longer: Keras prepares them)…")
     elif job.state == jobs.RUNNING:
         st.info(f"Training: step {curve[-1].step:,} after {curve[-1].seconds:.0f} s "
                 f"of at most {run.seconds:g} s.")
@@ -170,33 +178,41 @@ def status(job, run):
 
 
 def metrics(curve):
-    """The latest numbers as large cards (dashes before the first point)."""
+    """The latest numbers as four cards in one row (dashes before the first point)."""
     last = curve[-1] if curve else None
-    cards = st.container(horizontal=True, gap="small")
-    cards.metric("Held-out accuracy", f"{last.heldout_accuracy:.1%}" if last else "–",
-                 help="How often the head's first guess is the hidden word, on sentences it "
-                 "never trains on.", border=True, width=200)
-    cards.metric("Loss", f"{last.loss:.2f}" if last else "–", border=True, width=200,
-                 help="The training loss: −log of the probability the head gave the right "
-                 "word, averaged. It falls as the head learns.")
-    cards.metric("Steps", f"{last.step:,}" if last else "–", border=True, width=200,
-                 help="Batches the head has learnt from.")
-    cards.metric("Seconds", f"{last.seconds:.0f}" if last else "–", border=True, width=200)
+    cards = st.columns(4)
+    cards[0].metric("Held-out accuracy", f"{last.heldout_accuracy:.1%}" if last else "–",
+                    help="How often the head's first guess is the hidden word, on sentences "
+                    "it never trains on.", border=True)
+    cards[1].metric("Loss", f"{last.loss:.2f}" if last else "–", border=True,
+                    help="The training loss: −log of the probability the head gave the right "
+                    "word, averaged. It falls as the head learns.")
+    cards[2].metric("Steps", f"{last.step:,}" if last else "–", border=True,
+                    help="Batches the head has learnt from.")
+    cards[3].metric("Seconds", f"{last.seconds:.0f}" if last else "–", border=True,
+                    help="Seconds of training (the held-out checks not counted).")
 
 
 def show_probes(probes, answers, mask_token):
     """Each probe sentence with the head's top answers at its mask."""
     st.markdown("**The head's guesses right now**")
     for text, options in zip(probes, answers):
-        guesses = " · ".join(f"**{a.token}** {a.probability:.0%}" for a in options)
+        guesses = " · ".join(f"**{a.token}** {percent(a.probability)}" for a in options)
         shown = text.replace(mask_token, f"`{mask_token}`")
         st.markdown(f"{shown} → {guesses}")
     explain("The same sentences all along: a fresh head guesses random words; a trained one "
             "guesses words that fit.")
 
 
+def percent(probability):
+    """"23%", "0.8%" or "<0.1%" (a fresh head spreads its belief over the whole vocabulary)."""
+    if probability >= 0.095:
+        return f"{probability:.0%}"
+    return f"{probability:.1%}" if probability >= 0.0005 else "<0.1%"
+
+
 def show_check(check):
-    (st.success if check.trained else st.warning)(f"The head being trained: {check.message}")
+    (st.success if check.trained else st.warning)(f"**Head check:** {check.message}")
 
 
 def saved_path(job):
@@ -259,7 +275,8 @@ if model.warnings:
     st.stop()
 job = st.session_state.get(JOB_KEY)
 active = job is not None and not job.ended
-settings, seconds, positions = choose_settings(mask_token, disabled=active)
+top = st.container()  # the live part, drawn above the settings it reads
+settings, seconds, positions = choose_settings(disabled=active)
 probes = probe_sentences(model)
 run = LabRun(settings, seconds, positions, heldout_positions(positions), probes,
              point_every(settings.batch_size))
@@ -287,7 +304,8 @@ def live():
     progress = job.progress if job is not None else {}
     curve = progress.get("curve") or []
     metrics(curve)
-    left, right = st.columns([3, 2], gap="large")
+    left, right = (st.container(), st.container()) if presenting() else st.columns(
+        [3, 2], gap="large")
     with left:
         baseline = progress.get("baseline")
         chart(training_curves(curve, seconds=run.seconds, reference=None if baseline is None
@@ -303,4 +321,5 @@ def live():
         st.rerun(scope="app")
 
 
-live()
+with top:
+    live()

@@ -6,7 +6,8 @@
 a fresh head on them (`head.HeadTraining`) until the time limit or the
 job's stop, and publishes after every point of the curve:
 
-- `phase`: "caching", then "training"; `cached`: `(done, total)` positions
+- `phase`: "caching", "preparing" (held-out states, the fresh head), then
+  "training"; `cached`: `(done, total)` positions
   of the training corpus read so far;
 - `curve`: the `head.Point`s so far;
 - `probes`: the top answers of the head as trained so far at each probe
@@ -104,6 +105,7 @@ def head_job(model, run, corpus=None, heldout=None):
                 model, lines[:run.positions], max_positions=run.positions,
                 seed=seed, stop=job.stop, on_progress=lambda done, total: job.publish(
                     cached=(done, total)))
+            job.publish(phase="preparing")
             held = head_training.cache_states(
                 model, held_lines[:run.heldout_positions],
                 max_positions=run.heldout_positions, seed=seed + 1, stop=job.stop)

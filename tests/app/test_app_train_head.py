@@ -62,7 +62,7 @@ def _steps(app):
 
 
 def _check(app):
-    return next(t for t in _texts(app) if t.startswith("The head being trained"))
+    return next(t for t in _texts(app) if t.startswith("**Head check:**"))
 
 
 def _guesses(app):

@@ -38,7 +38,7 @@ def test_the_curve_grows_and_the_guesses_change_while_the_head_trains(page: Page
     expect(page.get_by_text("Training: step")).to_be_visible()
     guesses = page.locator(GUESSES).all_inner_texts()
     assert len(guesses) == 3 and guesses != fresh
-    expect(page.get_by_text("The head being trained: The head has trained")).to_be_visible()
+    expect(page.get_by_text("Head check: The head has trained")).to_be_visible()
 
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Stopped after")).to_be_visible(timeout=30_000)
