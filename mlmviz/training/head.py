@@ -16,10 +16,12 @@ encoder and `mlmviz.load` reads it back.
 """
 
 import gzip
+import json
 import math
 import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
@@ -28,7 +30,7 @@ from keras import ops
 
 from mlmviz.compiled import encoder_inputs
 from mlmviz.layers import MaskedLMHead
-from mlmviz.model import MaskedLM, check_head, sequence_output
+from mlmviz.model import MaskedLM, check_head, encoder_calls, sequence_output
 from mlmviz.training.corruption import corrupt
 from mlmviz.training.train import max_predictions, pack
 
@@ -41,7 +43,8 @@ ACTIVATIONS = ("gelu", "relu")
 # BERT's initialiser (Devlin et al. 2019; `initializer_range` 0.02 in Hugging
 # Face configs), for the fresh head's dense kernel and its untied output kernel.
 INITIALISER_STDDEV = 0.02
-ENCODER_BATCH = 256  # sequences per encoder call while caching
+CHUNK_LINES = 4096  # lines tokenized and packed at a time while caching
+ENCODER_BATCH = 32  # sequences per encoder call while caching (fastest here: cache-sized)
 EVAL_BATCH = 1024  # held-out states per accuracy call
 
 
@@ -132,9 +135,10 @@ def _text_lines(lines):
 def cache_states(model, lines, max_positions=200_000, seed=0, stop=None, on_progress=None):
     """The frozen encoder's hidden states at masked positions of `lines`.
 
-    Lines are packed into `SEQUENCE_LENGTH`-token sequences in order; in each
-    sequence 15 % of the line tokens (at least one) are selected with a
-    generator seeded by `seed`, all replaced by the mask token, and the
+    Lines are packed into `SEQUENCE_LENGTH`-token sequences in order (as
+    `mlmviz.training.train.pack` packs them, `CHUNK_LINES` lines at a time);
+    in each sequence 15 % of the line tokens (at least one) are selected with
+    a generator seeded by `seed`, all replaced by the mask token, and the
     encoder runs once on the sequences needed for `max_positions`.
 
     Args:
@@ -160,44 +164,81 @@ def cache_states(model, lines, max_positions=200_000, seed=0, stop=None, on_prog
     lines = _text_lines(lines)
     if not lines:
         raise ValueError("The corpus has no text lines.")
-    token_ids, positions, labels, weights = _select(model, lines, max_positions, seed)
+    pad_id = _pad_id(model.tokenizer)
     encoder = _gathering_encoder(model.backbone)
-    total = min(max_positions, int(weights.sum()))
-    hidden, kept, done = [], [], 0
-    for start in range(0, len(token_ids), ENCODER_BATCH):
-        if stop is not None and stop.is_set():
-            raise Stopped("Caching the encoder's states was stopped.")
-        rows = slice(start, start + ENCODER_BATCH)
-        ids = token_ids[rows]  # (b, seq)
-        inputs = encoder_inputs(model.backbone, ids, np.ones_like(ids))
-        gathered = encoder.predict_on_batch({**inputs, "mask_positions": positions[rows]})
-        chosen = weights[rows] > 0  # (b, width)
-        hidden.append(np.asarray(gathered)[chosen].astype("float16"))  # (k, hidden)
-        kept.append(labels[rows][chosen])  # (k,)
-        done += int(chosen.sum())
-        if on_progress is not None:
-            on_progress(min(done, total), total)
+    hidden, labels, done = [], [], 0
+    for batch in _prefetched(_selections(model, lines, max_positions, seed, pad_id)):
+        for start in range(0, len(batch.labels), ENCODER_BATCH):
+            if stop is not None and stop.is_set():
+                raise Stopped("Caching the encoder's states was stopped.")
+            states, chosen = _encode(encoder, model.backbone, batch, start, pad_id)
+            hidden.append(states.astype("float16"))  # (k, hidden)
+            labels.append(batch.labels[start:start + ENCODER_BATCH][chosen])  # (k,)
+            done += len(states)
+            if on_progress is not None:
+                on_progress(min(done, max_positions), max_positions)
     hidden = np.concatenate(hidden)[:max_positions]
-    return CachedStates(hidden, np.concatenate(kept)[:max_positions].astype("int32"))
+    return CachedStates(hidden, np.concatenate(labels)[:max_positions].astype("int32"))
 
 
-def _select(model, lines, max_positions, seed):
-    """Packed, fully masked sequences: just enough rows for `max_positions`."""
-    tokenizer = model.tokenizer
-    pad_id = tokenizer.special_tokens.get("[PAD]", tokenizer.special_tokens.get("<pad>", 0))
-    packed = pack(tokenizer, lines, SEQUENCE_LENGTH, pad_id)
-    batch = corrupt(
-        packed.token_ids, packed.selectable, np.random.default_rng(seed), tokenizer.mask_id,
-        model.head.vocabulary_size, max_predictions(SEQUENCE_LENGTH, SELECTION_RATE),
-        selection_rate=SELECTION_RATE, mask_rate=1.0, random_rate=0.0,
-    )
-    counts = np.cumsum(batch.weights.sum(axis=1))  # (sequences,)
-    rows = int(np.searchsorted(counts, max_positions)) + 1  # rows to reach the budget
-    return batch.token_ids[:rows], batch.positions[:rows], batch.labels[:rows], \
-        batch.weights[:rows]
+def _encode(encoder, backbone, batch, start, pad_id):
+    """States `(k, hidden)` at the selected positions of rows `start:start+ENCODER_BATCH`
+    of `batch`, and the `(rows, width)` bool array saying which were selected."""
+    # The last rows are padded to a full batch: a new shape means a new XLA program.
+    rows = np.arange(start, start + ENCODER_BATCH) % len(batch.labels)  # (b,)
+    ids = batch.token_ids[rows]  # (b, seq)
+    inputs = encoder_inputs(backbone, ids, (ids != pad_id).astype("int32"))
+    gathered = encoder.predict_on_batch({**inputs, "mask_positions": batch.positions[rows]})
+    chosen = batch.weights[start:start + ENCODER_BATCH] > 0  # (real rows, width)
+    return np.asarray(gathered)[: len(chosen)][chosen], chosen  # (k, hidden)
 
 
-@keras.saving.register_keras_serializable(package="mlmviz")
+def _pad_id(tokenizer):
+    """The padding token's id ([PAD] or <pad>; 0 when the vocabulary has neither)."""
+    return tokenizer.special_tokens.get("[PAD]", tokenizer.special_tokens.get("<pad>", 0))
+
+
+def _selections(model, lines, max_positions, seed, pad_id):
+    """Packed, fully masked sequences (`Corruption`s), chunk by chunk of lines,
+    until they hold `max_positions` selected positions.
+
+    Each chunk of `CHUNK_LINES` lines is packed on its own (so its last
+    sequence may be short); one generator seeded by `seed` selects in all.
+    """
+    rng = np.random.default_rng(seed)
+    width = max_predictions(SEQUENCE_LENGTH, SELECTION_RATE)
+    remaining = max_positions
+    for first in range(0, len(lines), CHUNK_LINES):
+        packed = pack(model.tokenizer, lines[first:first + CHUNK_LINES], SEQUENCE_LENGTH, pad_id)
+        # `corrupt`'s count per sequence, to corrupt only the rows still needed.
+        selectable = packed.selectable.sum(axis=1)  # (sequences,)
+        counts = np.minimum(width, np.maximum(1, np.round(SELECTION_RATE * selectable)))
+        rows = int(np.searchsorted(np.cumsum(counts), remaining)) + 1
+        batch = corrupt(
+            packed.token_ids[:rows], packed.selectable[:rows], rng, model.tokenizer.mask_id,
+            model.head.vocabulary_size, width,
+            selection_rate=SELECTION_RATE, mask_rate=1.0, random_rate=0.0,
+        )
+        yield batch
+        remaining -= int(batch.weights.sum())
+        if remaining <= 0:
+            return
+
+
+def _prefetched(items):
+    """`items` (an iterator), each one prepared in a thread while the previous is used.
+
+    Tokenizing and packing the next chunk then overlaps the encoder's work
+    on this one (the encoder does not keep both cores busy at its batch size).
+    """
+    items = iter(items)
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(next, items, None)
+        while (item := future.result()) is not None:
+            future = pool.submit(next, items, None)
+            yield item
+
+
 class GatherPositions(keras.layers.Layer):
     """`(batch, seq, hidden)` states, `(batch, k)` positions -> `(batch, k, hidden)`."""
 
@@ -208,14 +249,75 @@ class GatherPositions(keras.layers.Layer):
         return tuple(positions_shape) + (hidden_shape[-1],)
 
 
+class LastLayerAtPositions(keras.layers.Layer):
+    """A keras-hub `TransformerEncoder` computed for a few query positions only.
+
+    The same arithmetic as the layer's own `call` (inference mode), but the
+    queries, the attention output and the feed-forward block are computed
+    at `positions` only, while keys and values still cover every token: the
+    last layer's output there equals the full layer's, at a fraction of the
+    cost (the whole sequence is needed only as context).
+    """
+
+    def __init__(self, encoder_layer, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder_layer = encoder_layer
+
+    def call(self, hidden, padding_mask, positions):
+        layer = self.encoder_layer
+        index = ops.expand_dims(positions, -1)  # (b, k, 1)
+        query = ops.take_along_axis(hidden, index, axis=1)  # (b, k, h)
+        context = hidden  # (b, s, h)
+        if layer.normalize_first:
+            query = layer._self_attention_layer_norm(query)
+            context = layer._self_attention_layer_norm(context)
+        mask = ops.cast(ops.expand_dims(padding_mask, 1), "bool")  # (b, 1, s), as keras-hub's
+        x = layer._self_attention_layer(query=query, value=context, key=context,
+                                        attention_mask=mask)  # (b, k, h)
+        x = x + ops.take_along_axis(hidden, index, axis=1)  # (b, k, h)
+        if not layer.normalize_first:
+            x = layer._self_attention_layer_norm(x)
+        residual = x
+        if layer.normalize_first:
+            x = layer._feedforward_layer_norm(x)
+        x = layer._feedforward_output_dense(layer._feedforward_intermediate_dense(x))
+        x = x + residual  # (b, k, h)
+        if not layer.normalize_first:
+            x = layer._feedforward_layer_norm(x)
+        return x
+
+    def compute_output_shape(self, hidden_shape, padding_mask_shape, positions_shape):
+        return tuple(positions_shape) + (hidden_shape[-1],)
+
+
 def _gathering_encoder(backbone):
-    """A functional model: encoder inputs + `mask_positions` -> states there."""
+    """A compiled functional model: encoder inputs + `mask_positions` -> states there.
+
+    When the encoder ends in a keras-hub `TransformerEncoder` whose output is
+    the sequence output (BERT, RoBERTa, DistilBERT ...), its last layer runs
+    at the positions only (`LastLayerAtPositions`); otherwise the whole
+    encoder runs and its output is gathered.
+    """
     positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-    encoder = keras.Model(backbone.input, sequence_output(backbone))
     inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name)
               for name in backbone.input}
-    gathered = GatherPositions()(encoder(inputs), positions)
-    return keras.Model({**inputs, "mask_positions": positions}, gathered)
+    calls = encoder_calls(backbone)
+    last = calls[-1] if calls else None
+    kwargs = {} if last is None else last.arguments.kwargs
+    if last is not None and last.output_tensors[0] is sequence_output(backbone) and (
+        kwargs.get("padding_mask") is not None and kwargs.get("attention_mask") is None
+    ):
+        trunk = keras.Model(backbone.input, [last.input_tensors[0],
+                                             last.arguments.kwargs["padding_mask"]])
+        hidden, padding_mask = trunk(inputs)
+        gathered = LastLayerAtPositions(last.operation)(hidden, padding_mask, positions)
+    else:
+        encoder = keras.Model(backbone.input, sequence_output(backbone))
+        gathered = GatherPositions()(encoder(inputs), positions)
+    model = keras.Model({**inputs, "mask_positions": positions}, gathered)
+    # XLA fuses the elementwise work (1.6x on this CPU); "auto" would leave it off.
+    model.compile(jit_compile=keras.backend.backend() != "torch")
+    return model
 
 
 def fresh_model(model, settings=HeadSettings()):
@@ -450,3 +552,65 @@ class HeadTraining:
 
     def _base_source(self):
         return self.model.metadata["source"].removeprefix("fresh head on ")
+
+
+def train_head(model, lines, settings, out, seconds=None, steps=None, positions=200_000,
+               every=100, log=None):
+    """Cache, train and save: what `python -m mlmviz train-head` does.
+
+    Args:
+        model: the base `MaskedLM`.
+        lines: training corpus lines, or None for `default_corpus()`.
+        settings: `HeadSettings`.
+        out: folder to write `model.keras` (the encoder with the trained head,
+            `mlmviz.sources.saving.save`) and `training.json` (this report) to.
+        seconds, steps: the training budget (see `HeadTraining.run`).
+        positions: training positions to cache.
+        every: steps between points of the curve.
+        log: called with a line of text at each stage and point, or None.
+
+    Returns:
+        the report dict: `base`, `settings`, `train_positions`,
+        `heldout_positions`, `caching_seconds`, `steps`, `seconds`,
+        `heldout_accuracy`, `loss` (of the last point), `baseline_accuracy`,
+        `curve` (list of dicts of `Point`'s fields) and `out` (the model file).
+    """
+    from mlmviz.sources.saving import save
+
+    log = log or (lambda text: None)
+    started = time.perf_counter()
+    train = cache_states(model, default_corpus() if lines is None else lines, positions,
+                         settings.seed)
+    heldout = cache_states(model, heldout_corpus())
+    caching = time.perf_counter() - started
+    log(f"cached {len(train):,} training and {len(heldout):,} held-out states in {caching:.1f} s")
+    job = HeadTraining(model, train, heldout, settings)
+    log(f"bias-only baseline accuracy {job.baseline_accuracy:.4f}")
+
+    def show(point):
+        log(f"step {point.step:>6,}  {point.seconds:7.1f} s  loss {point.loss:.4f}  "
+            f"held-out accuracy {point.heldout_accuracy:.4f}")
+
+    show(job.curve[0])
+    job.run(seconds=seconds, steps=steps, on_point=show, every=every)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save(job.model, out / "model.keras")
+    last = job.curve[-1]
+    report = {
+        "base": model.metadata["source"],
+        "settings": asdict(settings),
+        "train_positions": len(train),
+        "heldout_positions": len(heldout),
+        "caching_seconds": round(caching, 2),
+        "steps": job.steps,
+        "seconds": round(job.seconds, 2),
+        "heldout_accuracy": last.heldout_accuracy,
+        "loss": last.loss,
+        "baseline_accuracy": job.baseline_accuracy,
+        "curve": [asdict(point) for point in job.curve],
+        "out": str(out / "model.keras"),
+    }
+    (out / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+    log(f"wrote {out / 'model.keras'}")
+    return report
