@@ -90,24 +90,19 @@ def head_job(model, run, corpus=None, heldout=None):
         corpus, heldout: lists of lines (default: `head.default_corpus()`
             and `head.heldout_corpus()`).
     """
-    # `cache_states` tokenizes every line it is given: a line holds 2-3 masked
-    # positions (15 % of ~17 tokens), so one line per position wanted is plenty
-    # and a small run does not wait for the whole corpus (85,000 lines: ~8 s).
     def work(job):
         probes = Probes(model, run.probes)
         job.publish(phase="caching", cached=(0, run.positions), curve=[], probes=None,
                     head_check=None, baseline=None)
         seed = run.settings.seed
-        lines = corpus or head_training.default_corpus()
-        held_lines = heldout or head_training.heldout_corpus()
         try:
             train = head_training.cache_states(
-                model, lines[:run.positions], max_positions=run.positions,
+                model, corpus or head_training.default_corpus(), max_positions=run.positions,
                 seed=seed, stop=job.stop, on_progress=lambda done, total: job.publish(
                     cached=(done, total)))
             job.publish(phase="preparing")
             held = head_training.cache_states(
-                model, held_lines[:run.heldout_positions],
+                model, heldout or head_training.heldout_corpus(),
                 max_positions=run.heldout_positions, seed=seed + 1, stop=job.stop)
         except head_training.Stopped:
             return None
