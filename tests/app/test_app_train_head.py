@@ -6,9 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
+from mlmviz.training import head as head_training
 from mlmviz.training import jobs
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -115,12 +117,45 @@ def test_two_sessions_starting_at_once_one_trains_one_waits_and_can_cancel():
     _button(running, "Stop").click().run()
 
 
-def test_explore_makes_the_trained_head_the_model_of_every_page():
+@pytest.fixture
+def made(monkeypatch):
+    """File name -> the callable a download button registered to build it."""
+    made = {}
+    register = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return register(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return made
+
+
+def test_a_failing_training_says_why_and_the_page_keeps_working(monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("The corpus has no text lines.")
+
+    monkeypatch.setattr(head_training, "cache_states", broken)
+    app = _page()
+    _button(app, "Start").click().run()
+    _poll(app, lambda a: any(t.startswith("The training failed") for t in _texts(a)))
+    assert any("ValueError: The corpus has no text lines." in e.value for e in app.error)
+    assert not _button(app, "Start").disabled and "freshly initialised" in _check(app)
+    monkeypatch.undo()
+    _button(app, "Start").click().run()
+    _poll(app, lambda a: len(_curve(a)) >= 2)
+    _button(app, "Stop").click().run()
+
+
+def test_explore_makes_the_trained_head_the_model_of_every_page(made, tmp_path):
     app = _page()
     _button(app, "Start").click().run()
     _poll(app, lambda a: len(_curve(a)) >= 2)
     _button(app, "Stop").click().run()
     _poll(app, lambda a: not _button(a, "Explore this head").disabled)
+    downloaded = tmp_path / "downloaded.keras"
+    downloaded.write_bytes(made["mlmviz-trained-head.keras"]())
+    assert mlmviz.load(str(downloaded)).head_check.trained
     _button(app, "Explore this head").click().run()
     assert not app.exception, app.exception
     path = app.query_params["model_path"]
