@@ -27,7 +27,7 @@ from mlmviz.training import head as head_training
 from mlmviz.training import jobs
 from mlmviz.training.lab import LabRun, Probes, head_job
 from shared import (
-    chart, current_model, current_ref, examples, explain, model_key, presenting,
+    chart, current_model, current_ref, current_source, examples, explain, model_key, presenting,
 )
 
 JOB_KEY = "train_head_job"  # session state: this session's `jobs.Job`, or absent
@@ -258,6 +258,10 @@ def finish(job):
     row.download_button("Download as .keras", (lambda: keras_bytes(job.result)) if ready else b"",
                         file_name="mlmviz-trained-head.keras", mime="application/octet-stream",
                         disabled=not ready, on_click="ignore", icon=":material/download:")
+    saved = st.session_state.get(SAVED_KEY, {}).get(job.id) if job is not None else None
+    if saved is not None and str(saved) == current_source():
+        st.success("The sidebar's model is this head now: every page uses it.")
+        st.page_link("app_pages/predict.py", label="Try it on Predict", icon=":material/target:")
 
 
 st.title("Train the head")

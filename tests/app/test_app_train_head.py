@@ -162,6 +162,7 @@ def test_explore_makes_the_trained_head_the_model_of_every_page(made, tmp_path):
     assert app.query_params["model_kind"] == "Checkpoint path" and path.endswith(".keras")
     assert app.text_input(key="model_path").value == path
     assert any(path in m.value for m in app.sidebar.markdown)  # the sidebar runs it
+    assert any("every page uses it" in s.value for s in app.success)
     app.switch_page("app_pages/predict.py").run()
     assert not app.exception, app.exception
     trained = mlmviz.load(path)
