@@ -205,6 +205,7 @@ PAGES = [
     st.Page("app_pages/masking_lab.py", title="Masking lab", icon=":material/science:"),
     st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("app_pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
+    st.Page("app_pages/train_head.py", title="Train the head", icon=":material/model_training:"),
 ]
 page = st.navigation(PAGES)
 device_name()  # before the first model is built: enables GPU memory growth

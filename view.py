@@ -39,6 +39,11 @@ STAGES = ("gathered", "after the head's transform")
 CORPORA = ("Held-out sample", "Upload a .txt")
 PRECISIONS = ("float32", "bfloat16")  # mlmviz.precision.PRECISIONS, which imports Keras
 HUB_MODELS = tuple(model.repo_id for model in known.KNOWN_MODELS)
+LEARNING_RATES = (0.0003, 0.001, 0.003, 0.01, 0.03)  # Train the head's choices
+BATCH_SIZES = (64, 128, 256, 512, 1024)
+ACTIVATIONS = ("gelu", "relu")
+TRAIN_SECONDS = (30, 60, 120, 300)
+CACHED_POSITIONS = (2_000, 20_000, 50_000, 200_000)
 MOST_EVALUATED_LINES = 20_000
 IGNORED = ("embed", "embed_options")  # Streamlit's own parameters
 _UNSET = object()
@@ -102,6 +107,16 @@ def text(limit):
     return parse
 
 
+def one_of(values):
+    """One of the numbers `values`, written as Python writes it ("0.003", "512")."""
+    def parse(raw):
+        for value in values:
+            if raw == str(value):
+                return value
+        raise ValueError("one of " + ", ".join(str(v) for v in values))
+    return parse
+
+
 def positions(raw):
     """Comma-separated token positions ("2,6"), as a sorted tuple."""
     values = [part.strip() for part in raw.split(",") if part.strip()]
@@ -153,6 +168,13 @@ FIELDS = {
     "lens_word": Field("", text(100), "Compare: the word followed layer by layer (empty: "
                        "model A's top guess)"),
     "compare_hide": Field(False, flag, "Compare: hide the special tokens in the attention"),
+    "tlr": Field(0.003, one_of(LEARNING_RATES), "Train the head: learning rate"),
+    "tbatch": Field(512, one_of(BATCH_SIZES), "Train the head: batch size"),
+    "tuntied": Field(False, flag, "Train the head: an untied output (its own kernel)"),
+    "tact": Field("gelu", choice(ACTIVATIONS), "Train the head: intermediate activation"),
+    "tembed": Field(False, flag, "Train the head: let training change the tied embedding"),
+    "tsec": Field(60, one_of(TRAIN_SECONDS), "Train the head: seconds of training at most"),
+    "tpos": Field(50_000, one_of(CACHED_POSITIONS), "Train the head: masked positions learnt from"),
     "present": Field(False, flag, "presentation mode"),
 }
 
@@ -282,19 +304,23 @@ def check_from_url(name, valid, reason):
     return kept
 
 
-def fragment(function):
-    """`st.fragment(function)` that writes the view to the URL after each of its runs.
+def fragment(function=None, *, run_every=None):
+    """`st.fragment(function, run_every=...)` that writes the view to the URL after
+    each of its runs (`@fragment` or `@fragment(run_every=1.0)`).
 
     A fragment's rerun skips app.py (the navigation, the sidebar and the
     URL sync at its end), so values the fragment changed reach the URL here.
     """
+    if function is None:
+        return functools.partial(fragment, run_every=run_every)
+
     @functools.wraps(function)
     def run(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         finally:
             sync_url()
-    return st.fragment(run)
+    return st.fragment(run, run_every=run_every)
 
 
 def note(message):

@@ -1,5 +1,5 @@
-"""Command line: `python -m mlmviz predict ...`, `attention ...`, `evaluate ...` and
-`train ...`."""
+"""Command line: `python -m mlmviz predict ...`, `attention ...`, `evaluate ...`,
+`train ...` and `train-head ...`."""
 
 import argparse
 import contextlib
@@ -109,7 +109,47 @@ def build_parser():
             train.add_argument(flag, required=True, dest=field.name)
         else:
             train.add_argument(flag, type=type(field.default), default=field.default, dest=field.name)
+    _train_head_options(commands)
     return parser
+
+
+TRAIN_HEAD_EPILOG = (
+    "The encoder of --base stays frozen: its hidden states at 15 %% of the corpus's tokens, "
+    "all masked, are computed once (float16), and a freshly initialised head learns from them. "
+    "Held-out accuracy is top-1 on the shipped held-out sample (assets/heldout-sample.txt). "
+    "Writes DIR/model.keras (the encoder with the new head; mlmviz.load(DIR) reads it) and "
+    "DIR/training.json. --json prints steps, seconds (training time), heldout_accuracy, loss "
+    "and the curve as one JSON object."
+)
+
+
+def _train_head_options(commands):
+    """The `train-head` subcommand: a fresh head on a frozen encoder (`training.head`)."""
+    command = commands.add_parser(
+        "train-head", help="train a fresh masked-LM head on a frozen encoder",
+        epilog=TRAIN_HEAD_EPILOG,
+    )
+    command.add_argument("--base", required=True, help="checkpoint whose encoder is used")
+    command.add_argument("--corpus", help="text file, one sentence per line "
+                                          "(default: the training sample in assets/)")
+    budget = command.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=float, help="training time (default: 60)")
+    budget.add_argument("--steps", type=int, help="training steps")
+    command.add_argument("--learning-rate", type=float, default=3e-3)
+    command.add_argument("--batch-size", type=int, default=512)
+    command.add_argument("--untied", action="store_true",
+                         help="give the head its own output matrix instead of the token embedding")
+    command.add_argument("--activation", choices=("gelu", "relu"), default="gelu",
+                         help="the head's intermediate activation (default: %(default)s)")
+    command.add_argument("--train-embedding", action="store_true",
+                         help="let training change the tied token embedding too")
+    command.add_argument("--positions", type=int, default=200_000,
+                         help="masked positions cached from the corpus (default: %(default)s)")
+    command.add_argument("--every", type=int, default=100,
+                         help="a point of the curve every N steps (default: %(default)s)")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+    command.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
 
 def _model_options(command):
@@ -133,7 +173,7 @@ def main(argv=None):
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     command = {"predict": _predict, "attention": _attention, "evaluate": _evaluate,
-               "train": _train}[args.command]
+               "train": _train, "train-head": _train_head}[args.command]
     try:
         with _quiet_stderr() as terminal:  # TensorFlow's C++ logs go to file descriptor 2
             args.terminal = terminal
@@ -279,6 +319,44 @@ def _train(args):
 
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     train(config)
+
+
+def _train_head(args):
+    """Train a fresh head on --base's frozen encoder; write --out; print the result."""
+    from mlmviz.training.head import HeadSettings, train_head
+
+    if args.seconds is not None and not args.seconds > 0:
+        raise ValueError(f"--seconds must be a positive number. Received {args.seconds}")
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps must be a positive integer. Received {args.steps}")
+    for flag in ("positions", "every"):
+        if getattr(args, flag) < 1:
+            raise ValueError(f"--{flag} must be a positive integer. Received {getattr(args, flag)}")
+    settings = HeadSettings(  # checks the learning rate, batch size and the embedding flag
+        learning_rate=args.learning_rate, batch_size=args.batch_size, tied=not args.untied,
+        activation=args.activation, train_embedding=args.train_embedding, seed=args.seed,
+    )
+    lines = None if args.corpus is None else _corpus_lines(args.corpus)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file: give a folder to write model.keras into.")
+    seconds = 60.0 if args.seconds is None and args.steps is None else args.seconds
+    log = None if args.json else (lambda text: print(text, flush=True))
+    report = train_head(
+        _load(argparse.Namespace(model=args.base, precision="float32")), lines, settings, out,
+        seconds=seconds, steps=args.steps, positions=args.positions, every=args.every, log=log,
+    )
+    if args.json:
+        print(json.dumps({key: report[key] for key in (
+            "steps", "seconds", "heldout_accuracy", "loss", "baseline_accuracy", "curve", "out"
+        )}), flush=True)
+
+
+def _corpus_lines(path):
+    """The lines of a corpus file (strict UTF-8), or a ValueError saying why not."""
+    from mlmviz.sources.corpus import corpus_lines
+
+    return corpus_lines(path, Path(path).read_bytes())
 
 
 def _evaluate(args):

@@ -8,6 +8,8 @@ Sources:
                         or a keras-hub preset of a MaskedLM task
     a `.keras` file     written by `mlmviz.save`, or a keras-hub MaskedLM task
                         (loaded with safe_mode=True)
+    a directory with    as written by `python -m mlmviz train-head --out DIR`
+    model.keras         (no config.json): its model.keras
     "hf:ORG/NAME"       a Hugging Face Hub repository, through the local
                         Hugging Face cache (safetensors files only)
 Pickle-based files (.bin, .pt, .pth, .ckpt, ...) are refused unopened.
@@ -26,13 +28,14 @@ from mlmviz.sources.hf import load_hf_directory
 from mlmviz.tokenization import Tokenizer
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-model"
+KERAS_FILE = "model.keras"  # what `train-head --out DIR` writes in DIR
 # What a Hugging Face checkpoint folder holds that mlmviz reads.
 HF_FILES = ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt",
             "spiece.model", "tokenizer_config.json")
 ACCEPTED = (
     "mlmviz loads a Hugging Face checkpoint folder (config.json, model.safetensors, and "
     "tokenizer.json, vocab.txt or spiece.model), a keras-hub preset folder (metadata.json, config.json, "
-    "model.weights.h5), a .keras file, or hf:ORG/NAME."
+    "model.weights.h5), a .keras file (or a folder holding model.keras), or hf:ORG/NAME."
 )
 
 
@@ -91,6 +94,10 @@ def load_folder(path, source):
         digest = file_hash(path / "model.weights.h5", path / "task.weights.h5")
         return keras_hub_tasks.load_preset(path, source, digest)
     config = path / "config.json"
+    keras_file = path / KERAS_FILE
+    if not (config.exists() or config.is_symlink()) and (keras_file.exists() or keras_file.is_symlink()):
+        check_links([keras_file], path)
+        return load_keras_file(keras_file, source)
     if not (config.exists() or config.is_symlink()):  # a link is refused by load_directory
         raise CheckpointError(
             f"{path} is not a checkpoint folder: it has no config.json (nor the metadata.json "

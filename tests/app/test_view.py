@@ -55,6 +55,13 @@ VALUES = {
     "compare_path": st.text(max_size=30),
     "lens_word": st.text(max_size=30),
     "compare_hide": st.booleans(),
+    "tlr": st.sampled_from(view.LEARNING_RATES),
+    "tbatch": st.sampled_from(view.BATCH_SIZES),
+    "tuntied": st.booleans(),
+    "tact": st.sampled_from(view.ACTIVATIONS),
+    "tembed": st.booleans(),
+    "tsec": st.sampled_from(view.TRAIN_SECONDS),
+    "tpos": st.sampled_from(view.CACHED_POSITIONS),
     "present": st.booleans(),
 }
 

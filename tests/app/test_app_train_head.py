@@ -1,0 +1,173 @@
+"""The Train-the-head page in AppTest: the fresh head, a growing curve, Stop,
+Reset, two sessions sharing the one training queue, and "Explore this head"."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+import mlmviz
+from mlmviz.training import head as head_training
+from mlmviz.training import jobs
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+TINY = {"tpos": "2000", "tsec": "300"}  # a few seconds of caching; Stop ends it
+POLL_FOR = 180  # s: the most a test waits for the page to get somewhere
+
+
+@pytest.fixture(autouse=True)
+def free_queue():
+    """No training of another test is left running, before or after."""
+    jobs.QUEUE.stop_all(timeout=30)
+    yield
+    jobs.QUEUE.stop_all(timeout=30)
+
+
+def _page(query=TINY):
+    app = AppTest.from_file(str(APP), default_timeout=180)
+    app.query_params.update(query)
+    app.run()
+    app.switch_page("app_pages/train_head.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _button(app, label):
+    return next(b for b in app.button if b.label == label)
+
+
+def _curve(app):
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    return next(trace for trace in spec["data"] if trace["name"] == "held-out accuracy")["x"]
+
+
+def _texts(app):
+    return [e.value for kind in ("info", "success", "warning", "error") for e in getattr(app, kind)]
+
+
+def _poll(app, until, timeout=POLL_FOR):
+    """Rerun `app` (as the page's fragment does every second) until `until(app)`."""
+    deadline = time.monotonic() + timeout
+    while not until(app):
+        assert time.monotonic() < deadline, _texts(app)
+        time.sleep(0.5)
+        app.run()
+        assert not app.exception, app.exception
+    return app
+
+
+def _steps(app):
+    return next(m.value for m in app.metric if m.label == "Steps")
+
+
+def _check(app):
+    return next(t for t in _texts(app) if t.startswith("**Head check:**"))
+
+
+def _guesses(app):
+    return [m.value for m in app.markdown if "→" in m.value]
+
+
+def test_the_page_starts_from_a_fresh_head_with_random_guesses():
+    app = _page()
+    assert "freshly initialised" in _check(app)
+    assert _curve(app) == []
+    assert len(_guesses(app)) == 3
+    assert _button(app, "Stop").disabled and _button(app, "Reset").disabled
+    assert _button(app, "Explore this head").disabled
+
+
+def test_start_grows_the_curve_stop_stops_and_reset_gives_a_fresh_head():
+    app = _page()
+    fresh = _guesses(app)
+    _button(app, "Start").click().run()
+    assert app.select_slider(key="tlr").disabled  # the settings are those it started with
+    _poll(app, lambda a: len(_curve(a)) >= 3)
+    assert "trained weights" in _check(app) and _guesses(app) != fresh
+    _button(app, "Stop").click().run()
+    _poll(app, lambda a: any(t.startswith("Stopped after") for t in _texts(a)))
+    steps = _steps(app)
+    time.sleep(2)
+    app.run()
+    assert _steps(app) == steps and not app.select_slider(key="tlr").disabled
+    assert not _button(app, "Explore this head").disabled
+    _button(app, "Reset").click().run()
+    assert "freshly initialised" in _check(app) and _curve(app) == []
+    assert _guesses(app) == fresh
+
+
+def test_two_sessions_starting_at_once_one_trains_one_waits_and_can_cancel():
+    first, second = _page(), _page()
+    _button(first, "Start").click()
+    _button(second, "Start").click()
+    first.run()
+    second.run()
+    waiting = [a for a in (first, second) if any("number 1 in the queue" in t for t in _texts(a))]
+    assert len(waiting) == 1, [_texts(first), _texts(second)]
+    running = first if waiting[0] is second else second
+    _poll(running, lambda a: len(_curve(a)) >= 2)
+    waiting[0].run()
+    assert any("number 1 in the queue" in t for t in _texts(waiting[0]))
+    _button(waiting[0], "Cancel").click().run()
+    assert any("Cancelled" in t for t in _texts(waiting[0]))
+    assert _button(waiting[0], "Start").disabled is False
+    _button(running, "Stop").click().run()
+
+
+@pytest.fixture
+def made(monkeypatch):
+    """File name -> the callable a download button registered to build it."""
+    made = {}
+    register = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return register(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return made
+
+
+def test_a_failing_training_says_why_and_the_page_keeps_working(monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("The corpus has no text lines.")
+
+    monkeypatch.setattr(head_training, "cache_states", broken)
+    app = _page()
+    _button(app, "Start").click().run()
+    _poll(app, lambda a: any(t.startswith("The training failed") for t in _texts(a)))
+    assert any("ValueError: The corpus has no text lines." in e.value for e in app.error)
+    assert not _button(app, "Start").disabled and "freshly initialised" in _check(app)
+    monkeypatch.undo()
+    _button(app, "Start").click().run()
+    _poll(app, lambda a: len(_curve(a)) >= 2)
+    _button(app, "Stop").click().run()
+
+
+def test_explore_makes_the_trained_head_the_model_of_every_page(made, tmp_path):
+    app = _page()
+    _button(app, "Start").click().run()
+    _poll(app, lambda a: len(_curve(a)) >= 2)
+    _button(app, "Stop").click().run()
+    _poll(app, lambda a: not _button(a, "Explore this head").disabled)
+    downloaded = tmp_path / "downloaded.keras"
+    downloaded.write_bytes(made["mlmviz-trained-head.keras"]())
+    assert mlmviz.load(str(downloaded)).head_check.trained
+    _button(app, "Explore this head").click().run()
+    assert not app.exception, app.exception
+    path = app.query_params["model_path"]
+    assert app.query_params["model_kind"] == "Checkpoint path" and path.endswith(".keras")
+    assert app.text_input(key="model_path").value == path
+    assert any(path in m.value for m in app.sidebar.markdown)  # the sidebar runs it
+    assert any("every page uses it" in s.value for s in app.success)
+    app.switch_page("app_pages/predict.py").run()
+    assert not app.exception, app.exception
+    trained = mlmviz.load(path)
+    assert trained.head_check.trained
+    text = app.text_area(key="text").value
+    top = trained.fill_mask(text, top_k=1)["masks"][0]["predictions"][0]["token"]
+    bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert bars["y"][0] == top  # the first bar: the trained head's top guess
