@@ -100,7 +100,7 @@ def tiny_checkpoint(tmp_path_factory):
     return untie_bert(make_checkpoint("bert", tmp_path_factory.mktemp("pages") / "untied-bert"))
 
 
-@pytest.mark.parametrize("page", PAGES + ["masking_lab", "compare"])
+@pytest.mark.parametrize("page", PAGES + ["masking_lab", "compare", "train_head"])
 def test_each_page_works_on_a_loaded_untied_checkpoint(page, tiny_checkpoint):
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.session_state["model_kind"] = "Checkpoint path"
