@@ -16,7 +16,7 @@ from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
 from mlmviz.sources.known import KNOWN_MODELS, known  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
 import view  # noqa: E402
-from shared import UPLOADS, current_model, current_precision, current_source, load_model  # noqa: E402
+from shared import PAGE_HEAD_CHECK, UPLOADS, current_model, current_precision, current_source, load_model  # noqa: E402
 
 # After every run Streamlit calls keras.backend.clear_session() (and nothing
 # else we use) in `_clean_problem_modules`. That drops TensorFlow's kernel
@@ -171,12 +171,18 @@ def show_model(model):
     )
     for warning in model.warnings:
         st.warning(warning)
-    if model.head_check.trained:
-        st.caption(model.head_check.message)
-    else:
-        st.warning(model.head_check.message)
+    check_slot = st.empty()  # filled after the page ran: it may show its own head's
     st.caption(f"Weights `{meta['weight_hash']}` · head runs on **{device_name()}**")
     st.caption(f"Precision: {describe_agreement(meta)}")
+    return check_slot
+
+
+def show_head_check(slot, model):
+    """The head check of the page's own head when it set one this run, else the model's."""
+    check, whose = st.session_state.pop(PAGE_HEAD_CHECK, (model.head_check, None))
+    message = check.message if whose is None else f"{whose}: {check.message}"
+    with slot:
+        (st.caption if check.trained else st.warning)(message)
 
 
 ASSETS = Path(__file__).parent / "assets"
@@ -212,7 +218,7 @@ device_name()  # before the first model is built: enables GPU memory growth
 view.state()  # a new session reads the URL here
 with st.sidebar:
     switch_model()
-    show_model(current_model())
+    check_slot = show_model(current_model())
     view.widget(st.toggle, "present", "Presentation mode",
                 help="Large dark labels, one chart per row, tables folded away, no toolbar.")
     copy_link()
@@ -221,8 +227,10 @@ with st.sidebar:
 if view.get("present"):
     st.html(PRESENTATION_CSS)
 notes = st.empty()
+st.session_state.pop(PAGE_HEAD_CHECK, None)  # a page sets it again if it has its own head
 try:
     page.run()
 finally:  # also after st.stop(): the URL and the notes follow every run
     view.sync_url()
     view.show_notes(notes)
+    show_head_check(check_slot, current_model())

@@ -49,6 +49,16 @@ def current_ref():
     return current_source(), current_precision()
 
 
+PAGE_HEAD_CHECK = "page_head_check"  # session state: (HeadCheck, whose head), this run only
+
+
+def show_head_check(check, whose):
+    """Let the sidebar's head check show `check` (a `HeadCheck`) after this run: the
+    page works with another head than the loaded model's, `whose` in words. Call it
+    from the page's body, not from a fragment (app.py draws it after full runs)."""
+    st.session_state[PAGE_HEAD_CHECK] = (check, whose)
+
+
 def current_model():
     """The model of the sidebar's current source, in its precision."""
     return load_model(*current_ref())

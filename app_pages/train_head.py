@@ -28,6 +28,7 @@ from mlmviz.training import jobs
 from mlmviz.training.lab import LabRun, Probes, head_job
 from shared import (
     chart, current_model, current_ref, current_source, examples, explain, model_key, presenting,
+    show_head_check,
 )
 
 JOB_KEY = "train_head_job"  # session state: this session's `jobs.Job`, or absent
@@ -211,6 +212,15 @@ def percent(probability):
     return f"{probability:.1%}" if probability >= 0.0005 else "<0.1%"
 
 
+def page_check(job, fresh_check):
+    """The head check of this page's head: the fresh one, the one training, or the result."""
+    if job is None:
+        return fresh_check
+    if job.ended and job.result is not None:
+        return job.result.head_check
+    return job.progress.get("head_check") or fresh_check
+
+
 def show_check(check):
     (st.success if check.trained else st.warning)(f"**Head check:** {check.message}")
 
@@ -285,6 +295,7 @@ probes = probe_sentences(model)
 run = LabRun(settings, seconds, positions, heldout_positions(positions), probes,
              point_every(settings.batch_size))
 fresh_check, fresh_answers = fresh_head(model, settings, probes)
+show_head_check(page_check(job, fresh_check), "This page's head")
 
 
 @view.fragment(run_every=POLL if active else None)

@@ -199,3 +199,24 @@ def test_states_says_why_equal_vectors_have_no_picture(app):
     app.text_area(key="batch").set_value("the [MASK] sat .\nthe [MASK] sat .").run()
     assert not app.exception
     assert sum("every mask has the same vector" in i.value for i in app.info) == 2
+
+
+def test_the_sidebar_checks_the_loaded_head_and_train_the_head_its_own(tmp_path):
+    from hf_checkpoints import make_checkpoint
+
+    headless = make_checkpoint("bert", tmp_path / "headless", with_head=False)
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.session_state["model_kind"] = "Checkpoint path"
+    app.session_state["model_path"] = str(headless)
+    app.run()
+
+    def sidebar_warnings():
+        return " ".join(w.value for w in app.sidebar.warning)
+
+    assert "no masked-LM head weights" in sidebar_warnings()
+    _open(app, "train_head")
+    assert "no masked-LM head weights" not in sidebar_warnings()
+    assert "This page's head: The head looks freshly initialised" in sidebar_warnings()
+    _open(app, "predict")
+    assert "no masked-LM head weights" in sidebar_warnings()
+    assert "This page's head" not in sidebar_warnings()

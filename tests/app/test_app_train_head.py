@@ -67,6 +67,13 @@ def _check(app):
     return next(t for t in _texts(app) if t.startswith("**Head check:**"))
 
 
+def _sidebar_check(app):
+    """The sidebar's head-check line (a caption when trained, a warning when not)."""
+    lines = [e.value for e in [*app.sidebar.caption, *app.sidebar.warning]]
+    return next(line for line in lines if "head" in line.lower() and "check" not in line.lower()
+                and ("trained" in line or "initialised" in line))
+
+
 def _guesses(app):
     return [m.value for m in app.markdown if "→" in m.value]
 
@@ -74,6 +81,7 @@ def _guesses(app):
 def test_the_page_starts_from_a_fresh_head_with_random_guesses():
     app = _page()
     assert "freshly initialised" in _check(app)
+    assert _sidebar_check(app).startswith("This page's head: The head looks freshly initialised")
     assert _curve(app) == []
     assert len(_guesses(app)) == 3
     assert _button(app, "Stop").disabled and _button(app, "Reset").disabled
@@ -94,8 +102,10 @@ def test_start_grows_the_curve_stop_stops_and_reset_gives_a_fresh_head():
     app.run()
     assert _steps(app) == steps and not app.select_slider(key="tlr").disabled
     assert not _button(app, "Explore this head").disabled
+    assert _sidebar_check(app) == "This page's head: The head has trained weights."
     _button(app, "Reset").click().run()
     assert "freshly initialised" in _check(app) and _curve(app) == []
+    assert "freshly initialised" in _sidebar_check(app)
     assert _guesses(app) == fresh
 
 
