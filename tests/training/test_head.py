@@ -111,3 +111,17 @@ def test_stop_during_caching_raises_stopped(default_model):
 def test_bad_settings_say_what_is_wrong(change, message):
     with pytest.raises(ValueError, match=message):
         training.HeadSettings(**change)
+
+
+def test_compiling_the_step_ahead_leaves_the_head_fresh(default_model, train_states,
+                                                        heldout_states):
+    job = training.HeadTraining(default_model, train_states, heldout_states,
+                                training.HeadSettings(seed=3))
+    fresh = training.fresh_model(default_model, training.HeadSettings(seed=3))
+    for got, expected in zip(job.model.head.weights, fresh.head.weights, strict=True):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    assert job.model.head_check.message == fresh.head_check.message
+    assert int(job._logits.optimizer.iterations.numpy()) == 0
+    job.run(steps=1)
+    assert int(job._logits.optimizer.iterations.numpy()) == 1
+    assert job.model.head_check.trained
