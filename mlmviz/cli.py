@@ -136,7 +136,7 @@ def _train_head_options(commands):
     budget.add_argument("--seconds", type=float, help="training time (default: 60)")
     budget.add_argument("--steps", type=int, help="training steps")
     command.add_argument("--learning-rate", type=float, default=3e-3)
-    command.add_argument("--batch-size", type=int, default=512)
+    command.add_argument("--batch-size", type=int, default=128)
     command.add_argument("--untied", action="store_true",
                          help="give the head its own output matrix instead of the token embedding")
     command.add_argument("--activation", choices=("gelu", "relu"), default="gelu",

@@ -46,6 +46,10 @@ INITIALISER_STDDEV = 0.02
 CHUNK_LINES = 4096  # lines tokenized and packed at a time while caching
 ENCODER_BATCH = 32  # sequences per encoder call while caching (fastest here: cache-sized)
 EVAL_BATCH = 1024  # held-out states per accuracy call
+# XLA fuses the elementwise work around the matrix products (1.4-1.6x faster
+# steps and encoder calls on this CPU); Keras's "auto" leaves it off on CPUs,
+# and on PyTorch it would mean torch.compile.
+JIT = keras.backend.backend() != "torch"
 
 
 class Stopped(Exception):
@@ -58,7 +62,9 @@ class HeadSettings:
 
     Attributes:
         learning_rate: AdamW's (constant) learning rate.
-        batch_size: cached states per step.
+        batch_size: cached states per step. 128 learns fastest per second on
+            the 2-core reference machine (a step of 512 costs 5.5x one of 128;
+            `benchmarks/bench_train_head.py`).
         tied: project through the encoder's token embedding (as BERT does);
             False gives the head its own `(feature, vocab)` output kernel.
         activation: the intermediate activation, "gelu" or "relu".
@@ -70,7 +76,7 @@ class HeadSettings:
     """
 
     learning_rate: float = 3e-3
-    batch_size: int = 512
+    batch_size: int = 128
     tied: bool = True
     activation: str = "gelu"
     train_embedding: bool = False
@@ -315,8 +321,7 @@ def _gathering_encoder(backbone):
         encoder = keras.Model(backbone.input, sequence_output(backbone))
         gathered = GatherPositions()(encoder(inputs), positions)
     model = keras.Model({**inputs, "mask_positions": positions}, gathered)
-    # XLA fuses the elementwise work (1.6x on this CPU); "auto" would leave it off.
-    model.compile(jit_compile=keras.backend.backend() != "torch")
+    model.compile(jit_compile=JIT)
     return model
 
 
@@ -374,7 +379,8 @@ class Point:
 
     Attributes:
         step: training steps done.
-        seconds: training time so far (the held-out evaluations not counted).
+        seconds: training time so far (the held-out evaluations and the
+            step's compilation not counted).
         loss: mean training cross-entropy (nats) over the steps since the
             previous point; at step 0, that of the untrained head on the
             first batch.
@@ -426,7 +432,9 @@ class HeadTraining:
         curve: list of `Point`, the first at step 0 (before training); it
             grows while `run` runs (appending is atomic, so another thread
             may read it at any time).
-        steps, seconds: training steps and training seconds so far.
+        steps, seconds: training steps and training seconds so far (the
+            step's compilation, done in the constructor, is not counted).
+        compile_seconds: how long that compilation took.
         baseline_accuracy: held-out accuracy of always answering the most
             frequent training label (what a head that learned only its
             bias would reach).
@@ -445,8 +453,10 @@ class HeadTraining:
         self._logits.compile(
             optimizer=keras.optimizers.AdamW(settings.learning_rate, weight_decay=0.01),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=JIT,
         )
         self._predictions = _Predictions(self._logits, name="predictions")
+        self._predictions.compile(jit_compile=JIT)
         self._rng = np.random.default_rng(settings.seed)
         self._order, self._next = self._rng.permutation(len(train)), 0
         self._lock = threading.Lock()  # one run at a time
@@ -455,8 +465,24 @@ class HeadTraining:
         self.baseline_accuracy = float(np.mean(heldout.labels == np.argmax(counts)))
         hidden, labels = self._batch()
         self._next = 0  # the first batch is also the first training batch
+        started = time.perf_counter()
+        self._compile_step(hidden, labels)
+        self.compile_seconds = time.perf_counter() - started
         first_loss = float(self._logits.test_on_batch(hidden, labels))
         self.curve = [Point(0, 0.0, first_loss, self.heldout_accuracy())]
+
+    def _compile_step(self, hidden, labels):
+        """Compile the training step ahead (seconds of XLA work), changing nothing.
+
+        The step runs once with learning rate 0 (no update, no weight
+        decay), then the optimizer's state (step count, moments) is zeroed.
+        """
+        optimizer = self._logits.optimizer
+        optimizer.learning_rate = 0.0
+        self._logits.train_on_batch(hidden, labels)
+        for variable in optimizer.variables:
+            variable.assign(ops.zeros_like(variable))
+        optimizer.learning_rate = self.settings.learning_rate
 
     def _batch(self):
         """The next training batch: `(batch, hidden)` float32 states, `(batch,)` labels."""
@@ -517,6 +543,7 @@ class HeadTraining:
                 losses = []
         if losses:
             self._point(losses, on_point)
+        self.model.head_check = check_head(self.model.head)  # no longer fresh
 
     def _point(self, losses, on_point):
         point = Point(self.steps, self.seconds, float(np.mean(losses)), self.heldout_accuracy())

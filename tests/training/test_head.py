@@ -111,3 +111,34 @@ def test_stop_during_caching_raises_stopped(default_model):
 def test_bad_settings_say_what_is_wrong(change, message):
     with pytest.raises(ValueError, match=message):
         training.HeadSettings(**change)
+
+
+def test_compiling_the_step_ahead_leaves_the_head_fresh(default_model, train_states,
+                                                        heldout_states):
+    job = training.HeadTraining(default_model, train_states, heldout_states,
+                                training.HeadSettings(seed=3))
+    fresh = training.fresh_model(default_model, training.HeadSettings(seed=3))
+    for got, expected in zip(job.model.head.weights, fresh.head.weights, strict=True):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    assert job.model.head_check.message == fresh.head_check.message
+    assert int(job._logits.optimizer.iterations.numpy()) == 0
+    job.run(steps=1)
+    assert int(job._logits.optimizer.iterations.numpy()) == 1
+    assert job.model.head_check.trained
+
+
+def test_the_last_layer_at_the_positions_equals_the_full_encoder(default_model):
+    import keras
+
+    from mlmviz.compiled import encoder_inputs
+    from mlmviz.model import sequence_output
+
+    batch = next(training._selections(default_model, training.heldout_corpus()[:200], 500, 0, 0))
+    encoder = training._gathering_encoder(default_model.backbone)
+    assert any(isinstance(layer, training.LastLayerAtPositions) for layer in encoder.layers)
+    ids = batch.token_ids[:16]  # (16, 64)
+    inputs = encoder_inputs(default_model.backbone, ids, (ids != 0).astype("int32"))
+    full = keras.Model(default_model.backbone.input, sequence_output(default_model.backbone))
+    expected = np.take_along_axis(full.predict_on_batch(inputs), batch.positions[:16, :, None], 1)
+    got = encoder.predict_on_batch({**inputs, "mask_positions": batch.positions[:16]})
+    np.testing.assert_allclose(got, expected, atol=1e-4)
