@@ -169,7 +169,7 @@ FIELDS = {
                        "model A's top guess)"),
     "compare_hide": Field(False, flag, "Compare: hide the special tokens in the attention"),
     "tlr": Field(0.003, one_of(LEARNING_RATES), "Train the head: learning rate"),
-    "tbatch": Field(512, one_of(BATCH_SIZES), "Train the head: batch size"),
+    "tbatch": Field(128, one_of(BATCH_SIZES), "Train the head: batch size"),
     "tuntied": Field(False, flag, "Train the head: an untied output (its own kernel)"),
     "tact": Field("gelu", choice(ACTIVATIONS), "Train the head: intermediate activation"),
     "tembed": Field(False, flag, "Train the head: let training change the tied embedding"),

@@ -10,6 +10,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
+import view
 from mlmviz.training import head as head_training
 from mlmviz.training import jobs
 
@@ -181,3 +182,12 @@ def test_explore_makes_the_trained_head_the_model_of_every_page(made, tmp_path):
     top = trained.fill_mask(text, top_k=1)["masks"][0]["predictions"][0]["token"]
     bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
     assert bars["y"][0] == top  # the first bar: the trained head's top guess
+
+
+def test_the_page_opens_with_the_packages_default_settings():
+    defaults = head_training.HeadSettings()
+    assert (view.FIELDS["tlr"].default, view.FIELDS["tbatch"].default,
+            view.FIELDS["tact"].default, view.FIELDS["tuntied"].default,
+            view.FIELDS["tembed"].default) == (
+        defaults.learning_rate, defaults.batch_size, defaults.activation,
+        not defaults.tied, defaults.train_embedding)
