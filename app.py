@@ -180,9 +180,13 @@ def show_model(model):
 def show_head_check(slot, model):
     """The head check of the page's own head when it set one this run, else the model's."""
     check, whose = st.session_state.pop(PAGE_HEAD_CHECK, (model.head_check, None))
-    message = check.message if whose is None else f"{whose}: {check.message}"
     with slot:
-        (st.caption if check.trained else st.warning)(message)
+        if check is None:
+            st.caption(f"{whose}: training now (its head check is on the page, beside the "
+                       "curve).")
+        else:
+            message = check.message if whose is None else f"{whose}: {check.message}"
+            (st.caption if check.trained else st.warning)(message)
 
 
 ASSETS = Path(__file__).parent / "assets"

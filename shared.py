@@ -53,9 +53,10 @@ PAGE_HEAD_CHECK = "page_head_check"  # session state: (HeadCheck, whose head), t
 
 
 def show_head_check(check, whose):
-    """Let the sidebar's head check show `check` (a `HeadCheck`) after this run: the
-    page works with another head than the loaded model's, `whose` in words. Call it
-    from the page's body, not from a fragment (app.py draws it after full runs)."""
+    """Let the sidebar's head check show `check` (a `HeadCheck`, or None while that
+    head is training) after this run: the page works with another head than the
+    loaded model's, `whose` in words. Call it from the page's body, not from a
+    fragment (app.py draws it after full runs only)."""
     st.session_state[PAGE_HEAD_CHECK] = (check, whose)
 
 

@@ -213,12 +213,11 @@ def percent(probability):
 
 
 def page_check(job, fresh_check):
-    """The head check of this page's head: the fresh one, the one training, or the result."""
-    if job is None:
+    """The head check of this page's head (the fresh one or the result), or None
+    while it trains (the sidebar does not follow the training's every step)."""
+    if job is None or (job.ended and job.result is None):
         return fresh_check
-    if job.ended and job.result is not None:
-        return job.result.head_check
-    return job.progress.get("head_check") or fresh_check
+    return job.result.head_check if job.ended else None
 
 
 def show_check(check):

@@ -71,8 +71,8 @@ def _check(app):
 def _sidebar_check(app):
     """The sidebar's head-check line (a caption when trained, a warning when not)."""
     lines = [e.value for e in [*app.sidebar.caption, *app.sidebar.warning]]
-    return next(line for line in lines if "head" in line.lower() and "check" not in line.lower()
-                and ("trained" in line or "initialised" in line))
+    return next(line for line in lines
+                if line.startswith(("This page's head:", "The head", "The checkpoint")))
 
 
 def _guesses(app):
@@ -94,6 +94,7 @@ def test_start_grows_the_curve_stop_stops_and_reset_gives_a_fresh_head():
     fresh = _guesses(app)
     _button(app, "Start").click().run()
     assert app.select_slider(key="tlr").disabled  # the settings are those it started with
+    assert _sidebar_check(app).startswith("This page's head: training now")
     _poll(app, lambda a: len(_curve(a)) >= 3)
     assert "trained weights" in _check(app) and _guesses(app) != fresh
     _button(app, "Stop").click().run()
