@@ -26,7 +26,10 @@ def _until(condition, what):
 def test_the_curve_grows_and_the_guesses_change_while_the_head_trains(page: Page, base_url):
     page.goto(f"{base_url}/train_head?tpos=2000&tsec=300")
     _settle(page)
-    expect(page.get_by_text("freshly initialised")).to_be_visible(timeout=60_000)
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text("freshly initialised")).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stSidebar").get_by_text(
+        "This page's head: The head looks freshly initialised")).to_be_visible()
     expect(page.locator(GUESSES)).to_have_count(3)
     fresh = page.locator(GUESSES).all_inner_texts()
     assert _points(page) == 0
@@ -38,7 +41,7 @@ def test_the_curve_grows_and_the_guesses_change_while_the_head_trains(page: Page
     expect(page.get_by_text("Training: step")).to_be_visible()
     guesses = page.locator(GUESSES).all_inner_texts()
     assert len(guesses) == 3 and guesses != fresh
-    expect(page.get_by_text("Head check: The head has trained")).to_be_visible()
+    expect(main.get_by_text("Head check: The head has trained")).to_be_visible()
 
     page.get_by_role("button", name="Stop").click()
     expect(page.get_by_text("Stopped after")).to_be_visible(timeout=30_000)
