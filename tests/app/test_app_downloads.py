@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -42,20 +41,6 @@ FILES = {
         "PCA coordinates (CSV)": "mlmviz-states-batch-pca.csv",
     },
 }
-
-
-@pytest.fixture
-def made(monkeypatch):
-    """File name -> the callable a download button registered to build it."""
-    made = {}
-    register = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return register(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
-    return made
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from hf_checkpoints import make_checkpoint, noisy_default
 from markdown_it import MarkdownIt
 from nested import close
 from safetensors.numpy import load_file, save_file
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
@@ -23,20 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 SAMPLE = ROOT / "assets" / "heldout-sample.txt"
 LINES = 24  # lines evaluated: a few seconds
-
-
-@pytest.fixture
-def made(monkeypatch):
-    """File name -> the callable a download button registered to build it."""
-    made = {}
-    register = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return register(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
-    return made
 
 
 @pytest.fixture

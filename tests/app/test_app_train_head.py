@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
@@ -127,20 +126,6 @@ def test_two_sessions_starting_at_once_one_trains_one_waits_and_can_cancel():
     assert any("Cancelled" in t for t in _texts(waiting[0]))
     assert _button(waiting[0], "Start").disabled is False
     _button(running, "Stop").click().run()
-
-
-@pytest.fixture
-def made(monkeypatch):
-    """File name -> the callable a download button registered to build it."""
-    made = {}
-    register = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return register(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
-    return made
 
 
 def test_a_failing_training_says_why_and_the_page_keeps_working(monkeypatch):
