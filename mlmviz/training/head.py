@@ -20,6 +20,7 @@ import json
 import math
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -296,7 +297,20 @@ class LastLayerAtPositions(keras.layers.Layer):
         return tuple(positions_shape) + (hidden_shape[-1],)
 
 
+_GATHERING = weakref.WeakKeyDictionary()  # backbone -> its `_gathering_encoder`
+
+
 def _gathering_encoder(backbone):
+    """`_build_gathering_encoder(backbone)`, built once per encoder: its compiled
+    program serves every later caching of that encoder (each page's training
+    caches its training and held-out states; building and compiling took ~2 s)."""
+    encoder = _GATHERING.get(backbone)
+    if encoder is None:
+        encoder = _GATHERING[backbone] = _build_gathering_encoder(backbone)
+    return encoder
+
+
+def _build_gathering_encoder(backbone):
     """A compiled functional model: encoder inputs + `mask_positions` -> states there.
 
     When the encoder ends in a keras-hub `TransformerEncoder` whose output is

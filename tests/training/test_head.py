@@ -142,3 +142,19 @@ def test_the_last_layer_at_the_positions_equals_the_full_encoder(default_model):
     expected = np.take_along_axis(full.predict_on_batch(inputs), batch.positions[:16, :, None], 1)
     got = encoder.predict_on_batch({**inputs, "mask_positions": batch.positions[:16]})
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_the_kept_caching_encoder_does_not_keep_its_model_alive():
+    """The compiled caching encoder is kept per encoder for later cachings, but only
+    while its model lives: a model the app evicts frees its memory."""
+    import gc
+    import weakref
+
+    import mlmviz
+
+    model = mlmviz.load("default")
+    training.cache_states(model, training.heldout_corpus()[:20], max_positions=10)
+    backbone = weakref.ref(model.backbone)
+    del model
+    gc.collect()
+    assert backbone() is None
