@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mlmviz.distributions import softmax
 from mlmviz.model import check_head
 from mlmviz.training import head as head_training
 
@@ -74,8 +75,7 @@ class Probes:
         """Per probe sentence, the `k` most probable tokens of `head` (`Answer`s)."""
         positions = np.arange(self.gathered.shape[1], dtype="int32")[None]  # (1, probes)
         logits = head.stages(self.gathered, positions)["logits"][0]  # (probes, vocab) float32
-        logits = logits - logits.max(axis=-1, keepdims=True)
-        probabilities = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        probabilities = softmax(logits)  # (probes, vocab)
         best = np.argsort(-probabilities, axis=-1)[:, :k]  # (probes, k)
         return [[Answer(self.vocabulary[i], float(row[i])) for i in ids]
                 for row, ids in zip(probabilities, best)]
