@@ -64,7 +64,7 @@ def convert(model, precision):
         return model
     try:
         backbone = rebuild(model.backbone, precision)
-        head = _rebuild_head(model.head, backbone.token_embedding, precision)
+        head = rebuild_head(model.head, backbone.token_embedding, precision)
     except Exception as error:  # deserializing a model raises many types
         raise CheckpointError(
             f"{model.metadata['source']} could not be converted to {precision}: {error}"
@@ -90,7 +90,7 @@ def rebuild(layer, precision):
     return copy
 
 
-def _rebuild_head(head, token_embedding, precision):
+def rebuild_head(head, token_embedding, precision):
     """`head` rebuilt under `precision`, tied to `token_embedding` when it was tied."""
     config = {**head.get_config(), "dtype": precision, "token_embedding": None}
     if head.token_embedding is not None:

@@ -32,6 +32,7 @@ from keras import ops
 from mlmviz.compiled import encoder_inputs
 from mlmviz.layers import MaskedLMHead
 from mlmviz.model import MaskedLM, check_head, encoder_calls, sequence_output
+from mlmviz.precision import rebuild_head
 from mlmviz.training.corruption import corrupt
 from mlmviz.training.train import max_predictions, pack
 
@@ -573,20 +574,7 @@ class HeadTraining:
         embedding is shared with the training and moves on).
         """
         head = self.model.head
-        copy = MaskedLMHead.from_config(
-            {**head.get_config(), "token_embedding": None}
-        ) if head.token_embedding is None else MaskedLMHead(
-            token_embedding=head.token_embedding,
-            intermediate_activation=head.intermediate_activation,
-            layer_norm_epsilon=head.layer_norm_epsilon,
-            name=head.name,
-        )
-        copy.build((None, None, self.model.metadata["hidden_dim"]))
-        own = [w for w in head.weights if "embeddings" not in w.path]
-        for target, source in zip(
-            [w for w in copy.weights if "embeddings" not in w.path], own, strict=True
-        ):
-            target.assign(keras.ops.convert_to_numpy(source))
+        copy = rebuild_head(head, head.token_embedding, head.dtype_policy.name)
         metadata = {**self.model.metadata, "source": f"trained head on {self._base_source()}"}
         return MaskedLM(self.model.tokenizer, self.model.backbone, copy, metadata,
                         check_head(copy))
