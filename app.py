@@ -177,7 +177,7 @@ def show_model(model):
     return check_slot
 
 
-def show_head_check(slot, model):
+def draw_head_check(slot, model):
     """The head check of the page's own head when it set one this run, else the model's."""
     check, whose = st.session_state.pop(PAGE_HEAD_CHECK, (model.head_check, None))
     with slot:
@@ -237,4 +237,4 @@ try:
 finally:  # also after st.stop(): the URL and the notes follow every run
     view.sync_url()
     view.show_notes(notes)
-    show_head_check(check_slot, current_model())
+    draw_head_check(check_slot, current_model())
