@@ -14,6 +14,7 @@ from mlmviz.precision import HELP as PRECISION_HELP, describe_agreement  # noqa:
 from mlmviz.sources import hub  # noqa: E402
 from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
 from mlmviz.sources.known import KNOWN_MODELS, known  # noqa: E402
+from mlmviz.sources.load import default_model_cloze  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
 import view  # noqa: E402
 from shared import PAGE_HEAD_CHECK, UPLOADS, current_model, current_precision, current_source, load_model  # noqa: E402
@@ -169,12 +170,26 @@ def show_model(model):
         f"{meta['parameters'] / 1e6:.1f} M parameters, "
         f"{'tied' if meta['tied'] else 'untied'} output embedding."
     )
+    if meta["source"] == "default":
+        st.caption(default_model_line(meta))
     for warning in model.warnings:
         st.warning(warning)
     check_slot = st.empty()  # filled after the page ran: it may show its own head's
     st.caption(f"Weights `{meta['weight_hash']}` · head runs on **{device_name()}**")
     st.caption(f"Precision: {describe_agreement(meta)}")
     return check_slot
+
+
+def default_model_line(meta):
+    """The embedded model in one plain sentence: its size, how often it is
+    right (its `cloze.json`), and that well-known models answer better."""
+    cloze = default_model_cloze()
+    return (
+        f"A tiny model ({meta['parameters'] / 1e6:.1f} M parameters) trained for mlmviz: its "
+        f"first guess is right in {cloze['top1']} of {cloze['sentences']} everyday sentences, "
+        f"and a right word is in its top 5 in {cloze['top5']}. A well-known model such as "
+        f"{KNOWN_MODELS[0].repo_id.split('/')[-1]} (Model: Well-known model) answers better."
+    )
 
 
 def draw_head_check(slot, model):

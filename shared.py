@@ -95,16 +95,34 @@ def second_model(source):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def examples(ref):
-    """Example sentences for the model of `ref` (`current_ref()`): those it answers best first
-    (`mlmviz.examples.rank_examples`), then one without a mask to click.
+def ranked_examples(ref):
+    """The candidate examples as the model of `ref` (`current_ref()`) answers them,
+    those it answers best first (`mlmviz.examples.rank_examples`).
 
     A model with NaN or infinite weights answers nothing (the pages say so
-    and stop): it gets the sentence without a mask only.
+    and stop): it gets none.
     """
     model = load_model(*ref)
-    ranked = [] if model.warnings else rank_examples(model)
-    return [example.text for example in ranked] + [UNMASKED]
+    return [] if model.warnings else rank_examples(model)
+
+
+def examples(ref):
+    """Example sentences for the model of `ref`: those it answers best first,
+    then one without a mask to click."""
+    return [example.text for example in ranked_examples(ref)] + [UNMASKED]
+
+
+def example_label(ref):
+    """A function that labels an example sentence for the Examples box: the
+    ones the model of `ref` answers (every hidden word its first guess) are
+    marked with their answer."""
+    answered = {e.text: e.answers for e in ranked_examples(ref) if e.answered}
+
+    def label(text):
+        if text in answered:
+            return f"{text}  ✓ the model says “{', '.join(answered[text])}”"
+        return text
+    return label
 
 
 def text_and_masks(model, pills=True):

@@ -11,8 +11,8 @@ from mlmviz import export
 from mlmviz.analysis.filled import filled_segments
 from mlmviz.figures.probabilities import probability_bars
 from shared import (
-    chart, chart_columns, current_model, current_ref, examples, explain, predictions, table,
-    text_and_masks,
+    chart, chart_columns, current_model, current_ref, example_label, examples, explain,
+    predictions, table, text_and_masks,
 )
 
 st.title("Fill the mask")
@@ -65,7 +65,9 @@ def filled_markdown(text, encoding, fills):
 
 st.selectbox(
     "Examples", EXAMPLES, index=None, placeholder="Pick an example sentence",
-    key="example", on_change=use_example,
+    key="example", on_change=use_example, format_func=example_label(current_ref()),
+    help="✓: the model's first guess is the hidden word. The sentences it answers "
+    "come first; the last one has no mask: click its words to hide them.",
 )
 with st.expander("Load a saved view (.json)"):
     st.file_uploader("View file", type=["json"], key="view_file", on_change=load_view)

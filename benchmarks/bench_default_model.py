@@ -5,6 +5,7 @@ Run from the repository root:
     .venv/bin/python benchmarks/bench_default_model.py                 # the embedded model
     .venv/bin/python benchmarks/bench_default_model.py OLD_DIR NEW_DIR # side by side
     .venv/bin/python benchmarks/bench_default_model.py --sentences     # + each answer
+    .venv/bin/python benchmarks/bench_default_model.py --write-summary # + cloze.json
 
 Each DIR is a Hugging Face masked-LM folder (the embedded model is
 `mlmviz/assets/default-model`; an earlier one comes out of git with
@@ -21,9 +22,13 @@ For each model it prints:
   model's split (`benchmarks/data/heldout-2025.txt`), which neither model
   trained on.
 - the median time of `fill_mask` on a one-line sentence (interleaved runs).
+
+`--write-summary` writes the embedded model's everyday hits to its
+`cloze.json`, which the app's sidebar quotes (a test keeps the two equal).
 """
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -37,7 +42,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from common import alternate, machine_lines, median_ms  # noqa: E402
 
 import mlmviz  # noqa: E402
+from mlmviz.analysis.cloze import read_cloze, score_cloze  # noqa: E402
 from mlmviz.sources.hf import load_hf_directory  # noqa: E402
+from mlmviz.sources.load import DEFAULT_CLOZE  # noqa: E402
 from mlmviz.tokenization import Tokenizer  # noqa: E402
 from mlmviz.training.train import build_training_model, masked_accuracy, pack  # noqa: E402
 
@@ -46,27 +53,6 @@ HELDOUT = {"held-out": ROOT / "assets" / "heldout-sample.txt",
            "old held-out": ROOT / "benchmarks" / "data" / "heldout-2025.txt"}
 SEQUENCE_LENGTH = 64
 TIMED_SENTENCE = "she put the milk in the [MASK]."
-
-
-def read_cloze(path):
-    """[(sentence, {acceptable answers})] from a `sentence<TAB>a, b, c` file."""
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text, answers = line.split("\t")
-        rows.append((text, {a.strip() for a in answers.split(",")}))
-    return rows
-
-
-def cloze_hits(model, rows):
-    """(top-1 hits, top-5 hits, [(sentence, top-3 tokens)])."""
-    top1 = top5 = 0
-    answers = []
-    for text, accepted in rows:
-        tokens = [p["token"] for p in model.fill_mask(text, top_k=5)["masks"][0]["predictions"]]
-        top1 += tokens[0] in accepted
-        top5 += bool(accepted & set(tokens))
-        answers.append((text, tokens[:3]))
-    return top1, top5, answers
 
 
 def heldout_accuracy(directory, corpus):
@@ -85,6 +71,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("models", nargs="*", default=[str(ROOT / "mlmviz/assets/default-model")])
     parser.add_argument("--sentences", action="store_true", help="print each model's top-3")
+    parser.add_argument("--write-summary", action="store_true",
+                        help="write the embedded model's everyday hits to its cloze.json")
     args = parser.parse_args()
     print("\n".join(machine_lines()))
     models = {path: mlmviz.load(path) for path in args.models}
@@ -93,24 +81,28 @@ def main():
     print("\n| model | everyday top-1 | everyday top-5 | teacher top-1 | teacher top-5 | "
           + " | ".join(HELDOUT) + " | fill_mask ms |")
     print("|---" * (6 + len(HELDOUT)) + "|")
-    answers = {}
+    scores = {}
     for path, model in models.items():
         cells = []
-        for name, rows in sets.items():
-            top1, top5, answers[path, name] = cloze_hits(model, rows)
-            cells += [f"{top1}/{len(rows)} ({top1 / len(rows):.0%})",
-                      f"{top5}/{len(rows)} ({top5 / len(rows):.0%})"]
+        for name, items in sets.items():
+            score = scores[path, name] = score_cloze(model, items)
+            cells += [f"{hits}/{score.sentences} ({hits / score.sentences:.0%})"
+                      for hits in (score.top1, score.top5)]
         cells += [f"{heldout_accuracy(path, corpus):.1%}" for corpus in HELDOUT.values()]
         cells.append(f"{median_ms(times[path]):.1f}")
         print(f"| {path} | " + " | ".join(cells) + " |")
+    if args.write_summary:
+        score = score_cloze(mlmviz.load("default"), sets["everyday"])
+        summary = {"sentences": score.sentences, "top1": score.top1, "top5": score.top5}
+        DEFAULT_CLOZE.write_text(json.dumps(summary) + "\n")
     if args.sentences:
         for name in sets:
             print(f"\n{name}: top-3 per model\n")
             print("| sentence | " + " | ".join(models) + " |")
             print("|---" * (1 + len(models)) + "|")
-            for i, (text, _) in enumerate(sets[name]):
-                print(f"| {text} | " + " | ".join(
-                    ", ".join(answers[path, name][i][1]) for path in models) + " |")
+            for i, item in enumerate(sets[name]):
+                print(f"| {item.text} | " + " | ".join(
+                    ", ".join(scores[path, name].guesses[i][:3]) for path in models) + " |")
 
 
 if __name__ == "__main__":

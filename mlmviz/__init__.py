@@ -20,7 +20,7 @@ _EXPORTS = {
     "load": "mlmviz.sources.load",
     "save": "mlmviz.sources.saving",
 }
-_ANALYSIS = ("anatomy", "attention", "compare", "evaluation", "gathered", "logit_lens",
+_ANALYSIS = ("anatomy", "attention", "cloze", "compare", "evaluation", "gathered", "logit_lens",
              "masking_lab", "neighbours", "paired", "projection", "pseudo_likelihood")
 __all__ = list(_EXPORTS) + list(_ANALYSIS)
 

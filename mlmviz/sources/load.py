@@ -16,6 +16,7 @@ Pickle-based files (.bin, .pt, .pth, .ckpt, ...) are refused unopened.
 """
 
 import hashlib
+import json
 from pathlib import Path
 
 import keras
@@ -28,6 +29,9 @@ from mlmviz.sources.hf import load_hf_directory
 from mlmviz.tokenization import Tokenizer
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default-model"
+# The default model's hits on the everyday cloze set (benchmarks/cloze/everyday.tsv),
+# written by `benchmarks/bench_default_model.py --write-summary`.
+DEFAULT_CLOZE = DEFAULT_MODEL / "cloze.json"
 KERAS_FILE = "model.keras"  # what `train-head --out DIR` writes in DIR
 # What a Hugging Face checkpoint folder holds that mlmviz reads.
 HF_FILES = ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt",
@@ -61,6 +65,12 @@ def load(source="default", precision="float32"):
     """
     check_precision(precision)
     return convert(_load_float32(str(source)), precision)
+
+
+def default_model_cloze():
+    """How often the default model fills an everyday blank right:
+    `{"sentences": n, "top1": hits, "top5": hits}` (its `cloze.json`)."""
+    return json.loads(DEFAULT_CLOZE.read_text())
 
 
 def _load_float32(source):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mlmviz.examples import CANDIDATES, HIDDEN
+from mlmviz.examples import CANDIDATES, HIDDEN, UNMASKED
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -42,14 +42,18 @@ def test_clicking_a_token_masks_it_and_clicking_again_unmasks_it(app):
     assert len(app.get("plotly_chart")) == 1
 
 
-def test_the_first_examples_offered_are_answered_by_the_model(app):
+def test_the_first_examples_offered_are_answered_by_the_model_and_marked(app):
     app.run()
-    hidden = {HIDDEN.sub("[MASK]", c): HIDDEN.findall(c)[0] for c in CANDIDATES}
-    for example in app.selectbox(key="example").options[:3]:
+    hidden = {HIDDEN.sub("[MASK]", c): HIDDEN.findall(c) for c in CANDIDATES}
+    labels = app.selectbox(key="example").options
+    assert labels[-1] == UNMASKED and "✓" not in labels[-1]
+    for label in labels[:3]:
+        example, mark = label.split("  ✓ ")
+        assert mark == f"the model says “{', '.join(hidden[example])}”"
         app.selectbox(key="example").select(example).run()
         assert not app.exception
         assert app.text_area(key="text").value == example
-        assert _bars(app)[0][0] == hidden[example]  # the top bar is the hidden word
+        assert _bars(app)[0][0] == hidden[example][0]  # the top bar is the hidden word
 
 
 def test_top_k_controls_the_number_of_bars(app):
