@@ -8,7 +8,9 @@ Usage::
 Writes ``OUT_DIR/train.txt`` and ``OUT_DIR/heldout.txt``: one plain English
 sentence (5-60 words) per line, deduplicated (case- and punctuation-
 insensitive), shuffled with a fixed seed; the held-out split is ~1% of the
-lines (at least 2,000) and shares no line with the training split.  Lines of
+lines (at least 2,000) and shares no line with the training split.
+``OUT_DIR/train-everyday.txt`` and ``train-modern.txt`` hold the training
+lines of some sources only (``SUBSETS``), in the same order.  Lines of
 ``--exclude`` files (an earlier model's held-out split, so that it stays
 held out for the new model too) are left out of both.
 
@@ -94,6 +96,11 @@ CAPS = {             # max share of the final lines per source
     "bible": 0.03, "austen": 0.06, "wordnet-glosses": 0.08, "wordnet-examples": 0.08,
     "wikipedia": 0.15,
 }
+# Narrower training texts for the last training stages: the training split's
+# lines from these sources, in the same order, are also written as
+# train-NAME.txt.
+SUBSETS = {"everyday": ("tatoeba", "chitchat", "wordnet-examples"),
+           "modern": ("tatoeba", "chitchat", "wordnet-examples", "wikipedia")}
 CLOZE_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "cloze"
 
 DEBS = ("wordnet-base", "r-cran-janeaustenr", "sword-text-web")
@@ -506,7 +513,16 @@ def split_heldout(by_source: Dict[str, List[str]], rng: random.Random
     items = [(s, line) for s in sorted(by_source) for line in by_source[s]]
     rng.shuffle(items)
     n_heldout = max(HELDOUT_MIN, round(HELDOUT_FRACTION * len(items)))
-    return items[n_heldout:], items[:n_heldout]
+    train, heldout = items[n_heldout:], items[:n_heldout]
+    # Lines that differ only in where words break ("I'm" / "Im") escape
+    # `dedup_key`: drop such held-out lines rather than reshuffle the split.
+    seen = {_letters(line) for _, line in train}
+    return train, [(s, line) for s, line in heldout if _letters(line) not in seen]
+
+
+def _letters(text: str) -> str:
+    """`text`'s letters and digits only, lower-cased."""
+    return "".join(re.findall(r"[a-z0-9]", text.lower()))
 
 
 def write_lines(path: Path, items: List[Tuple[str, str]]) -> None:
@@ -563,6 +579,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     train, heldout = split_heldout(by_source, rng)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_lines(args.out_dir / "train.txt", train)
+    for name, sources in SUBSETS.items():
+        write_lines(args.out_dir / f"train-{name}.txt", [i for i in train if i[0] in sources])
     write_lines(args.out_dir / "heldout.txt", heldout)
     report(train, heldout)
     print(f"wrote {args.out_dir}/train.txt and heldout.txt "

@@ -127,8 +127,8 @@ def bias_weight(stages, mask_index, top_k=10):
     ranks close together.
 
     Measured over the 394 words of 38 everyday sentences, masked one at a
-    time: the default model's ratio lies in 0.04–0.15 (0.19 with every word
-    masked at once); a tiny random BERT whose bias has std 0.5 gives
+    time: the first default model's ratio lay in 0.04–0.15 (0.19 with every
+    word masked at once); a tiny random BERT whose bias has std 0.5 gives
     0.3–0.6, and a bias of std 4, or +5 on one token in 50, gives over 1.
 
     Returns:
