@@ -115,8 +115,9 @@ def choose_corpus():
     if kind == view.CORPORA[0]:
         corpus = sample_corpus()
         st.caption(f"{len(corpus.lines):,} sentences the default model never trained on "
-                   "(WordNet examples and definitions, Jane Austen, the World English Bible; "
-                   "sources and licences in `assets/heldout-sample.md`).")
+                   "(everyday sentences from Tatoeba, casual chat, Wikipedia summaries, WordNet, "
+                   "a little Austen and Bible; sources and licences in "
+                   "`assets/heldout-sample.md`).")
         return corpus
     st.file_uploader("A UTF-8 text file, one sentence per line", type=["txt"],
                      key="eval_file", on_change=remember_upload)

@@ -14,12 +14,15 @@ def test_the_sentences_the_model_answers_come_first(default_model):
     assert rest == sorted(rest, reverse=True)
 
 
-def test_a_sentence_the_model_gets_wrong_is_not_offered_early(default_model):
+def test_the_sentences_the_model_gets_wrong_are_not_offered_early(default_model):
     ranked = rank_examples(default_model)
-    week = next(e for e in ranked if e.answers == ("week",))
-    top = default_model.fill_mask(week.text, top_k=1)["masks"][0]["predictions"][0]["token"]
-    assert top != "week" and not week.answered  # the default model says "day"
-    assert ranked.index(week) >= sum(e.answered for e in ranked)
+    wrong = [e for e in ranked if not e.answered]
+    assert wrong, "the default model answers every candidate; the test needs one it misses"
+    for example in wrong:
+        masks = default_model.fill_mask(example.text, top_k=1)["masks"]
+        tops = tuple(mask["predictions"][0]["token"] for mask in masks)
+        assert tops != example.answers
+        assert ranked.index(example) >= sum(e.answered for e in ranked)
 
 
 def test_every_candidate_is_written_with_the_models_mask_token(default_model):

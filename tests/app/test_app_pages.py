@@ -152,7 +152,7 @@ def test_the_scatter_caption_follows_an_untied_checkpoint(tiny_checkpoint):
 def test_anatomy_says_the_default_models_bias_is_negligible_instead_of_listing_it(app):
     _open(app, "anatomy")
     note = next(i.value for i in app.info if "bias is negligible" in i.value)
-    assert "for this checkpoint" in note and "-9.23 to +0.91 over the vocabulary" in note
+    assert "for this checkpoint" in note and "-9.46 to +0.92 over the vocabulary" in note
     assert "uniform would be 0.0033%" in note
     assert not any("from the bias alone" in m.value for m in app.markdown)
     bars = next(c for c in _charts(app) if c["layout"]["title"]["text"].startswith("Probability"))
