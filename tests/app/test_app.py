@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mlmviz.examples import CANDIDATES, HIDDEN, UNMASKED
+from mlmviz.sources.load import default_model_cloze
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -31,6 +32,10 @@ def test_default_view_predicts_the_typed_mask(app):
     sidebar = " ".join(m.value for m in app.sidebar.markdown)
     assert "default" in sidebar and "bert" in sidebar
     assert not app.sidebar.warning, "the default model's head must look trained"
+    cloze = default_model_cloze()  # the sidebar says how big it is and how often it is right
+    line = next(c.value for c in app.sidebar.caption if c.value.startswith("A tiny model"))
+    assert "4.4 M parameters" in line and "answers better" in line
+    assert f"right in {cloze['top1']} of {cloze['sentences']} everyday sentences" in line
 
 
 def test_clicking_a_token_masks_it_and_clicking_again_unmasks_it(app):
