@@ -514,7 +514,7 @@ def test_cli_predict_exits_0_or_2_with_one_line_per_error_on_stderr(default_mode
             if "error" in record:
                 assert set(record) == {"text", "error"} and status == 2
                 continue
-            assert set(record) == {"text", "model", "tokens", "masks"}
+            assert set(record) == {"text", "model", "precision", "agreement", "tokens", "masks"}
             for mask in record["masks"]:
                 p = [q["probability"] for q in mask["predictions"]]
                 assert all(math.isfinite(x) and 0 <= x <= 1 for x in p) and p == sorted(p)[::-1]
