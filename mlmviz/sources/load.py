@@ -15,6 +15,7 @@ Sources:
 Pickle-based files (.bin, .pt, .pth, .ckpt, ...) are refused unopened.
 """
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -67,9 +68,11 @@ def load(source="default", precision="float32"):
     return convert(_load_float32(str(source)), precision)
 
 
+@functools.cache
 def default_model_cloze():
     """How often the default model fills an everyday blank right:
-    `{"sentences": n, "top1": hits, "top5": hits}` (its `cloze.json`)."""
+    `{"sentences": n, "top1": hits, "top5": hits}` (its `cloze.json`, read
+    once: the app's sidebar quotes it on every run). Do not mutate it."""
     return json.loads(DEFAULT_CLOZE.read_text())
 
 
