@@ -14,6 +14,7 @@ from safetensors.numpy import load_file, save_file
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
+import shared
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.line_scores import line_scores, worst_lines
 from mlmviz.figures.evaluation import short_count
@@ -44,28 +45,39 @@ def _metrics(app):
     return {metric.label: metric.value for metric in app.metric}
 
 
+@pytest.fixture
+def page_model(page):
+    """The model object the page runs (the app's cached load of the default model).
+
+    References are computed with it, not with a separate load: two loads trace
+    their graphs for different batch shapes and may round float32 sums apart,
+    enough to flip a near tie of the top two tokens (a random failure once).
+    """
+    return shared.load_model("default")
+
+
 def _close(a, b):
-    """Equal through lists and dicts, floats to 1e-5 (1e-6 absolute): the page's model
-    and this test's are separate loads, whose compiled graphs (traced for other batch
-    shapes) may round float32 sums differently in the last digits."""
+    """Equal through lists and dicts, floats to 1e-5 (1e-6 absolute): the float32
+    rounding a graph traced for another batch shape may change (the ranks and
+    top-1 tokens compared exactly come from the same model object)."""
     return close(a, b, rel=1e-5, abs_=1e-6)
 
 
-def _reference(default_model):
+def _reference(model):
     """The summary and the detail records of the page's run, computed directly."""
     records = []
     with open(SAMPLE, encoding="utf-8") as corpus:
-        summary = evaluate(default_model, corpus, rate=0.15, seed=0, max_lines=LINES,
+        summary = evaluate(model, corpus, rate=0.15, seed=0, max_lines=LINES,
                            on_details=records.extend)
     return summary, records
 
 
-def test_a_run_shows_the_progress_bar_and_the_summarys_numbers(page, made, default_model):
+def test_a_run_shows_the_progress_bar_and_the_summarys_numbers(page, made, page_model):
     assert not page.metric and not page.get("progress")  # nothing runs before the click
     _run(page)
     bar = page.get("progress")[0].proto
     assert bar.value == 100 and f"Evaluated {LINES} lines" in bar.text
-    summary, records = _reference(default_model)
+    summary, records = _reference(page_model)
     assert _metrics(page) == {
         "Top-1 accuracy": f"{summary['top1_accuracy']:.1%}",
         "Top-5 accuracy": f"{summary['top5_accuracy']:.1%}",
@@ -104,9 +116,9 @@ def test_the_result_survives_reruns_and_a_new_setting_marks_it_stale(page):
     assert _metrics(page) == shown
 
 
-def test_a_worst_line_opens_on_predict_with_its_text_and_masks(page, default_model):
+def test_a_worst_line_opens_on_predict_with_its_text_and_masks(page, page_model):
     _run(page)
-    _, records = _reference(default_model)
+    _, records = _reference(page_model)
     worst = worst_lines(line_scores(records), 10).iloc[0]
     text = SAMPLE.read_text(encoding="utf-8").splitlines()[worst["line"]]
     page.button(key=f"eval_open_{worst['line']}").click().run()
@@ -181,12 +193,12 @@ def _signed(value):
 
 
 def test_a_second_model_shows_the_paired_comparison_of_evaluate(
-        page, made, default_model, other_checkpoint):
+        page, made, page_model, other_checkpoint):
     _run(_with_second_model(page, other_checkpoint))
     assert len(page.get("progress")) == 1  # one pass, one bar
     with open(SAMPLE, encoding="utf-8") as corpus:
-        summary = evaluate(default_model, corpus, rate=0.15, seed=0, max_lines=LINES,
-                           compare=mlmviz.load(other_checkpoint))
+        summary = evaluate(page_model, corpus, rate=0.15, seed=0, max_lines=LINES,
+                           compare=shared.load_model(other_checkpoint))
     compared, paired = summary["compare"], summary["compare"]["paired"]
     assert paired["gains"] or paired["losses"]  # the noise changes some answers
     cards = [(m.label, m.value, m.proto.delta) for m in page.metric]
@@ -243,15 +255,15 @@ def test_a_model_b_with_another_tokenizer_says_why_and_a_still_evaluates(
     assert not [m for m in page.markdown if m.value.startswith("B is right on")]
 
 
-def test_the_masked_words_of_a_listed_line_are_bold_even_next_to_a_word(page, default_model):
+def test_the_masked_words_of_a_listed_line_are_bold_even_next_to_a_word(page, page_model):
     """CommonMark leaves `Barnabas**,**` unbolded; the page must bold every masked word."""
     _run(page)
-    _, records = _reference(default_model)
+    _, records = _reference(page_model)
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
     shown = {m.value.split("  \n")[0]: m.value.split("  \n")[1] for m in page.markdown
              if m.value.startswith("**Line")}
     for row in worst_lines(line_scores(records), 10).itertuples():
-        text, offsets = lines[row.line], default_model.tokenizer.encode(lines[row.line]).offsets
+        text, offsets = lines[row.line], page_model.tokenizer.encode(lines[row.line]).offsets
         body = next(b for h, b in shown.items() if h.startswith(f"**Line {row.line + 1}**"))
         rendered = MarkdownIt().renderInline(body)
         bold = map(html.unescape, re.findall(r"<strong>(.*?)</strong>", rendered))

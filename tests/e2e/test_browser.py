@@ -5,6 +5,7 @@ import zipfile
 from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from hf_checkpoints import make_checkpoint
 
@@ -15,6 +16,39 @@ def _settle(page: Page):
     """Wait until Streamlit has finished the current run."""
     page.wait_for_selector(IDLE, timeout=120_000)
     expect(page.locator("[data-testid=stSkeleton]")).to_have_count(0, timeout=60_000)
+
+
+def _choose(page: Page, box, name, tries=5):
+    """Pick the option `name` of the selectbox whose input is `box`, by keyboard.
+
+    Streamlit may redraw the box just after a run ends, and a list opened in
+    that moment closes again (seen on a loaded machine: the box is focused, its
+    list shut); so the list is opened again until the click lands, as a user
+    would open it again.
+    """
+    option = page.get_by_role("option", name=name, exact=True)
+    for _ in range(tries - 1):
+        box.focus()
+        box.press("ArrowDown")  # opens the list (a click may land off screen)
+        try:
+            option.click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    box.focus()
+    box.press("ArrowDown")
+    option.click()
+
+
+def _step_slider(page: Page, slider, key, field, values):
+    """Press `key` on `slider` once per value of `values`, each time waiting
+    until the link shows `field=value`: a second press during the first's
+    rerun is lost on a loaded machine."""
+    for value in values:
+        slider.focus()
+        page.keyboard.press(key)
+        page.wait_for_url(lambda url: f"{field}={value}" in url, timeout=60_000)
+        _settle(page)
 
 
 def test_first_view_shows_a_probability_chart(page: Page, base_url):
@@ -32,9 +66,7 @@ def test_first_view_shows_a_probability_chart(page: Page, base_url):
 def test_top_k_slider_changes_the_number_of_bars(page: Page, base_url):
     page.goto(base_url)
     _settle(page)
-    page.get_by_role("slider").first.focus()
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowRight")
+    _step_slider(page, page.get_by_role("slider").first, "ArrowRight", "top_k", (6, 7))
     bars = page.locator("[data-testid=stPlotlyChart] .bars .point")
     expect(bars).to_have_count(7, timeout=60_000)
 

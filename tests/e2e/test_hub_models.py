@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from hf_checkpoints import make_checkpoint
 from hub_server import serve
+from test_browser import _choose
 from tools.appserver import free_port, start_server, stop_server, wait_healthy
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
@@ -43,8 +44,7 @@ def test_a_well_known_model_downloads_under_a_progress_bar_and_stays_chosen(
     page.get_by_role("radio", name="Well-known model").check(force=True)
     box = sidebar.get_by_role("combobox", name="Hugging Face Hub model")
     expect(box).to_have_value("Choose a model…", timeout=60_000)
-    box.click()
-    page.get_by_role("option", name="bert-base-uncased · 440 MB", exact=True).click()
+    _choose(page, box, "bert-base-uncased · 440 MB")
     bar = sidebar.get_by_test_id("stProgress")
     expect(bar).to_contain_text(re.compile(r"of 0\.1\d+ MB \([1-9]?\d %\)"), timeout=60_000)
     expect(bar).to_contain_text("(100 %) · downloaded", timeout=60_000)

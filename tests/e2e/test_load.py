@@ -4,7 +4,7 @@ text, masks and top-k apart, and brings them back from the URL."""
 from playwright.sync_api import Page, expect
 
 from benchmarks import load_sessions
-from test_browser import _settle, _type_text
+from test_browser import _settle, _step_slider, _type_text
 
 TEXT = "the cat sat on the mat."
 
@@ -25,10 +25,7 @@ def _make_view(page: Page, base_url):
     _type_text(page, base_url, TEXT)
     page.get_by_test_id("stButtonGroup").get_by_role("button", name="cat", exact=True).click()
     _settle(page)
-    _top_k_slider(page).focus()
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowRight")
-    _settle(page)
+    _step_slider(page, _top_k_slider(page), "ArrowRight", "top_k", (6, 7))
 
 
 def _top_k_slider(page: Page):

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_browser import _settle, _type_text
+from test_browser import _choose, _settle, _type_text
 
 PAGES = [
     "Head anatomy", "Hidden states", "Embedding similarity", "Logit lens", "Attention",
@@ -36,9 +36,7 @@ def test_the_attention_grid_draws_and_another_head_redraws_the_matrix(page: Page
     matrix = charts.filter(has_text="who reads whom")
     expect(matrix).to_contain_text("Layer 1, head 1")
     head = page.get_by_test_id("stSelectbox").filter(has_text="Head").locator("input")
-    head.focus()
-    head.press("ArrowDown")  # opens the list (a click opens it only sometimes, off screen)
-    page.get_by_role("option", name="2", exact=True).click()
+    _choose(page, head, "2")
     page.wait_for_url(lambda url: "head=2" in url, timeout=60_000)
     _settle(page)
     expect(matrix).to_contain_text("Layer 1, head 2")
