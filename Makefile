@@ -1,8 +1,21 @@
 # The two commands of the README: `make run` and `make test`.
 VENV := .venv
 PYTHON := $(VENV)/bin/python
-PIP := $(PYTHON) -m pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# uv installs the requirements (seconds from its cache, where pip takes minutes);
+# `make INSTALLER=pip ...` installs with pip instead. uv reads no pip
+# configuration, so the find-links pip is given in PIP_FIND_LINKS are passed on.
+INSTALLER ?= uv
+UV := $(VENV)/bin/uv
+ifeq ($(INSTALLER),pip)
+INSTALL := $(PYTHON) -m pip install
+else
+INSTALL := $(UV) pip install --python $(PYTHON) $(addprefix --find-links ,$(PIP_FIND_LINKS))
+endif
+# Test processes per leg (pytest-xdist; a file's tests stay in one process, so its
+# module fixtures are built once): the browser, server and subprocess tests wait
+# more than they compute.
+WORKERS ?= 2
 
 .PHONY: run test fuzz chromium nginx
 
@@ -10,9 +23,14 @@ run: $(VENV)/.installed-run
 	$(PYTHON) -m streamlit run app.py --server.port 8501 --server.address localhost
 
 # The whole suite on TensorFlow, then the `backends` tests on JAX and on PyTorch.
+# JAX keeps what it compiled in a folder of this run (a new model object tracing
+# a program compiled before reuses it), removed at the end.
 test: $(VENV)/.installed-test chromium nginx
-	$(PYTHON) -m pytest
-	KERAS_BACKEND=jax $(PYTHON) -m pytest -m backends
+	$(PYTHON) -m pytest -n $(WORKERS) --dist loadfile
+	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
+		KERAS_BACKEND=jax JAX_COMPILATION_CACHE_DIR="$$cache" \
+		JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=-1 \
+		$(PYTHON) -m pytest -m backends -n $(WORKERS) --dist loadfile
 	KERAS_BACKEND=torch $(PYTHON) -m pytest -m backends
 
 # The property tests with over 10,000 generated inputs (minutes); prints the count.
@@ -23,12 +41,15 @@ fuzz: $(VENV)/.installed-test
 $(PYTHON):
 	python3 -m venv $(VENV)
 
-$(VENV)/.installed-run: requirements.txt | $(PYTHON)
-	$(PIP) install -r requirements.txt
+$(UV): | $(PYTHON)
+	$(PYTHON) -m pip install --quiet uv==0.13.8
+
+$(VENV)/.installed-run: requirements.txt | $(PYTHON) $(if $(filter uv,$(INSTALLER)),$(UV))
+	$(INSTALL) -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements.txt requirements-dev.txt | $(PYTHON)
-	$(PIP) install -r requirements.txt -r requirements-dev.txt
+$(VENV)/.installed-test: requirements.txt requirements-dev.txt | $(PYTHON) $(if $(filter uv,$(INSTALLER)),$(UV))
+	$(INSTALL) -r requirements.txt -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
 # Debian's Chromium for the browser tests (Playwright drives it; no download).

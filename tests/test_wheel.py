@@ -2,9 +2,9 @@
 installed into a fresh virtual environment outside the repository, its `mlmviz`
 console script predicts and evaluates and `mlmviz.load("default")` works.
 
-Slow: one wheel and one virtual environment serve the whole module; pip fetches
-the dependencies (TensorFlow among them) from the package index, or from its
-cache on later runs.
+Slow: one wheel and one virtual environment serve the whole module; uv (or pip)
+fetches the dependencies (TensorFlow among them) from the package index, or
+from its cache when `make test` has just installed them.
 """
 
 import ast
@@ -67,17 +67,28 @@ def user_env(outside):
 @pytest.fixture(scope="module")
 def venv(wheel, outside, user_env):
     """The `bin/` of a fresh virtual environment (no system site-packages)
-    into which pip has installed the wheel and its dependencies; removed
+    into which uv or pip has installed the wheel and its dependencies; removed
     afterwards (it holds about 2.5 GB)."""
     home = outside / "venv"
     _run([sys.executable, "-m", "venv", home], cwd=outside)
     assert "include-system-site-packages = false" in (home / "pyvenv.cfg").read_text()
-    # --no-compile: no .pyc of all of TensorFlow (faster to write and to remove);
-    # what the commands import is compiled as they run.
-    _run([home / "bin" / "python", "-m", "pip", "install", "--no-compile", wheel],
-         cwd=outside, timeout=INSTALL_TIMEOUT, env=user_env)
+    _run(_install_command(home / "bin" / "python", wheel), cwd=outside,
+         timeout=INSTALL_TIMEOUT, env=user_env)
     yield home / "bin"
     shutil.rmtree(home)
+
+
+def _install_command(python, wheel):
+    """Install `wheel` and its dependencies into `python`'s environment: with the
+    uv beside this interpreter (`make test` installs it; seconds from its cache),
+    else with pip. Neither writes .pyc files of all of TensorFlow (faster to
+    write and to remove); what the commands import is compiled as they run."""
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        return [python, "-m", "pip", "install", "--no-compile", wheel]
+    links = os.environ.get("PIP_FIND_LINKS", "").split()  # uv reads no pip configuration
+    return [uv, "pip", "install", "--python", python,
+            *[f"--find-links={link}" for link in links], wheel]
 
 
 def _package_files():
