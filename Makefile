@@ -17,7 +17,7 @@ endif
 # more than they compute.
 WORKERS ?= 2
 
-.PHONY: run test fuzz chromium nginx
+.PHONY: run test check fuzz chromium nginx
 
 run: $(VENV)/.installed-run
 	$(PYTHON) -m streamlit run app.py --server.port 8501 --server.address localhost
@@ -32,6 +32,12 @@ test: $(VENV)/.installed-test chromium nginx
 		JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=-1 \
 		$(PYTHON) -m pytest -m backends -n $(WORKERS) --dist loadfile
 	KERAS_BACKEND=torch $(PYTHON) -m pytest -m backends
+
+# The quick loop while working: the TensorFlow tests without the browser, the
+# servers, the wheel and Ray (make test runs everything).
+check: $(VENV)/.installed-test
+	$(PYTHON) -m pytest -n $(WORKERS) --dist loadfile --ignore=tests/e2e \
+		--ignore=tests/test_wheel.py --ignore=tests/analysis/test_ray_evaluation.py
 
 # The property tests with over 10,000 generated inputs (minutes); prints the count.
 fuzz: $(VENV)/.installed-test
