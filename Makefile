@@ -9,8 +9,10 @@ INSTALLER ?= uv
 UV := $(VENV)/bin/uv
 ifeq ($(INSTALLER),pip)
 INSTALL := $(PYTHON) -m pip install
+INSTALL_TOOL :=
 else
 INSTALL := $(UV) pip install --python $(PYTHON) $(addprefix --find-links ,$(PIP_FIND_LINKS))
+INSTALL_TOOL := $(UV)
 endif
 # Test processes per leg (pytest-xdist; a file's tests stay in one process, so its
 # module fixtures are built once): the browser, server and subprocess tests wait
@@ -50,11 +52,11 @@ $(PYTHON):
 $(UV): | $(PYTHON)
 	$(PYTHON) -m pip install --quiet uv==0.13.8
 
-$(VENV)/.installed-run: requirements.txt | $(PYTHON) $(if $(filter uv,$(INSTALLER)),$(UV))
+$(VENV)/.installed-run: requirements.txt | $(PYTHON) $(INSTALL_TOOL)
 	$(INSTALL) -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements.txt requirements-dev.txt | $(PYTHON) $(if $(filter uv,$(INSTALLER)),$(UV))
+$(VENV)/.installed-test: requirements.txt requirements-dev.txt | $(PYTHON) $(INSTALL_TOOL)
 	$(INSTALL) -r requirements.txt -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 

@@ -27,17 +27,16 @@ def _choose(page: Page, box, name, tries=5):
     would open it again.
     """
     option = page.get_by_role("option", name=name, exact=True)
-    for _ in range(tries - 1):
+    for attempt in range(tries):
         box.focus()
         box.press("ArrowDown")  # opens the list (a click may land off screen)
+        last = attempt == tries - 1
         try:
-            option.click(timeout=5_000)
+            option.click(timeout=30_000 if last else 5_000)
             return
         except PlaywrightTimeout:
-            continue
-    box.focus()
-    box.press("ArrowDown")
-    option.click()
+            if last:
+                raise
 
 
 def _step_slider(page: Page, slider, key, field, values):

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
-from test_browser import _settle
+from test_browser import _settle, _step_slider
 
 TEXT = "the old man walked his [MASK] in the park with his [MASK]."
 PICKED = 5  # "his", beside the typed masks at 6 and 12
@@ -148,10 +148,8 @@ def test_copy_link_copies_the_current_view_also_after_a_partial_rerun(browser, b
         page.goto(f"{base_url}/lens?{urlencode({**VIEW, 'lens_k': '4'})}")
         _settle(page)
         slider = page.locator("[data-testid=stSlider]", has_text="Tokens per layer")
-        slider.get_by_role("slider").focus()
-        page.keyboard.press("ArrowLeft")  # 4 -> 3: reruns only the page's fragment
-        page.wait_for_url(lambda url: "lens_k=3" in url, timeout=60_000)
-        _settle(page)
+        # 4 -> 3: reruns only the page's fragment
+        _step_slider(page, slider.get_by_role("slider"), "ArrowLeft", "lens_k", (3,))
         page.get_by_role("button", name="Copy link").click()
         expect(page.get_by_text("Copied.")).to_be_visible()
         copied = page.evaluate("() => navigator.clipboard.readText()")
