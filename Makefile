@@ -52,12 +52,16 @@ $(PYTHON):
 $(UV): | $(PYTHON)
 	$(PYTHON) -m pip install --quiet uv==0.13.8
 
-$(VENV)/.installed-run: requirements.txt | $(PYTHON) $(INSTALL_TOOL)
+# The checkout itself is installed in editable mode, so that .venv/bin/python and
+# .venv/bin/mlmviz find mlmviz from any folder.
+$(VENV)/.installed-run: requirements.txt pyproject.toml | $(PYTHON) $(INSTALL_TOOL)
 	$(INSTALL) -r requirements.txt
+	$(INSTALL) --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: requirements.txt requirements-dev.txt | $(PYTHON) $(INSTALL_TOOL)
+$(VENV)/.installed-test: requirements.txt requirements-dev.txt pyproject.toml | $(PYTHON) $(INSTALL_TOOL)
 	$(INSTALL) -r requirements.txt -r requirements-dev.txt
+	$(INSTALL) --no-deps -e .
 	touch $@ $(VENV)/.installed-run
 
 # Debian's Chromium for the browser tests (Playwright drives it; no download).

@@ -18,7 +18,7 @@ For each model it prints:
   token among the sentence's acceptable answers.
 - held-out masked-token accuracy (15 % of the tokens, all masked, seed 0,
   the measure of `mlmviz train`) on the shipped held-out split
-  (`assets/heldout-sample.txt`, target >= 50 %) and on the previous default
+  (`mlmviz/assets/heldout-sample.txt`, target >= 50 %) and on the previous default
   model's split (`benchmarks/data/heldout-2025.txt`), which neither model
   trained on.
 - the median time of `fill_mask` on a one-line sentence (interleaved runs).
@@ -49,7 +49,7 @@ from mlmviz.tokenization import Tokenizer  # noqa: E402
 from mlmviz.training.train import build_training_model, masked_accuracy, pack  # noqa: E402
 
 CLOZE = ROOT / "benchmarks" / "cloze"
-HELDOUT = {"held-out": ROOT / "assets" / "heldout-sample.txt",
+HELDOUT = {"held-out": ROOT / "mlmviz" / "assets" / "heldout-sample.txt",
            "old held-out": ROOT / "benchmarks" / "data" / "heldout-2025.txt"}
 SEQUENCE_LENGTH = 64
 TIMED_SENTENCE = "she put the milk in the [MASK]."

@@ -36,7 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from bench_fill_mask import DEFAULT_MODEL, bert_base_random, code_line, set_threads
 from common import machine_lines, table
 
-SAMPLE = ROOT / "assets" / "heldout-sample.txt"
+SAMPLE = ROOT / "mlmviz" / "assets" / "heldout-sample.txt"
 TARGETS = {"bert-tiny (default)": 3.0, "bert-base random": 1.2}
 RATE, SEED = 0.15, 0
 FIGURES = ("top1_accuracy", "top5_accuracy", "loss", "ece")

@@ -1,15 +1,17 @@
 """Command line: `python -m mlmviz predict ...`, `attention ...`, `evaluate ...`,
-`train ...` and `train-head ...`."""
+`train ...`, `train-head ...` and `app [SOURCE]`."""
 
 import argparse
 import contextlib
 import functools
+import importlib.util
 import json
 import os
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
+from mlmviz.samples import HELDOUT_SAMPLE
 from mlmviz.training.config import TrainConfig
 
 USAGE_ERROR = 2
@@ -83,7 +85,9 @@ def build_parser():
         epilog=EVALUATE_EPILOG,
     )
     _model_options(evaluate)
-    evaluate.add_argument("--corpus", required=True, help="text file, one sequence per line")
+    evaluate.add_argument("--corpus", default=str(HELDOUT_SAMPLE),
+                          help="text file, one sequence per line (default: the held-out sample "
+                               "shipped in the package)")
     evaluate.add_argument("--rate", type=float, default=0.15, help="fraction of tokens masked per line")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--max-lines", type=int, help="read at most N lines of the corpus")
@@ -110,13 +114,21 @@ def build_parser():
         else:
             train.add_argument(flag, type=type(field.default), default=field.default, dest=field.name)
     _train_head_options(commands)
+
+    app = commands.add_parser("app", help="serve the app in the browser (needs mlmviz[app])")
+    app.add_argument("source", nargs="?", default="default",
+                     help="checkpoint folder, .keras file, hf:ORG/NAME or a well-known model "
+                          "such as bert-base-uncased (default: the embedded model)")
+    app.add_argument("--port", type=int, default=8501, help="(default: %(default)s)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default: %(default)s, this machine only)")
     return parser
 
 
 TRAIN_HEAD_EPILOG = (
-    "The encoder of --base stays frozen: its hidden states at 15 %% of the corpus's tokens, "
+    "The encoder of --base stays frozen: its hidden states at 15 % of the corpus's tokens, "
     "all masked, are computed once (float16), and a freshly initialised head learns from them. "
-    "Held-out accuracy is top-1 on the shipped held-out sample (assets/heldout-sample.txt). "
+    "Held-out accuracy is top-1 on the shipped held-out sample (mlmviz/assets/heldout-sample.txt). "
     "Writes DIR/model.keras (the encoder with the new head; mlmviz.load(DIR) reads it) and "
     "DIR/training.json. --json prints steps, seconds (training time), heldout_accuracy, loss "
     "and the curve as one JSON object."
@@ -131,7 +143,7 @@ def _train_head_options(commands):
     )
     command.add_argument("--base", required=True, help="checkpoint whose encoder is used")
     command.add_argument("--corpus", help="text file, one sentence per line "
-                                          "(default: the training sample in assets/)")
+                                          "(default: the training sample shipped in the package)")
     budget = command.add_mutually_exclusive_group()
     budget.add_argument("--seconds", type=float, help="training time (default: 60)")
     budget.add_argument("--steps", type=int, help="training steps")
@@ -173,11 +185,13 @@ def main(argv=None):
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     command = {"predict": _predict, "attention": _attention, "evaluate": _evaluate,
-               "train": _train, "train-head": _train_head}[args.command]
+               "train": _train, "train-head": _train_head, "app": _app_source}[args.command]
     try:
         with _quiet_stderr() as terminal:  # TensorFlow's C++ logs go to file descriptor 2
             args.terminal = terminal
             problems = command(args) or []
+        if args.command == "app" and not problems:
+            return _serve(args)
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError
         problems = [str(error)]
     except KeyboardInterrupt:  # a command with a partial result has printed it
@@ -350,6 +364,40 @@ def _train_head(args):
         print(json.dumps({key: report[key] for key in (
             "steps", "seconds", "heldout_accuracy", "loss", "baseline_accuracy", "curve", "out"
         )}), flush=True)
+
+
+def _app_source(args):
+    """Check `app`'s SOURCE by loading it, before any server starts, and make
+    it a source the server reads wherever it runs: a well-known model's name
+    becomes its `hf:` source (downloaded when not cached), a path absolute."""
+    if importlib.util.find_spec("streamlit") is None:
+        return ['the app needs Streamlit: pip install "mlmviz[app]"']
+    import mlmviz
+    from mlmviz.sources.known import KNOWN_MODELS
+
+    source = args.source
+    names = {name: model.repo_id for model in KNOWN_MODELS
+             for name in (model.repo_id, model.repo_id.split("/")[1])}
+    if source in names and not Path(source).exists():
+        source = f"hf:{names[source]}"
+    elif source != "default" and not source.startswith("hf:"):
+        source = str(Path(source).expanduser().absolute())
+    mlmviz.load(source)
+    args.source = source
+
+
+def _serve(args):
+    """Become the app's Streamlit server on SOURCE (this process is replaced, so
+    the model loaded to check SOURCE is not held twice); Ctrl-C stops it."""
+    from mlmviz.app import ENTRY, SOURCE_ENV
+
+    command = [sys.executable, "-m", "streamlit", "run", str(ENTRY),
+               "--server.port", str(args.port), "--server.address", args.host,
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]
+    print(f"mlmviz app: http://{args.host}:{args.port}/ on {args.source} "
+          "(Ctrl-C stops it)", flush=True)
+    os.execve(sys.executable, command, {**os.environ, SOURCE_ENV: args.source})
 
 
 def _corpus_lines(path):

@@ -8,7 +8,6 @@ that KERAS_BACKEND selects.
 import itertools
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +17,7 @@ FILLS = [  # fill_mask arguments: text, extra positions, targets, temperature
     ("we walked " * 12 + "to the [MASK] .", (1, 4, 9), ("park",), 2.5),
 ]
 TEXT = "the [MASK] barked at the [MASK] all night."
-CORPUS_LINES = 24  # of assets/heldout-sample.txt
+CORPUS_LINES = 24  # of the shipped held-out sample
 
 
 def readings(model):
@@ -26,14 +25,14 @@ def readings(model):
     functions on `model`, as nested dicts and lists of Python numbers."""
     from mlmviz.analysis import attention, gathered, logit_lens, masking_lab, pseudo_likelihood
     from mlmviz.analysis.evaluation import evaluate
+    from mlmviz.samples import HELDOUT_SAMPLE
 
     masked = model.mask(TEXT, positions=(7,))
     pll = pseudo_likelihood.pseudo_log_likelihood(model, "the dog barked at the cat all night.")
     lab = masking_lab.masking_lab(model, "the quick brown fox jumps over the lazy dog .", seed=4)
     vectors = gathered.collect(model, [TEXT, "a [MASK] of tea ."])
-    corpus = Path(__file__).resolve().parents[1] / "assets" / "heldout-sample.txt"
     records = []
-    with corpus.open() as lines:
+    with HELDOUT_SAMPLE.open() as lines:
         summary = evaluate(model, itertools.islice(lines, CORPUS_LINES), rate=0.3, seed=2,
                            batch_size=8, on_details=records.extend, pll=True)
     return _plain({

@@ -11,7 +11,7 @@ import mlmviz
 from mlmviz.analysis.attention import attention
 from mlmviz.sources.load import DEFAULT_MODEL
 
-APP_ASSETS = Path(__file__).resolve().parents[1] / "assets"
+APP_ASSETS = Path(mlmviz.__file__).parent / "app" / "assets"
 pytestmark = pytest.mark.backends
 
 

@@ -1,15 +1,11 @@
-"""The held-out sample shipped in assets/: present, small, and answered by the default model."""
+"""The held-out sample shipped in the package: present, small, and answered by the default model."""
 
 import collections
-from pathlib import Path
-
 import numpy as np
 
 from mlmviz.analysis.evaluation import evaluate
+from mlmviz.samples import ASSETS, HELDOUT_SAMPLE as SAMPLE
 from tools.build_corpus import PACKAGES
-
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
-SAMPLE = ASSETS / "heldout-sample.txt"
 
 
 def test_the_sample_is_the_3952_line_heldout_split_and_small():

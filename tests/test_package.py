@@ -1,4 +1,4 @@
-"""The package as a user meets it: no Streamlit inside, the README's code runs."""
+"""The package as a user meets it: Streamlit only in the app layer, the README's code runs."""
 
 import ast
 import re
@@ -8,6 +8,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mlmviz"
+APP = PACKAGE / "app"
+
+
+def _core_modules():
+    """Every module of mlmviz outside the app layer, and the app package's
+    `__init__` (the command line reads the entry script's path from it)."""
+    return [p for p in sorted(PACKAGE.rglob("*.py")) if APP not in p.parents or p == APP / "__init__.py"]
 
 
 def _imported_modules(path):
@@ -21,15 +28,23 @@ def _imported_modules(path):
     return names
 
 
-def test_no_module_under_mlmviz_imports_streamlit():
-    modules = sorted(PACKAGE.rglob("*.py"))
+def test_no_module_outside_the_app_layer_imports_streamlit():
+    modules = _core_modules()
     assert len(modules) > 20
     offenders = [str(p.relative_to(ROOT)) for p in modules if "streamlit" in _imported_modules(p)]
     assert offenders == []
 
 
-def test_importing_every_module_of_mlmviz_loads_no_streamlit():
-    names = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in PACKAGE.rglob("*.py")]
+def test_the_app_layer_is_in_the_package_with_no_pages_folder_beside_its_entry():
+    """Streamlit runs a page opened by its URL without the router when a
+    folder named pages/ sits beside the script it runs."""
+    assert (APP / "router.py").is_file() and len(list((APP / "app_pages").glob("*.py"))) == 10
+    assert not (APP / "pages").exists() and not (ROOT / "pages").exists()
+    assert (ROOT / "app.py").read_text().count("\n") < 10  # the checkout's hand-over only
+
+
+def test_importing_every_core_module_of_mlmviz_loads_no_streamlit():
+    names = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in _core_modules()]
     names = [n.removesuffix(".__init__") for n in names if not n.endswith("__main__")]
     code = (
         "import importlib, sys\n"

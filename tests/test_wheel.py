@@ -1,6 +1,8 @@
-"""`pip install mlmviz`: the wheel holds the package and its default model, and,
-installed into a fresh virtual environment outside the repository, its `mlmviz`
-console script predicts and evaluates and `mlmviz.load("default")` works.
+"""`pip install "mlmviz[app]"`: the wheel holds the package, its default model,
+its samples and the app, and, installed into a fresh virtual environment
+outside the repository, its `mlmviz` console script predicts, evaluates and
+trains a head on its default inputs, `mlmviz.load("default")` works, and
+`mlmviz app [SOURCE]` serves the app.
 
 Slow: one wheel and one virtual environment serve the whole module; uv (or pip)
 fetches the dependencies (TensorFlow among them) from the package index, or
@@ -8,23 +10,31 @@ from its cache when `make test` has just installed them.
 """
 
 import ast
+import contextlib
 import email.parser
 import importlib.metadata
 import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
+from hf_checkpoints import make_checkpoint
+
+from benchmarks.st_protocol import Session, charts, problems
+from tools.appserver import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mlmviz"
 MODEL = PACKAGE / "assets" / "default-model"
-SAMPLE = ROOT / "assets" / "heldout-sample.txt"
+SAMPLE = PACKAGE / "assets" / "heldout-sample.txt"
 SENTENCE = "he opened the [MASK] ."
 INSTALL_TIMEOUT = 1800  # seconds: TensorFlow alone is a 570 MB download
 RUN_TIMEOUT = 600
@@ -67,8 +77,8 @@ def user_env(outside):
 @pytest.fixture(scope="module")
 def venv(wheel, outside, user_env):
     """The `bin/` of a fresh virtual environment (no system site-packages)
-    into which uv or pip has installed the wheel and its dependencies; removed
-    afterwards (it holds about 2.5 GB)."""
+    into which uv or pip has installed the wheel with its `app` extra and their
+    dependencies; removed afterwards (it holds about 2.5 GB)."""
     home = outside / "venv"
     _run([sys.executable, "-m", "venv", home], cwd=outside)
     assert "include-system-site-packages = false" in (home / "pyvenv.cfg").read_text()
@@ -85,10 +95,10 @@ def _install_command(python, wheel):
     write and to remove); what the commands import is compiled as they run."""
     uv = Path(sys.executable).with_name("uv")
     if not uv.exists():
-        return [python, "-m", "pip", "install", "--no-compile", wheel]
+        return [python, "-m", "pip", "install", "--no-compile", f"{wheel}[app]"]
     links = os.environ.get("PIP_FIND_LINKS", "").split()  # uv reads no pip configuration
     return [uv, "pip", "install", "--python", python,
-            *[f"--find-links={link}" for link in links], wheel]
+            *[f"--find-links={link}" for link in links], f"{wheel}[app]"]
 
 
 def _package_files():
@@ -167,17 +177,17 @@ def test_the_console_script_predicts_from_the_installed_package(venv, outside, u
 
 
 def test_the_installed_package_loads_the_default_model_it_ships(venv, outside, user_env):
-    code = ("import importlib.util, mlmviz; model = mlmviz.load('default'); "
+    code = ("import sys, mlmviz; model = mlmviz.load('default'); "
             "from mlmviz.sources.load import DEFAULT_MODEL; "
             "print(mlmviz.__file__, DEFAULT_MODEL, model.metadata['weight_hash'], "
-            "importlib.util.find_spec('streamlit') is None)")
+            "'streamlit' not in sys.modules)")
     result = _run([venv / "python", "-c", code], cwd=outside, env=user_env)
     package, model_dir, weight_hash, no_streamlit = result.stdout.split()
     site_packages = venv.parent / "lib"
     assert Path(package).is_relative_to(site_packages)
     assert Path(model_dir).is_relative_to(site_packages) and Path(model_dir).name == "default-model"
     assert weight_hash in (MODEL / "MODEL_CARD.md").read_text()
-    assert no_streamlit == "True"  # installing mlmviz brings no Streamlit
+    assert no_streamlit == "True"  # the library never imports the app's Streamlit
 
 
 def test_the_console_script_evaluates_a_corpus(venv, outside, user_env):
@@ -189,3 +199,77 @@ def test_the_console_script_evaluates_a_corpus(venv, outside, user_env):
     summary = json.loads(result.stdout)
     assert summary["lines"] == 100 and summary["masked_tokens"] >= 100
     assert summary["top1_accuracy"] > 0.2  # the card's held-out accuracy is a third
+    # Without --corpus: the held-out sample shipped in the package, the same lines.
+    shipped = _run([venv / "mlmviz", "evaluate", "--max-lines", "100", "--json"],
+                   cwd=outside, env=user_env)
+    assert json.loads(shipped.stdout) == summary
+
+
+def test_the_console_script_trains_a_head_on_its_shipped_samples(venv, outside, user_env):
+    out = outside / "head"
+    result = _run([venv / "mlmviz", "train-head", "--base", "default", "--steps", "20",
+                   "--positions", "2000", "--out", out, "--json"], cwd=outside, env=user_env)
+    record = json.loads(result.stdout)
+    assert record["steps"] == 20 and 0 <= record["heldout_accuracy"] <= 1
+    assert (out / "model.keras").is_file()
+
+
+@contextlib.contextmanager
+def _app(venv, outside, user_env, *source):
+    """`mlmviz app [SOURCE] --port P` from the installed package, running and
+    healthy; yields (URL, its first output line); stopped with Ctrl-C (SIGINT),
+    after which it must exit 0."""
+    port = free_port()
+    log = outside / f"app-{port}.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([venv / "mlmviz", "app", *source, "--port", str(port)],
+                                   cwd=outside, env=user_env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process, timeout=180)
+        yield url, log.read_text().splitlines()[0]
+    finally:
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=60)
+    assert status == 0, log.read_text()[-2000:]
+
+
+def _sidebar_and_link(url):
+    """One visit: (the markdown texts of the page, the query string the app set)."""
+    with Session(url, timeout=120) as session:
+        session.open()
+        elements = session.elements()
+        assert problems(elements) == []
+        assert charts(elements), "Predict drew no chart"
+        texts = [e.markdown.body for e in elements if e.WhichOneof("type") == "markdown"]
+        return texts, session.query_string
+
+
+def test_mlmviz_app_serves_predict_on_the_embedded_model(venv, outside, user_env):
+    with _app(venv, outside, user_env) as (url, first_line):
+        assert first_line.startswith(f"mlmviz app: {url}/ on default")
+        texts, query = _sidebar_and_link(url)
+    assert any(text.startswith("**default**: bert, ") for text in texts)
+    assert "model_kind" not in query  # the embedded default needs no model in the link
+
+
+def test_mlmviz_app_on_a_checkpoint_folder_opens_with_that_model(venv, outside, user_env):
+    folder = make_checkpoint("bert", outside / "my-checkpoint")
+    with _app(venv, outside, user_env, "my-checkpoint") as (url, _):
+        texts, query = _sidebar_and_link(url)
+    assert any(text.startswith(f"**{folder}**: bert") for text in texts)
+    link = parse_qs(query)
+    assert (link["model_kind"], link["model_path"]) == (["Checkpoint path"], [str(folder)])
+
+
+def test_mlmviz_app_refuses_a_bad_source_in_one_line_before_serving(venv, outside, user_env):
+    port = free_port()
+    result = subprocess.run([venv / "mlmviz", "app", "no-such-folder", "--port", str(port)],
+                            cwd=outside, env=user_env, capture_output=True, text=True,
+                            timeout=RUN_TIMEOUT)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"mlmviz: error: {outside / 'no-such-folder'} does not exist."]
+    with socket.socket() as probe:  # no server was started on the port
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

@@ -9,7 +9,7 @@ states alone (`HeadTraining`): each step is one compiled Keras
 `train_on_batch` of AdamW on the sparse cross-entropy of float32 logits, so
 a step costs the head's work only, and the run can stop between any two
 steps. Held-out accuracy is top-1 on states cached the same way from
-`assets/heldout-sample.txt`, which the default model never trained on.
+the shipped held-out sample, which the default model never trained on.
 
 The fresh head is a real `MaskedLMHead`: `mlmviz.save` writes it with the
 encoder and `mlmviz.load` reads it back.
@@ -33,12 +33,10 @@ from mlmviz.compiled import encoder_inputs
 from mlmviz.layers import MaskedLMHead
 from mlmviz.model import MaskedLM, check_head, encoder_calls, sequence_output
 from mlmviz.precision import rebuild_head
+from mlmviz.samples import HELDOUT_SAMPLE, TRAIN_SAMPLE
 from mlmviz.training.corruption import corrupt
 from mlmviz.training.train import max_predictions, pack
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-TRAIN_SAMPLE = ASSETS / "train-sample.txt.gz"
-HELDOUT_SAMPLE = ASSETS / "heldout-sample.txt"
 SEQUENCE_LENGTH = 64
 SELECTION_RATE = 0.15
 ACTIVATIONS = ("gelu", "relu")
@@ -125,13 +123,13 @@ class CachedStates:
 
 
 def default_corpus():
-    """The lines of the training sample shipped in `assets/train-sample.txt.gz`."""
+    """The lines of the training sample shipped in the package (`mlmviz.samples.TRAIN_SAMPLE`)."""
     with gzip.open(TRAIN_SAMPLE, "rt", encoding="utf-8") as file:
         return _text_lines(file)
 
 
 def heldout_corpus():
-    """The lines of `assets/heldout-sample.txt` (the default model's held-out split)."""
+    """The lines of the shipped held-out sample (`mlmviz.samples.HELDOUT_SAMPLE`; the default model's held-out split)."""
     with open(HELDOUT_SAMPLE, encoding="utf-8") as file:
         return _text_lines(file)
 

@@ -1,15 +1,15 @@
 """The Streamlit app on the embedded default model, run headless through AppTest."""
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mlmviz.app import ENTRY
 from mlmviz.examples import CANDIDATES, HIDDEN, UNMASKED
 from mlmviz.sources.load import default_model_cloze
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = ENTRY
 
 
 @pytest.fixture

@@ -2,16 +2,16 @@
 special tokens hidden, the prediction and the logit lens beside it, links and bad input."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import mlmviz.analysis.attention
+from mlmviz.app import ENTRY
 from mlmviz.analysis import logit_lens
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = ENTRY
 TEXT = "the [MASK] barked at the [MASK] all night."  # masks at 2 and 6
 TOKENS = ["[CLS]", "the", "[MASK]", "barked", "at", "the", "[MASK]", "all", "night", ".", "[SEP]"]
 

@@ -1,12 +1,13 @@
 """The "Compare checkpoints" page, run headless through AppTest on real models."""
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from mlmviz.app import ENTRY
+
+APP = ENTRY
 PAGE = "app_pages/compare.py"
 
 

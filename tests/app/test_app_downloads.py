@@ -8,13 +8,14 @@ file endpoint would."""
 
 import io
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from mlmviz.app import ENTRY
+
+APP = ENTRY
 SENTENCES = "the [MASK] sat on the mat .\nshe drank a glass of [MASK] .\nthe [MASK] ran away ."
 FILES = {
     "anatomy": {

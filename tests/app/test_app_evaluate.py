@@ -3,7 +3,6 @@
 import html
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,14 +13,14 @@ from safetensors.numpy import load_file, save_file
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
-import shared
+from mlmviz.app import ENTRY, session
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.line_scores import line_scores, worst_lines
 from mlmviz.figures.evaluation import short_count
+from mlmviz.samples import HELDOUT_SAMPLE
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "app.py"
-SAMPLE = ROOT / "assets" / "heldout-sample.txt"
+APP = ENTRY
+SAMPLE = HELDOUT_SAMPLE
 LINES = 24  # lines evaluated: a few seconds
 
 
@@ -53,7 +52,7 @@ def page_model(page):
     their graphs for different batch shapes and may round float32 sums apart,
     enough to flip a near tie of the top two tokens (a random failure once).
     """
-    return shared.load_model("default")
+    return session.load_model("default")
 
 
 def _close(a, b):
@@ -198,7 +197,7 @@ def test_a_second_model_shows_the_paired_comparison_of_evaluate(
     assert len(page.get("progress")) == 1  # one pass, one bar
     with open(SAMPLE, encoding="utf-8") as corpus:
         summary = evaluate(page_model, corpus, rate=0.15, seed=0, max_lines=LINES,
-                           compare=shared.load_model(other_checkpoint))
+                           compare=session.load_model(other_checkpoint))
     compared, paired = summary["compare"], summary["compare"]["paired"]
     assert paired["gains"] or paired["losses"]  # the noise changes some answers
     cards = [(m.label, m.value, m.proto.delta) for m in page.metric]

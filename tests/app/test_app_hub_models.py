@@ -6,16 +6,16 @@ folder. Each test uses its own repository: loaded models are cached by
 source for the whole process.
 """
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from hf_checkpoints import make_checkpoint
 from hub_server import refused_endpoint, serve, use_hub
+from mlmviz.app import ENTRY
 from mlmviz.sources import hub as hub_source
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = ENTRY
 OPTIONS = [
     "Choose a model…",
     "bert-base-uncased · 440 MB",

@@ -1,12 +1,13 @@
 """The Masking lab page on the default model, run headless through AppTest."""
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from mlmviz.app import ENTRY
+
+APP = ENTRY
 TEXT = "the children played football in the park after school on a sunny afternoon."
 
 

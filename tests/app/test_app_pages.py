@@ -3,13 +3,14 @@ loaded checkpoint, shares the Predict page's text and masks, and answers bad
 input with a message."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from mlmviz.app import ENTRY
+
+APP = ENTRY
 PAGES = ["anatomy", "states", "embeddings", "lens", "attention"]
 
 

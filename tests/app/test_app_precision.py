@@ -1,14 +1,14 @@
 """The sidebar's Precision choice: bfloat16 weights, its agreement line, the URL field."""
 
-from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from mlmviz.app import ENTRY
 from mlmviz.precision import PRECISIONS
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = ENTRY
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def _captions(app):
 
 
 def test_the_view_offers_the_package_precisions():
-    import view
+    from mlmviz.app import view
 
     assert view.PRECISIONS == PRECISIONS
 

@@ -1,11 +1,12 @@
 """The text box every page shares: long texts, the truncation notice, odd tokens."""
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from mlmviz.app import ENTRY
+
+APP = ENTRY
 SENTENCE = "the old man walked his dog in the park every morning. "
 LONG = SENTENCE * 60  # 660 words, 721 tokens: past the model's 512
 

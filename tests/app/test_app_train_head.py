@@ -3,17 +3,16 @@ Reset, two sessions sharing the one training queue, and "Explore this head"."""
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
-import view
+from mlmviz.app import ENTRY, view
 from mlmviz.training import head as head_training
 from mlmviz.training import jobs
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = ENTRY
 TINY = {"tpos": "2000", "tsec": "300"}  # a few seconds of caching; Stop ends it
 POLL_FOR = 180  # s: the most a test waits for the page to get somewhere
 

@@ -12,8 +12,9 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
+from mlmviz.app import ENTRY
 from mlmviz.model import MaskedLM
-from shared import PREDICTIONS_KEPT, model_key, predictions
+from mlmviz.app.session import PREDICTIONS_KEPT, model_key, predictions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +53,7 @@ def calls(monkeypatch):
 
 def test_the_same_view_in_two_sessions_asks_the_model_once(calls):
     for _ in range(2):  # two students opening the same link
-        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        app = AppTest.from_file(str(ENTRY), default_timeout=120)
         app.query_params["text"] = TEXT
         app.run()
         assert not app.exception

@@ -1,15 +1,14 @@
 """The view state and the URL: round trips, bad link values, every page."""
 
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-import view
+from mlmviz.app import ENTRY, view
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = ENTRY
 PAGES = ["predict", "anatomy", "states", "embeddings", "lens", "attention", "masking_lab",
          "compare"]
 TEXT = "the old man walked his [MASK] in the [MASK]."  # masks at 6 and 9
@@ -75,6 +74,24 @@ def test_a_view_survives_the_url(state):
     restored, notes = view.from_query(view.to_query(state))
     assert notes == []
     assert restored == state
+
+
+@pytest.mark.parametrize("source, fields", [
+    ("/data/my-checkpoint", {"model_kind": "Checkpoint path", "model_path": "/data/my-checkpoint"}),
+    ("hf:google-bert/bert-base-uncased",
+     {"model_kind": "Well-known model", "hub_model": "google-bert/bert-base-uncased"}),
+])
+def test_a_server_serving_a_source_opens_with_it_and_links_keep_the_embedded_default(
+        monkeypatch, source, fields):
+    """`mlmviz app SOURCE`: a link naming no model opens SOURCE; a view of the
+    embedded default says so in its link, so that it still restores."""
+    monkeypatch.setenv(view.SOURCE_ENV, source)
+    opened, notes = view.from_query({"top_k": "7"})
+    assert notes == [] and {name: opened[name] for name in fields} == fields
+    assert view.to_query(opened) == {**fields, "top_k": "7"}
+    embedded, _ = view.from_query({"model_kind": "Embedded default"})
+    assert embedded["model_kind"] == "Embedded default"
+    assert view.to_query(embedded) == {"model_kind": "Embedded default"}
 
 
 def test_bad_values_are_ignored_one_by_one():

@@ -12,8 +12,9 @@ from test_browser import _settle
 import mlmviz
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.line_scores import line_scores, worst_lines
+from mlmviz.samples import HELDOUT_SAMPLE
 
-SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "heldout-sample.txt"
+SAMPLE = HELDOUT_SAMPLE
 LINES = 40
 
 

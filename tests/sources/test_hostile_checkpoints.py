@@ -23,11 +23,12 @@ from safetensors.numpy import load_file, save_file
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
+from mlmviz.app import ENTRY
 from hf_checkpoints import make_checkpoint
 from mlmviz.sources.checkpoints import CheckpointError
 from mlmviz.sources.uploads import store_upload
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = ENTRY
 
 
 @pytest.fixture(scope="module")

@@ -21,11 +21,13 @@ the URL) before the script runs.
 
 import functools
 import math
+import os
 from dataclasses import dataclass
 from typing import Callable
 
 import streamlit as st
 
+from mlmviz.app import SOURCE_ENV
 from mlmviz.sources import known
 
 VIEW_KEY = "_view"
@@ -196,6 +198,8 @@ def _query():
 def from_query(query):
     """`(view, notes)` from URL parameters: each bad value ignored with a note."""
     view = {name: field.default for name, field in FIELDS.items()}
+    if "model_kind" not in query:
+        view.update(opening_model())
     notes = []
     for name, raw in query.items():
         if name in IGNORED:
@@ -210,12 +214,27 @@ def from_query(query):
     return view, notes
 
 
+def opening_model():
+    """The model fields of a session whose link names no model: those of the
+    source `mlmviz app SOURCE` serves (`SOURCE_ENV`), none for the embedded default."""
+    source = os.environ.get(SOURCE_ENV, "default")
+    if source == "default":
+        return {}
+    repo_id = source.removeprefix("hf:")
+    if source.startswith("hf:") and repo_id in HUB_MODELS:
+        return {"model_kind": "Well-known model", "hub_model": repo_id}
+    return {"model_kind": "Checkpoint path", "model_path": source}
+
+
 def to_query(view):
-    """The URL parameters of `view`: every value that differs from its default."""
+    """The URL parameters of `view`: every value that differs from its default,
+    and the model's kind whenever the server opens with another model than
+    the embedded default (so a link to the embedded default says so)."""
     query = {}
+    served = bool(opening_model())
     for name, field in FIELDS.items():
         value = view.get(name, field.default)
-        if value is None or value == field.default:
+        if value is None or (value == field.default and not (served and name == "model_kind")):
             continue
         if isinstance(value, bool):
             query[name] = "1" if value else "0"
@@ -308,7 +327,7 @@ def fragment(function=None, *, run_every=None):
     """`st.fragment(function, run_every=...)` that writes the view to the URL after
     each of its runs (`@fragment` or `@fragment(run_every=1.0)`).
 
-    A fragment's rerun skips app.py (the navigation, the sidebar and the
+    A fragment's rerun skips the router (the navigation, the sidebar and the
     URL sync at its end), so values the fragment changed reach the URL here.
     """
     if function is None:

@@ -3,13 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, view
 from mlmviz.analysis import logit_lens
 from mlmviz.analysis.attention import attention, share_of
 from mlmviz.figures.attention import attention_matrix, average_rows, mask_rows
 from mlmviz.figures.probabilities import percent, probability_bars
-from shared import (
+from mlmviz.app.session import (
     chart, choose_mask, current_model, current_ref, explain, load_model,
     masked_view, presenting,
 )

@@ -3,13 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, view
 from mlmviz.analysis import anatomy
 from mlmviz.figures.logits import logit_split_bars
 from mlmviz.figures.probabilities import paired_probability_bars, percent
 from mlmviz.figures.vectors import value_histogram, vector_heatmap
-from shared import (
+from mlmviz.app.session import (
     chart, choose_mask, current_model, current_ref, explain, head_stages, masked_view, table,
 )
 

@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple
 import streamlit as st
 
 from mlmviz import export
-from shared import presenting
+from mlmviz.app.session import presenting
 
 FORMAT_KEY = "chart_format"  # read by shared.chart; kept across pages
 FORMATS = ("PNG", "SVG")

@@ -19,14 +19,14 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-import view
+from mlmviz.app import page_path, view
 from mlmviz.examples import UNMASKED
 from mlmviz.figures.training import training_curves
 from mlmviz.sources.saving import save
 from mlmviz.training import head as head_training
 from mlmviz.training import jobs
 from mlmviz.training.lab import LabRun, Probes, head_job
-from shared import (
+from mlmviz.app.session import (
     chart, current_model, current_ref, current_source, examples, explain, model_key, presenting,
     show_head_check,
 )
@@ -270,7 +270,7 @@ def finish(job):
     saved = st.session_state.get(SAVED_KEY, {}).get(job.id) if job is not None else None
     if saved is not None and str(saved) == current_source():
         st.success("The sidebar's model is this head now: every page uses it.")
-        st.page_link("app_pages/predict.py", label="Try it on Predict", icon=":material/target:")
+        st.page_link(page_path("predict"), label="Try it on Predict", icon=":material/target:")
 
 
 st.title("Train the head")

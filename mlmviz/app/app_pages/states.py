@@ -4,12 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, view
 from mlmviz.analysis import gathered
 from mlmviz.analysis.projection import pca
 from mlmviz.figures.vectors import scatter_1d, scatter_2d, vector_heatmap
-from shared import (
+from mlmviz.app.session import (
     chart, chart_columns, current_model, current_ref, examples, explain, load_model, table,
     text_and_masks,
 )

@@ -5,12 +5,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, view
 from mlmviz import export
 from mlmviz.analysis.filled import filled_segments
 from mlmviz.figures.probabilities import probability_bars
-from shared import (
+from mlmviz.app.session import (
     chart, chart_columns, current_model, current_ref, example_label, examples, explain,
     predictions, table, text_and_masks,
 )

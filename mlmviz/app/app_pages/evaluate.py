@@ -15,20 +15,19 @@ gains or loses most.
 import hashlib
 import itertools
 import time
-from pathlib import Path
 from typing import NamedTuple
 
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, page_path, view
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.filled import filled_segments
 from mlmviz.analysis.line_scores import line_scores, worst_lines
 from mlmviz.analysis.paired import check_same_tokenizer
 from mlmviz.figures.evaluation import frequency_bars, reliability_diagram
+from mlmviz.samples import HELDOUT_SAMPLE as SAMPLE
 from mlmviz.sources.corpus import corpus_lines
-from shared import (
+from mlmviz.app.session import (
     chart,
     choose_second,
     current_model,
@@ -38,7 +37,6 @@ from shared import (
     second_model,
 )
 
-SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "heldout-sample.txt"
 RESULT_KEY = "evaluation_result"  # session state: the last run's `Result`
 UPLOAD_KEY = "evaluation_upload"  # session state: the uploaded corpus, kept across pages
 WORST = 10  # worst lines listed
@@ -117,7 +115,7 @@ def choose_corpus():
         st.caption(f"{len(corpus.lines):,} sentences the default model never trained on "
                    "(everyday sentences from Tatoeba, casual chat, Wikipedia summaries, WordNet, "
                    "a little Austen and Bible; sources and licences in "
-                   "`assets/heldout-sample.md`).")
+                   "`mlmviz/assets/heldout-sample.md`).")
         return corpus
     st.file_uploader("A UTF-8 text file, one sentence per line", type=["txt"],
                      key="eval_file", on_change=remember_upload)
@@ -203,7 +201,7 @@ def open_on_predict(text, positions):
     """Predict, showing `text` with exactly the masks at `positions`."""
     view.put("text", text)
     view.put("picked", tuple(positions))
-    st.switch_page("app_pages/predict.py")
+    st.switch_page(page_path("predict"))
 
 
 def show_metrics(summary, base=None):
@@ -388,10 +386,10 @@ corpus = choose_corpus()
 rate, seed, max_lines = choose_settings(mask_token)
 model_b = choose_model_b(model)
 on_sample = view.get("ecorpus") == view.CORPORA[0]
-corpus_path = SAMPLE.relative_to(SAMPLE.parents[1]) if on_sample else "FILE"
+corpus_option = "" if on_sample else " --corpus FILE"  # the sample is the default
 compare_option = "" if model_b is None else f" --compare {model_b.metadata['source']}"
 st.caption(f"The same run on the command line: `python -m mlmviz evaluate --model "
-           f"{current_source()} --corpus {corpus_path} --rate {rate / 100:g} --seed {seed} "
+           f"{current_source()}{corpus_option} --rate {rate / 100:g} --seed {seed} "
            f"--max-lines {max_lines}{compare_option}`")
 if corpus is not None:
     run = Run(current_source(), model.metadata["weight_hash"], corpus.name, corpus.digest,

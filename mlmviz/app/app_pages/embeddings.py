@@ -3,12 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, view
 from mlmviz.analysis import neighbours
 from mlmviz.figures.logits import norm_bias_scatter
 from mlmviz.figures.vectors import matrix_heatmap
-from shared import (
+from mlmviz.app.session import (
     chart, choose_mask, current_model, current_ref, explain, head_stages, load_model,
     masked_view,
 )

@@ -1,4 +1,4 @@
-"""Streamlit glue shared by app.py and the pages: the model the sidebar chose,
+"""Streamlit glue shared by the router and the pages: the model the sidebar chose,
 and the text and masks every page works on."""
 
 import collections
@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 import mlmviz
-import view
+from mlmviz.app import view
 from mlmviz.examples import UNMASKED, rank_examples
 from mlmviz.figures.layout import for_projector
 
@@ -56,7 +56,7 @@ def show_head_check(check, whose):
     """Let the sidebar's head check show `check` (a `HeadCheck`, or None while that
     head is training) after this run: the page works with another head than the
     loaded model's, `whose` in words. Call it from the page's body, not from a
-    fragment (app.py draws it after full runs only)."""
+    fragment (the router draws it after full runs only)."""
     st.session_state[PAGE_HEAD_CHECK] = (check, whose)
 
 

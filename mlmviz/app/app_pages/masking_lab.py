@@ -5,14 +5,13 @@ import time
 import pandas as pd
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, view
 from mlmviz.analysis.masking_lab import masking_lab
 from mlmviz.analysis.pseudo_likelihood import (
     WINDOW, combine, pseudo_log_likelihood, scorable_positions, window_parts, windows,
 )
 from mlmviz.figures.strips import corruption_strip, surprise_strip
-from shared import chart, current_model, current_ref, explain, load_model, table, text_and_masks
+from mlmviz.app.session import chart, current_model, current_ref, explain, load_model, table, text_and_masks
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

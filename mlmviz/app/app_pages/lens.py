@@ -3,11 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, view
 from mlmviz.analysis import logit_lens
 from mlmviz.figures.logits import lens_lines
-from shared import (
+from mlmviz.app.session import (
     chart, choose_mask, current_model, current_ref, explain, load_model, masked_view, table,
 )
 

@@ -5,12 +5,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import downloads
-import view
+from mlmviz.app import downloads, view
 from mlmviz.analysis import compare
 from mlmviz.figures.compare import attention_pair, lens_columns
 from mlmviz.figures.probabilities import paired_probability_bars
-from shared import (
+from mlmviz.app.session import (
     chart,
     choose_second,
     current_model,
