@@ -82,11 +82,13 @@ def build(directory, settings):
     saved = _saved_tokenizer(directory)
     if kind == "as-saved":
         if saved is None:
-            raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json.")
+            raise _no_tokenizer(directory, "tokenizer.json")
         tokenizer = tokenizers.Tokenizer.from_str(json.dumps(saved))
     else:
         try:
             tokenizer = _BUILDERS[kind](directory, saved, settings)
+        except CheckpointError:  # no tokenizer file at all: its message says which are read
+            raise
         except (KeyError, TypeError, ValueError) as error:  # a tokenizer.json without its parts
             raise CheckpointError(
                 f"{directory / 'tokenizer.json'} is not a complete {kind} tokenizer "
@@ -98,6 +100,14 @@ def build(directory, settings):
     if kind in ("bert", "roberta"):  # built after the added tokens, from their ids
         tokenizer.post_processor = _POST_PROCESSORS[kind](tokenizer, specials, settings)
     return tokenizer
+
+
+def _no_tokenizer(directory, expected):
+    """The error for a folder without the tokenizer files its model reads."""
+    return CheckpointError(
+        f"{directory} has no tokenizer: it holds no {expected}. Save the tokenizer beside "
+        f"the model (transformers: AutoTokenizer.from_pretrained(...).save_pretrained(FOLDER))."
+    )
 
 
 def tokenizer_kind(directory, settings):
@@ -122,9 +132,7 @@ def _bert(directory, saved, settings):
     elif (directory / "vocab.txt").is_file():
         vocabulary = _read_vocabulary(directory / "vocab.txt")
     else:
-        raise CheckpointError(
-            f"{directory} has no tokenizer: expected tokenizer.json or vocab.txt."
-        )
+        raise _no_tokenizer(directory, "tokenizer.json or vocab.txt")
     unk = _token_content(settings.get("unk_token", "[UNK]"))
     tokenizer = tokenizers.Tokenizer(tokenizers.models.WordPiece(vocabulary, unk_token=unk))
     tokenizer.normalizer = normalizers.BertNormalizer(
@@ -140,7 +148,7 @@ def _bert(directory, saved, settings):
 
 def _roberta(directory, saved, settings):
     if saved is None:
-        raise CheckpointError(f"{directory} has no tokenizer: expected tokenizer.json.")
+        raise _no_tokenizer(directory, "tokenizer.json")
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m)
               for m in saved["model"].get("merges", [])]
     tokenizer = tokenizers.Tokenizer(tokenizers.models.BPE(
@@ -304,9 +312,7 @@ def _saved_charsmap(normalizer):
 def _spiece(directory):
     path = directory / "spiece.model"
     if not path.is_file():
-        raise CheckpointError(
-            f"{directory} has no tokenizer: expected tokenizer.json or spiece.model."
-        )
+        raise _no_tokenizer(directory, "tokenizer.json or spiece.model")
     proto = sentencepiece_model_pb2.ModelProto()
     try:
         proto.ParseFromString(path.read_bytes())

@@ -241,6 +241,23 @@ def test_broken_directories_give_one_clear_error(checkpoints, tmp_path, breakage
         mlmviz.load(directory)
 
 
+@pytest.mark.parametrize("architecture, expected", [
+    ("bert", "tokenizer.json or vocab.txt"), ("roberta", "tokenizer.json"),
+    ("albert", "tokenizer.json or spiece.model"),
+])
+def test_a_checkpoint_saved_without_its_tokenizer_is_told_what_is_missing(
+        checkpoints, tmp_path, architecture, expected):
+    """`AutoModelForMaskedLM.from_pretrained(DIR).save_pretrained(OUT)` writes no tokenizer."""
+    directory = _copy(checkpoints[architecture], tmp_path)
+    for path in directory.iterdir():
+        if path.name not in ("config.json", "model.safetensors"):
+            path.unlink()
+    with pytest.raises(CheckpointError) as error:
+        mlmviz.load(directory)
+    assert str(error.value).startswith(f"{directory} has no tokenizer: it holds no {expected}.")
+    assert "save_pretrained" in str(error.value)
+
+
 def _cli(*args, env=None):
     return subprocess.run(
         [sys.executable, "-m", "mlmviz", *args],
