@@ -122,12 +122,12 @@ def watch(replicas, ports, nginx):
 def serve(count, port, run_dir, pin=False, timeout=300):
     """Start `count` replicas and nginx on `port`, serve until a signal or a
     fatal death, then stop them all. Returns the exit status."""
-    cores = sorted(os.sched_getaffinity(0))
+    cores = sorted(os.sched_getaffinity(0))  # main() allows no more pinned replicas than these
     ports = [free_port() for _ in range(count)]
     replicas, nginx = [], None
     try:
         for index, replica_port in enumerate(ports):
-            core = cores[index % len(cores)] if pin else None
+            core = cores[index] if pin else None
             replicas.append(start_replica(index, replica_port, run_dir, core))
         wait_replicas(replicas, ports, run_dir, timeout)
         nginx = start_nginx(port, ports, run_dir)
@@ -155,12 +155,17 @@ def main(argv=None):
     parser.add_argument("--replicas", type=int, default=2, help="Streamlit processes")
     parser.add_argument("--port", type=int, default=8080, help="nginx's port on 127.0.0.1")
     parser.add_argument("--pin", action="store_true",
-                        help="pin replica I to the I-th CPU this process may use (taskset)")
+                        help="pin replica I to the I-th CPU this process may use (taskset); "
+                             "at most one replica per CPU")
     parser.add_argument("--run-dir", type=Path,
                         help="config, logs and replicas.json (default: a new temp folder)")
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
+    cpus = len(os.sched_getaffinity(0))
+    if args.pin and args.replicas > cpus:
+        parser.error(f"--pin gives each replica its own CPU, and this process may use {cpus}: "
+                     f"ask for at most {cpus} replicas, or leave out --pin")
     if not Path(NGINX).exists():
         parser.error(f"{NGINX} is missing: apt-get install nginx")
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="mlmviz-replicas-"))

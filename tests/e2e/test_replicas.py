@@ -135,6 +135,15 @@ def test_serve_says_which_child_failed_and_exits_non_zero(tmp_path):
     assert not (tmp_path / "replicas.json").exists()
 
 
+def test_pinning_more_replicas_than_cpus_is_refused_before_anything_starts(tmp_path, capsys):
+    cpus = len(os.sched_getaffinity(0))
+    with pytest.raises(SystemExit) as exit_:
+        serve.main(["--pin", "--replicas", str(cpus + 1), "--run-dir", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert f"this process may use {cpus}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_killed_replica_disturbs_no_other_session_and_its_views_come_back(browser, tmp_path):
     """deploy/fault_run.py's scenario: 4 browser sessions on 2 Streamlit replicas,
     one replica killed with SIGKILL after each session has built its view."""
