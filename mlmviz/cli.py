@@ -389,12 +389,12 @@ def _app_source(args):
 def _serve(args):
     """Become the app's Streamlit server on SOURCE (this process is replaced, so
     the model loaded to check SOURCE is not held twice); Ctrl-C stops it."""
-    from mlmviz.app import ENTRY, SOURCE_ENV
+    from mlmviz.app import ENTRY, OPTIONS, SOURCE_ENV
 
+    options = {**OPTIONS, "server.port": args.port, "server.address": args.host}
     command = [sys.executable, "-m", "streamlit", "run", str(ENTRY),
-               "--server.port", str(args.port), "--server.address", args.host,
-               "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+               *[f"--{name}={str(value).lower() if isinstance(value, bool) else value}"
+                 for name, value in options.items()]]
     print(f"mlmviz app: http://{args.host}:{args.port}/ on {args.source} "
           "(Ctrl-C stops it)", flush=True)
     os.execve(sys.executable, command, {**os.environ, SOURCE_ENV: args.source})

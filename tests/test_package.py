@@ -1,9 +1,10 @@
-"""The package as a user meets it: Streamlit only in the app layer, the README's code runs."""
+"""The package as a user meets it: Streamlit only in the app layer, the manual's code runs."""
 
 import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,17 @@ def test_the_app_layer_is_in_the_package_with_no_pages_folder_beside_its_entry()
     assert (ROOT / "app.py").read_text().count("\n") < 10  # the checkout's hand-over only
 
 
+def test_mlmviz_app_runs_streamlit_with_the_checkouts_options():
+    """`make run` reads .streamlit/config.toml; `mlmviz app` passes `OPTIONS`
+    (it runs from any folder): the two agree on every option the file sets."""
+    from mlmviz.app import OPTIONS
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    options = {f"{section}.{name}": value for section, values in config.items()
+               for name, value in values.items()}
+    assert options == {name: OPTIONS[name] for name in options}
+
+
 def test_importing_every_core_module_of_mlmviz_loads_no_streamlit():
     names = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in _core_modules()]
     names = [n.removesuffix(".__init__") for n in names if not n.endswith("__main__")]
@@ -57,26 +69,31 @@ def test_importing_every_core_module_of_mlmviz_loads_no_streamlit():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-def _readme_snippet(marker):
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+def _docs_snippet(page, marker):
+    """The first ```python block of docs/`page` that holds `marker` (tests/test_docs.py
+    runs every snippet; these check what they compute)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)
     return next(block for block in blocks if marker in block)
 
 
-def test_the_readme_notebook_snippet_runs_as_written():
+def test_the_docs_notebook_snippet_runs_as_written():
     namespace = {}
-    exec(_readme_snippet('mlmviz.load("default")'), namespace)  # noqa: S102
+    exec(_docs_snippet("notebooks.md", 'mlmviz.load("default")'), namespace)  # noqa: S102
     masked = namespace["masked"]
     assert masked.positions and namespace["model"].vocabulary
 
 
-def test_the_readme_attention_snippet_runs_as_written():
+def test_the_docs_attention_snippet_runs_as_written():
     namespace = {}
-    exec(_readme_snippet("attention.attention("), namespace)  # noqa: S102
-    assert namespace["weights"].shape == (2, 2, 12, 12)
+    exec(_docs_snippet("notebooks.md", "attention.attention("), namespace)  # noqa: S102
+    weights, model = namespace["weights"], namespace["model"]
+    tokens = len(namespace["masked"].ids)
+    assert weights.shape[2:] == (tokens, tokens)
+    assert weights.shape[0] == model.metadata["num_layers"]
 
 
-def test_the_readme_layer_snippet_runs_as_written():
+def test_the_docs_layer_snippet_runs_as_written():
     namespace = {}
-    exec(_readme_snippet("MaskedLMHead("), namespace)  # noqa: S102
+    exec(_docs_snippet("architecture.md", "MaskedLMHead("), namespace)  # noqa: S102
     assert tuple(namespace["logits"].shape) == (1, 2, 30522)
     assert namespace["stages"]["logits"].shape == (1, 2, 30522)

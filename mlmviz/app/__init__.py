@@ -16,6 +16,16 @@ ENTRY = Path(__file__).with_name("router.py")
 PAGE_DIR = Path(__file__).with_name("app_pages")
 # `mlmviz app SOURCE` tells the server the model a new session opens with.
 SOURCE_ENV = "MLMVIZ_SOURCE"
+# The Streamlit options `mlmviz app` runs with; a checkout's .streamlit/config.toml
+# (read by `make run` and `streamlit run app.py`) holds the same, with the reasons.
+OPTIONS = {
+    "server.headless": True,
+    "server.maxUploadSize": 200,  # MB
+    "server.fileWatcherType": "none",
+    "browser.gatherUsageStats": False,
+    "client.toolbarMode": "viewer",
+    "runner.postScriptGC": False,
+}
 
 
 def page_path(name):
