@@ -229,8 +229,8 @@ def test_the_tour_draws_the_figures_and_the_explorer(executed_tour):
     assert "application/vnd.jupyter.widget-view+json" in result.data
 
 
-def test_the_readme_notebook_section_runs_as_written():
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+def test_the_docs_notebook_section_runs_as_written():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "notebooks.md").read_text(), re.S)
     code = next(block for block in blocks if "mlmviz.notebook import" in block)
     namespace = {}
     exec(code, namespace)  # noqa: S102
