@@ -17,8 +17,13 @@ a whole node, if nodes are smaller) and run TensorFlow on that many threads.
 `workers=N` asks for N actors instead; CPU actors then reserve as many CPUs
 each as still lets N of them fit on the nodes.
 
-Every node needs mlmviz and its requirements, and must be able to read the
-model source (a path that exists there, "default", or `hf:` in its cache).
+Every node needs mlmviz's requirements and must be able to read the model
+source (a path that exists there, "default", or `hf:` in its cache); mlmviz
+itself is shipped to a cluster that is joined (`auto`, `ray://`) through
+Ray's runtime environment (`py_modules`), so its nodes need not have it.
+Clusters started by `ray start` on Ray 2.59 and later require token
+authentication: the driver needs `RAY_AUTH_MODE=token` and the cluster's
+token (in `RAY_AUTH_TOKEN`, or the file `ray get-auth-token` reads).
 Actors are placed as Ray places any: while the cluster's resources are
 taken by other work, they wait for them.
 
@@ -29,6 +34,8 @@ Ray is an optional dependency: it is imported on first use, never by
 import contextlib
 import itertools
 import logging
+import os
+from pathlib import Path
 
 from mlmviz.analysis.evaluation import CHUNK_BATCHES, Metrics, check_rate
 
@@ -63,11 +70,28 @@ def ray_session(address=None):
     if ray.is_initialized():
         yield ray
         return
-    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+    # A cluster that is joined gets this copy of mlmviz for its workers.
+    shipped = None if address is None else {"py_modules": [str(Path(__file__).parents[1])]}
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
+                 runtime_env=shipped)
+    except ConnectionError as error:
+        raise ValueError(connection_failure(address, error)) from None
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def connection_failure(address, error):
+    """One line for a cluster that could not be joined. Ray Client reports a
+    refused authentication token only as a time-out, so that cause is named."""
+    line = f"could not join the Ray cluster at {address}: {_last_line(error)}."
+    if address.startswith("ray://") and os.environ.get("RAY_AUTH_MODE") != "token":
+        line += (" A cluster started by `ray start` (Ray 2.59 and later) requires token "
+                 "authentication: set RAY_AUTH_MODE=token, and RAY_AUTH_TOKEN to the token "
+                 "`ray get-auth-token` prints on its head node.")
+    return line
 
 
 def plan(nodes, workers=None):

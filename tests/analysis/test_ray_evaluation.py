@@ -2,8 +2,13 @@
 
 import json
 import os
+import secrets
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +19,7 @@ from mlmviz import cli
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.ray_evaluation import evaluate_on_ray, plan
 from mlmviz.examples import CANDIDATES
+from tools.appserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTENCES = [c.replace("{", "").replace("}", "") for c in CANDIDATES]
@@ -139,6 +145,60 @@ def test_the_cli_joins_a_running_ray_and_prints_only_the_summary(local_ray, tmp_
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)  # one object: the workers' output stays off stdout
     assert summary["lines"] + summary["skipped_lines"] == 40 and not summary["interrupted"]
+
+
+@pytest.fixture
+def ray_head():
+    """A second Ray cluster, as `ray start --head` makes one (with token
+    authentication, its own token and temp folder), reached through Ray
+    Client on a loopback port; stopped at the end. Yields (address, token)."""
+    token, temp = secrets.token_hex(16), tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: sockets
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token,
+           "RAY_USAGE_STATS_ENABLED": "0"}
+    client_port = free_port()
+    head = subprocess.Popen(
+        [Path(sys.executable).with_name("ray"), "start", "--head", "--block",
+         "--node-ip-address=127.0.0.1", f"--port={free_port()}",
+         f"--ray-client-server-port={client_port}", "--include-dashboard=false",
+         "--num-cpus=2", f"--temp-dir={temp}", "--disable-usage-stats"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while socket.socket().connect_ex(("127.0.0.1", client_port)) != 0:
+            assert head.poll() is None and time.monotonic() < deadline, "ray start failed"
+            time.sleep(0.5)
+        yield f"ray://127.0.0.1:{client_port}", token
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _evaluate_cli(corpus, *options, env=None):
+    command = [sys.executable, "-m", "mlmviz", "evaluate", "--corpus", str(corpus),
+               "--seed", "3", "--json", *options]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def test_the_cli_joins_a_cluster_through_ray_client_with_its_token(ray_head, tmp_path):
+    """The cluster recipe: `evaluate --ray ray://HOST:PORT` against `ray start
+    --head`, which asks for a token; without one the failure says so."""
+    address, token = ray_head
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(LINES[:40]) + "\n")
+    local = _evaluate_cli(corpus)
+    remote = _evaluate_cli(corpus, "--ray", address, "--ray-workers", "1",
+                           env={"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
+    assert local.returncode == 0 and remote.returncode == 0, remote.stderr[-2000:]
+    summary = json.loads(remote.stdout)
+    assert summary["interrupted"] is False and summary["lines"] > 30
+    _assert_same(summary, json.loads(local.stdout), rel=1e-5)
+    refused = _evaluate_cli(corpus, "--ray", address, env={"RAY_AUTH_MODE": ""})
+    assert refused.returncode == 2 and refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith(f"mlmviz: error: could not join the Ray cluster at {address}")
+    assert "token authentication: set RAY_AUTH_MODE=token" in line
 
 
 @pytest.mark.parametrize(
