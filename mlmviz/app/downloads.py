@@ -6,7 +6,7 @@ click does not rerun the page.
 
 Plotly's camera button saves one image format, and a custom modebar button
 would need JavaScript, which `st.plotly_chart`'s JSON config cannot carry:
-`image_format()` draws the choice of PNG or SVG, and `shared.chart` reads
+`image_format()` draws the choice of PNG or SVG, and `session.chart` reads
 it (`FORMAT_KEY`) into each chart's `toImageButtonOptions`.
 """
 
@@ -17,7 +17,7 @@ import streamlit as st
 from mlmviz import export
 from mlmviz.app.session import presenting
 
-FORMAT_KEY = "chart_format"  # read by shared.chart; kept across pages
+FORMAT_KEY = "chart_format"  # read by session.chart; kept across pages
 FORMATS = ("PNG", "SVG")
 MIME = {"csv": "text/csv", "json": "application/json", "jsonl": "application/jsonl"}
 

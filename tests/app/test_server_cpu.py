@@ -31,7 +31,7 @@ def test_the_server_skips_streamlits_full_garbage_collection_after_each_run():
         config.get_config_options(force_reparse=True)
 
 
-# --- fill-mask results shared by every session (shared.predictions) ---------------
+# --- fill-mask results shared by every session (session.predictions) ---------------
 
 TEXT = "the kettle in the [MASK] is still warm."  # not an example sentence
 
