@@ -53,6 +53,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu"]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 MASK = "[MASK]"
 DEFAULT_TOP_K = 5
+# The token pills (the help icon in the same group is a button without aria-pressed).
+PILL = "[data-testid=stButtonGroup] button[aria-pressed]"
 TIMEOUT_MS = 180_000
 # Sentences typed in turn (see check_sentences). The pill clicked is at the
 # next sentence's mask position, so typing that sentence drops it again.
@@ -204,8 +206,10 @@ class Sentence:
         self.tokens = encoding.tokens
         special = encoding.special_tokens_mask
         self.masks = [i for i, token in enumerate(self.tokens) if token == MASK]
-        # The pills: positions a user may click (as MaskedLM.maskable_positions).
-        self.pills = [i for i, s in enumerate(special) if not s and self.tokens[i] != MASK]
+        # The pills, in the page's order: the words a user may click (as
+        # MaskedLM.maskable_positions) and the typed masks, always pressed.
+        self.pills = [i for i, s in enumerate(special) if not s or self.tokens[i] == MASK]
+        self.words = [i for i in self.pills if i not in self.masks]
 
 
 def check_sentences(first, sentences):
@@ -218,7 +222,7 @@ def check_sentences(first, sentences):
         assert following.masks != current.masks, (current.text, following.text)
         position = following.masks[0]
         labels = [current.tokens[p] for p in current.pills]
-        assert position in current.pills, (current.text, following.text)
+        assert position in current.words, (current.text, following.text)
         assert labels.count(current.tokens[position]) == 1, (current.text, following.text)
 
 
@@ -249,14 +253,14 @@ class Session:
         """Replace the text and press Enter; wait for the new mask's chart."""
         box = self.page.get_by_label("Text", exact=True)
         box.fill(sentence.text)
-        self.picked = {p for p in self.picked if p in sentence.pills}
+        self.picked = {p for p in self.picked if p in sentence.words}
         self.sentence = sentence
         title = chart_title(sentence.masks[0], MASK)
         return self.timed(lambda: box.press("Control+Enter"), lambda: wait_chart(self.page, title, self.top_k))
 
     def click_pill(self, position):
         """Click the pill of `position`; wait for its chart."""
-        pill = self.page.locator("[data-testid=stButtonGroup] button").nth(
+        pill = self.page.locator(PILL).nth(
             self.sentence.pills.index(position)
         )
         box = pill.bounding_box()

@@ -49,7 +49,7 @@ from playwright.async_api import async_playwright
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 from bench_app import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, IDLE, SENTENCES, RssSampler, Sentence, default_text,
+    CHROMIUM, CHROMIUM_ARGS, IDLE, PILL, SENTENCES, RssSampler, Sentence, default_text,
     descendants, percentile, rss_mib,
 )
 from common import machine_lines, table  # noqa: E402
@@ -95,7 +95,7 @@ PAGE_IS = """([title, key]) => {
     && chart && chart.getBoundingClientRect().height > 0;
 }"""
 # Indices of the pressed pills.
-PRESSED = """() => [...document.querySelectorAll('[data-testid=stButtonGroup] button')]
+PRESSED = f"""() => [...document.querySelectorAll('{PILL}')]
   .flatMap((button, index) => button.getAttribute('aria-pressed') === 'true' ? [index] : [])"""
 
 
@@ -162,7 +162,7 @@ class LoadSession:
         if text != self.sentence.text:
             raise Mismatch(f"{where}: the text box shows {text!r}, not {self.sentence.text!r}")
         pressed = await self.page.evaluate(PRESSED)
-        expected = sorted(self.sentence.pills.index(p) for p in self.picked)
+        expected = sorted(self.sentence.pills.index(p) for p in self.picked | {*self.sentence.masks})
         if where.removeprefix("to ") in WITHOUT_PILLS:
             expected = []
         if pressed != expected:
@@ -209,7 +209,7 @@ class LoadSession:
         box = self.page.get_by_label("Text", exact=True)
         await box.fill(sentence.text, timeout=TIMEOUT_MS)
         self.sentence = sentence
-        self.picked = {p for p in self.picked if p in sentence.pills}
+        self.picked = {p for p in self.picked if p in sentence.words}
         await self.timed("type a sentence", lambda: box.press("Control+Enter"), self.predict_shown)
 
     async def click_token(self):
@@ -218,10 +218,10 @@ class LoadSession:
             position = min(self.picked)
             self.picked.discard(position)
         else:
-            words = [p for p in self.sentence.pills[3:] if p not in self.picked]  # not "session N:"
+            words = [p for p in self.sentence.words[3:] if p not in self.picked]  # not "session N:"
             position = self.random.choice(words)
             self.picked.add(position)
-        pill = self.page.locator("[data-testid=stButtonGroup] button").nth(
+        pill = self.page.locator(PILL).nth(
             self.sentence.pills.index(position)
         )
         await self.timed("click a token", await self.click(pill), self.predict_shown)

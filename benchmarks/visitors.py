@@ -118,7 +118,7 @@ class Student:
     def type_sentence(self):
         self.sentence = self.sentences[self.turn % len(self.sentences)]
         self.turn += 1
-        self.picked = {p for p in self.picked if p in self.sentence.pills}
+        self.picked = {p for p in self.picked if p in self.sentence.words}
         return self.check_predict("type a sentence",
                                   self.session.set_widget("text", self.sentence.text))
 
@@ -127,10 +127,11 @@ class Student:
         if len(self.picked) >= 2:
             self.picked.discard(min(self.picked))
         else:
-            words = [p for p in self.sentence.pills[3:] if p not in self.picked]  # not "session N:"
+            words = [p for p in self.sentence.words[3:] if p not in self.picked]  # not "session N:"
             self.picked.add(self.random.choice(words))
         labels = self.session.widget("picked").proto.options
-        value = [labels[self.sentence.pills.index(p)].content for p in sorted(self.picked)]
+        value = [labels[self.sentence.pills.index(p)].content
+                 for p in sorted(self.picked | {*self.sentence.masks})]  # typed masks stay pressed
         return self.check_predict("click a token", self.session.set_widget("picked", value))
 
     def change_top_k(self):

@@ -159,17 +159,33 @@ def text_and_masks(model, pills=True):
         st.warning(truncation_notice(text, encoding, model.tokenizer.max_length))
     if not pills:
         return text, encoding, ()
-    options = model.maskable_positions(encoding)
+    typed = tuple(i for i, token_id in enumerate(encoding.ids) if token_id == model.tokenizer.mask_id)
+    options = sorted([*model.maskable_positions(encoding), *typed])
+    # A typed mask is a pill of its own, always shown masked (a click on it
+    # changes nothing); the view's `picked` holds the clicked positions only.
+    view.absorb("picked")
     # Positions of an earlier text that this one lacks are dropped.
-    view.check_from_url("picked", options, "not a maskable token of this text")
+    clicked = view.check_from_url("picked", options, "not a maskable token of this text")
+    view.state()["picked"] = tuple(sorted({*clicked, *typed}))
     labels = pill_labels(encoding, text, model.tokenizer.unk_token)
     scroll = len(options) > SCROLL_PILLS_PAST
     with st.container(height=PILLS_HEIGHT if scroll else "content", border=scroll):
-        picked = view.widget(
+        shown = view.widget(
             st.pills, "picked", "Click tokens to mask them (click again to unmask)",
             options=options, selection_mode="multi", format_func=labels.__getitem__,
+            help=PILLS_HELP.format(mask=model.tokenizer.mask_token),
         )
+    picked = tuple(p for p in shown if p not in typed)
+    view.state()["picked"] = picked
     return text, encoding, picked
+
+
+PILLS_HELP = (
+    "Each button is one token of the text as the model reads it (long or rare words "
+    "come in pieces, like ##ing). A small number after a token, as in the₃, is its "
+    "position in the text: it tells apart a token that occurs twice. A {mask} you typed "
+    "is a masked button of its own; delete it from the text to unmask it."
+)
 
 
 def truncation_notice(text, encoding, max_length):

@@ -291,12 +291,21 @@ def widget(factory, name, label, **kwargs):
     set in `st.session_state[name]` by code (or a test) since the last
     drawing is taken into the view too.
     """
+    absorb(name)
+    value = get(name)
+    st.session_state[name] = st.session_state[DRAWN_KEY][name] = (
+        list(value) if isinstance(value, tuple) else value)
+    return factory(label, key=name, on_change=_changed, args=(name,), **kwargs)
+
+
+def absorb(name):
+    """Take into the view a value of widget `name` that code (or a test) set in
+    `st.session_state` since the widget was last drawn (`widget` calls it; a
+    page that adjusts the value before drawing calls it first)."""
     drawn = st.session_state.setdefault(DRAWN_KEY, {})
     if name in st.session_state and st.session_state[name] != drawn.get(name, _UNSET):
         put(name, st.session_state[name])
-    value = get(name)
-    st.session_state[name] = drawn[name] = list(value) if isinstance(value, tuple) else value
-    return factory(label, key=name, on_change=_changed, args=(name,), **kwargs)
+        drawn[name] = st.session_state[name]
 
 
 def _changed(name):

@@ -43,7 +43,7 @@ def test_text_and_masks_follow_the_user_between_pages(app):
     for page in PAGES + ["predict"]:
         _open(app, page)
         assert app.text_area(key="text").value == "the dog chased the [MASK] ."
-        assert app.pills(key="picked").value == [2]
+        assert app.pills(key="picked").value == [2, 5]  # "dog" and the typed mask
 
 
 def test_anatomy_splits_the_logits_and_shows_the_prior(app):

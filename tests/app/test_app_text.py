@@ -66,3 +66,18 @@ def test_the_text_box_takes_several_lines():
     assert not app.exception
     assert app.text_area(key="text").value == text
     assert app.get("plotly_chart")
+
+
+def test_a_typed_mask_has_a_button_of_its_own_shown_masked():
+    app = _open("predict", "he opened the [MASK] and walked in.")
+    pills = app.pills(key="picked")
+    labels = [o.content for o in pills.proto.options]
+    assert labels[:5] == ["he", "opened", "the", "[MASK]", "and"]  # in its place, not missing
+    assert pills.value == [4]  # shown masked (position 0 is [CLS])
+    assert "delete it from the text" in pills.help
+    pills.select(7).run()  # a click masks another word; the typed mask stays
+    assert not app.exception
+    assert app.pills(key="picked").value == [4, 7]
+    assert app.query_params["picked"] == "7"  # the link holds the clicked word only
+    app.pills(key="picked").unselect(4).run()  # a typed mask is unmasked in the text only
+    assert app.pills(key="picked").value == [4, 7] and len(app.get("plotly_chart")) == 2

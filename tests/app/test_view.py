@@ -132,7 +132,7 @@ def test_a_link_with_bad_values_opens_every_page_with_a_note(page):
     assert app.text_area(key="text").value == TEXT  # the valid values stay
     if page != "masking_lab":  # the lab draws no token pills' positions into the URL check
         assert "99" in notes
-        assert app.pills(key="picked").value == [2]
+        assert app.pills(key="picked").value == [2, 6, 9]  # the clicked word and the typed masks
     if page in ("anatomy", "embeddings", "lens", "attention"):
         assert "`mask`" in notes and app.selectbox(key="mask").value == 2  # the first mask
     assert app.query_params["text"] == TEXT
@@ -148,7 +148,7 @@ def test_a_link_restores_the_view_on_every_page(page):
     assert _notes(app) == ""
     assert app.text_area(key="text").value == TEXT
     if page != "masking_lab":
-        assert app.pills(key="picked").value == [2]
+        assert app.pills(key="picked").value == [2, 6, 9]  # the clicked word and the typed masks
     shown = {"predict": ["top_k", "temperature", "words"], "anatomy": ["top_k", "temperature",
              "mask", "hist"], "states": ["heat"], "embeddings": ["mask", "nbrs"],
              "lens": ["mask", "lens_k"], "attention": ["mask"], "masking_lab": ["rate", "seed", "ww"],

@@ -18,9 +18,14 @@ st.title("Fill the mask")
 model = current_model()
 mask_token = model.tokenizer.mask_token
 st.write(
-    f"Type `{mask_token}` where a word should be guessed, or pick tokens to hide. "
-    "The MaskedLMHead turns the encoder's hidden state at each masked position "
-    "into a probability for every token in the vocabulary."
+    f"Hide a word and see what the model guesses in its place: type `{mask_token}` in "
+    "the text, or click a word below. Each chart lists the model's best guesses for one "
+    "hidden word, with how likely it thinks each one is."
+)
+st.caption(
+    "How: the encoder reads the whole text; at each hidden position its prediction head "
+    "(a Keras MaskedLMHead) turns what the encoder computed there into a probability for "
+    "every token of the vocabulary."
 )
 
 EXAMPLES = examples(current_ref())
