@@ -252,6 +252,24 @@ def test_a_model_b_with_another_tokenizer_says_why_and_a_still_evaluates(
     _run(page)
     assert _metrics(page)["Lines"] == str(LINES) and len(page.metric) == 9  # A's cards only
     assert not [m for m in page.markdown if m.value.startswith("B is right on")]
+    assert _not_evaluated(page) == ["Model B was not evaluated (its tokenizer differs from "
+                                    "model A's): these are model A's numbers alone."]
+
+
+def _not_evaluated(page):
+    return [w.value for w in page.warning if w.value.startswith("Model B was not evaluated")]
+
+
+def test_a_model_b_that_fails_to_load_is_not_passed_off_as_a_comparison(page):
+    """Compare on, B unloadable: A's run says B was not evaluated, here and in the hint."""
+    _with_second_model(page, "no/such/model")
+    hint = next(c.value for c in page.caption if c.value.startswith("The same run"))
+    assert "--compare" not in hint and hint.endswith("(model A alone: model B is not evaluated)")
+    _run(page)
+    assert _not_evaluated(page) == ["Model B was not evaluated (it is not loaded): these are "
+                                    "model A's numbers alone."]
+    assert any("alone (model B was not evaluated)" in c.value for c in page.caption)
+    assert len(page.metric) == 9 and not [m for m in page.markdown if m.value.startswith("**B**")]
 
 
 def test_the_masked_words_of_a_listed_line_are_bold_even_next_to_a_word(page, page_model):
@@ -279,3 +297,4 @@ def test_a_model_b_with_nan_weights_says_so_and_a_evaluates_alone(page, tmp_path
     _run(page)
     assert len(page.metric) == 9  # A's cards only
     assert not [m for m in page.markdown if m.value.startswith("B is right on")]
+    assert _not_evaluated(page)

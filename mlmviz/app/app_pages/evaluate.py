@@ -41,6 +41,7 @@ RESULT_KEY = "evaluation_result"  # session state: the last run's `Result`
 UPLOAD_KEY = "evaluation_upload"  # session state: the uploaded corpus, kept across pages
 WORST = 10  # worst lines listed
 CARD_WIDTH = 150  # px: five metric cards in a row at 1280 px
+WIDE_CARD_WIDTH = 185  # px: a longer label and its help icon
 CHART_MIN_WIDTH = 380  # px: two charts side by side need twice this
 DELTA_DIGITS = {"top1_accuracy": 1, "top5_accuracy": 1, "loss": 3, "perplexity": 1, "ece": 3}
 CHART_KEYS = ("eval_chart_reliability", "eval_chart_frequency")
@@ -66,9 +67,12 @@ class Run(NamedTuple):
     max_lines: int
     source_b: str | None = None  # model B's source and weights, None without B
     weight_hash_b: str | None = None
+    missing_b: str = ""  # why model B, asked for, was not evaluated
 
     def describe(self):
         compared = f" compared with `{self.source_b}`" if self.source_b else ""
+        if self.missing_b:
+            compared = " alone (model B was not evaluated)"
         return (f"`{self.corpus}`, {self.rate} % masked, seed {self.seed}, "
                 f"at most {self.max_lines:,} lines, model `{self.source}`{compared}")
 
@@ -146,27 +150,28 @@ def choose_settings(mask_token):
 
 
 def choose_model_b(model):
-    """Model B to evaluate beside `model`, or None: the switch is off, or B
-    cannot be loaded, holds NaN weights or has another tokenizer (with a
-    message; A runs alone)."""
+    """`(model_b, missing)`: model B to evaluate beside `model`, or None with
+    the reason it is not (empty when the switch is off). B is missing when no
+    path is typed, or it cannot be loaded, holds NaN weights or has another
+    tokenizer (each with a message); A then runs alone, and says so."""
     if not view.widget(st.toggle, "ecompare", "Compare with a second model",
                        help="Model B predicts the same masks of the same lines in the same "
                        "pass. It is the Compare page's model B."):
-        return None
+        return None, ""
     model_b = second_model(choose_second())
     if model_b is None:
-        return None
+        return None, "it is not loaded"
     if model_b.warnings:
         st.warning("Model B's weights hold NaN or infinity, so it scores nothing: "
                    "model A is evaluated alone.")
-        return None
+        return None, "its weights hold NaN or infinity"
     try:
         check_same_tokenizer(model, model_b)
     except ValueError as error:
         st.error(f"Model B cannot be compared with A on the same masks: {error} "
                  "Model A is evaluated alone.")
-        return None
-    return model_b
+        return None, "its tokenizer differs from model A's"
+    return model_b, ""
 
 
 def run_evaluation(model, corpus, run, model_b=None):
@@ -213,12 +218,13 @@ def show_metrics(summary, base=None):
     best = summary["best_temperature"]
     cards = st.container(horizontal=True, gap="small")
 
-    def card(label, value, help=None, name=None, scale=1, better="normal", **delta):
+    def card(label, value, help=None, name=None, scale=1, better="normal", width=CARD_WIDTH,
+             **delta):
         if base is not None and name:
             change = (summary[name] - base[name]) * scale
             delta = {"delta": f"{change:+.{DELTA_DIGITS[name]}f}{' pt' * (scale == 100)}",
                      "delta_color": better}
-        cards.metric(label, value, help=help, border=True, width=CARD_WIDTH, **delta)
+        cards.metric(label, value, help=help, border=True, width=width, **delta)
 
     card("Top-1 accuracy", f"{summary['top1_accuracy']:.1%}",
          "How often the model's first guess is the hidden token.", "top1_accuracy", 100)
@@ -232,15 +238,22 @@ def show_metrics(summary, base=None):
     card("ECE", f"{summary['ece']:.3f}",
          "Expected calibration error: the mean gap between confidence and accuracy over "
          "10 bins, weighted by their masks (0 = calibrated).", "ece", better="inverse")
-    # No help icon: the label fills the card; the loss at that temperature sits below.
+    # A wider card: the label and its help icon fit whole; the loss there sits below.
     card("Best temperature", f"{best['temperature']:.2f}",
-         delta=f"loss {best['loss']:.3f} there", delta_color="off", delta_arrow="off")
+         "The softmax temperature that would give the lowest loss on these masks. 1 means "
+         "the model's confidence fits; above 1 it is over-confident (dividing its logits by "
+         "this would help), below 1 under-confident. The loss at that temperature is below.",
+         width=WIDE_CARD_WIDTH, delta=f"loss {best['loss']:.3f} there", delta_color="off",
+         delta_arrow="off")
     if base is not None:
         return
     card("Lines", f"{summary['lines']:,}",
          f"Lines scored; {summary['skipped_lines']:,} blank or with nothing to mask were "
          "skipped.")
-    card("Masked tokens", f"{summary['masked_tokens']:,}")
+    card("Masked tokens", f"{summary['masked_tokens']:,}",
+         "Tokens hidden and scored: the chosen share of each line's tokens, picked by the "
+         "seed (the same tokens for every model and every run with these settings).",
+         width=WIDE_CARD_WIDTH)
     card("Cut lines", f"{summary['cut_lines']:,}",
          "Lines longer than the model reads, cut to its limit.")
 
@@ -356,6 +369,9 @@ def show_result(result, tokenizer):
         st.warning("No line of this corpus had a token to mask: there is nothing to score.")
         return
     compared = summary.get("compare")
+    if result.run.missing_b:
+        st.warning(f"Model B was not evaluated ({result.run.missing_b}): these are model A's "
+                   "numbers alone.")
     if compared:
         st.markdown(f"**A** · `{summary['model']}`")
     show_metrics(summary)
@@ -384,19 +400,21 @@ if model.warnings:
 
 corpus = choose_corpus()
 rate, seed, max_lines = choose_settings(mask_token)
-model_b = choose_model_b(model)
+model_b, missing_b = choose_model_b(model)
 on_sample = view.get("ecorpus") == view.CORPORA[0]
 corpus_option = "" if on_sample else " --corpus FILE"  # the sample is the default
 compare_option = "" if model_b is None else f" --compare {model_b.metadata['source']}"
+alone = " (model A alone: model B is not evaluated)" if missing_b else ""
 st.caption(f"The same run on the command line: `python -m mlmviz evaluate --model "
            f"{current_source()}{corpus_option} --rate {rate / 100:g} --seed {seed} "
-           f"--max-lines {max_lines}{compare_option}`")
+           f"--max-lines {max_lines}{compare_option}`{alone}")
 if corpus is not None:
     run = Run(current_source(), model.metadata["weight_hash"], corpus.name, corpus.digest,
               rate, seed, max_lines)
     if model_b is not None:
         run = run._replace(source_b=model_b.metadata["source"],
                            weight_hash_b=model_b.metadata["weight_hash"])
+    run = run._replace(missing_b=missing_b)
     if st.button("Run the evaluation", type="primary", icon=":material/play_arrow:"):
         try:
             st.session_state[RESULT_KEY] = run_evaluation(model, corpus, run, model_b)
