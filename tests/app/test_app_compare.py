@@ -58,6 +58,13 @@ def test_the_default_model_against_itself_shows_zero_divergence(app):
     assert list(summary["KL(A‖B)"]) == [0.0] and list(summary["JS"]) == [0.0]
     assert list(summary["Jaccard"]) == [1.0]
     assert "Jensen–Shannon" in " ".join(m.value for m in app.markdown)
+    assert [i.value for i in app.info if i.value.startswith("A and B are the same model")]
+
+
+def test_two_different_models_are_not_called_the_same(app, tiny_checkpoint):
+    _choose_b(app, tiny_checkpoint)
+    assert not app.exception
+    assert not [i.value for i in app.info if i.value.startswith("A and B are the same model")]
 
 
 def test_two_masks_can_be_drawn_one_at_a_time(app):

@@ -259,6 +259,11 @@ st.write(
 )
 source_b = choose_second()
 model_b = second_model_or_stop(source_b)
+if (model_b.metadata["weight_hash"], model_b.metadata["precision"]) == (
+        model_a.metadata["weight_hash"], model_a.metadata["precision"]):
+    st.info(f"A and B are the same model (weights `{model_a.metadata['weight_hash']}`): their "
+            "answers are identical, so every divergence is 0 and every overlap 1. Choose "
+            "another model B, e.g. a checkpoint path, to see two models differ.")
 
 
 @view.fragment
