@@ -66,6 +66,14 @@ def _check(app):
     return next(t for t in _texts(app) if t.startswith("**Head check:**"))
 
 
+def _fresh(app):
+    """The page starts from a fresh head: one calm note, no warning anywhere."""
+    notes = [i.value for i in app.info if i.value.startswith("**A fresh head.**")]
+    warned = [w.value for w in [*app.warning, *app.sidebar.warning] if "fresh" in w.value]
+    return len(notes) == 1 and not warned and not any(
+        t.startswith("**Head check:**") for t in _texts(app))
+
+
 def _sidebar_check(app):
     """The sidebar's head-check line (a caption when trained, a warning when not)."""
     lines = [e.value for e in [*app.sidebar.caption, *app.sidebar.warning]]
@@ -79,8 +87,8 @@ def _guesses(app):
 
 def test_the_page_starts_from_a_fresh_head_with_random_guesses():
     app = _page()
-    assert "freshly initialised" in _check(app)
-    assert _sidebar_check(app).startswith("This page's head: The head looks freshly initialised")
+    assert _fresh(app)
+    assert _sidebar_check(app) == "The head has trained weights."  # the loaded model's, once
     assert _curve(app) == []
     assert len(_guesses(app)) == 3
     assert _button(app, "Stop").disabled and _button(app, "Reset").disabled
@@ -104,8 +112,8 @@ def test_start_grows_the_curve_stop_stops_and_reset_gives_a_fresh_head():
     assert not _button(app, "Explore this head").disabled
     assert _sidebar_check(app) == "This page's head: The head has trained weights."
     _button(app, "Reset").click().run()
-    assert "freshly initialised" in _check(app) and _curve(app) == []
-    assert "freshly initialised" in _sidebar_check(app)
+    assert _fresh(app) and _curve(app) == []
+    assert _sidebar_check(app) == "The head has trained weights."
     assert _guesses(app) == fresh
 
 
@@ -136,7 +144,9 @@ def test_a_failing_training_says_why_and_the_page_keeps_working(monkeypatch):
     _button(app, "Start").click().run()
     _poll(app, lambda a: any(t.startswith("The training failed") for t in _texts(a)))
     assert any("ValueError: The corpus has no text lines." in e.value for e in app.error)
-    assert not _button(app, "Start").disabled and "freshly initialised" in _check(app)
+    assert not _button(app, "Start").disabled
+    assert not any(t.startswith("**Head check:**") for t in _texts(app))  # still the fresh head
+    assert _sidebar_check(app) == "The head has trained weights."  # the loaded model's
     monkeypatch.undo()
     _button(app, "Start").click().run()
     _poll(app, lambda a: len(_curve(a)) >= 2)

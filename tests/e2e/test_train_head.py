@@ -27,9 +27,8 @@ def test_the_curve_grows_and_the_guesses_change_while_the_head_trains(page: Page
     page.goto(f"{base_url}/train_head?tpos=2000&tsec=300")
     _settle(page)
     main = page.get_by_test_id("stMain")
-    expect(main.get_by_text("freshly initialised")).to_be_visible(timeout=60_000)
-    expect(page.get_by_test_id("stSidebar").get_by_text(
-        "This page's head: The head looks freshly initialised")).to_be_visible()
+    expect(main.get_by_text("A fresh head.", exact=True)).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("freshly initialised")).to_have_count(0)  # said once, calmly
     expect(page.locator(GUESSES)).to_have_count(3)
     fresh = page.locator(GUESSES).all_inner_texts()
     assert _points(page) == 0

@@ -139,8 +139,10 @@ def reset():
 def status(job, run):
     """One line saying what the job does now; a Cancel button while it waits."""
     if job is None:
-        st.info(f"A fresh head. Press **Start**: the encoder first reads {run.positions:,} "
-                f"masked words once, then the head trains for up to {run.seconds:g} s.")
+        st.info(f"**A fresh head.** Its weights are random, as at the start of any training, so "
+                f"its guesses are noise. Press **Start**: the encoder first reads "
+                f"{run.positions:,} masked words once, then the head trains for up to "
+                f"{run.seconds:g} s.")
         return
     progress = job.progress
     curve = progress.get("curve") or []
@@ -212,16 +214,11 @@ def percent(probability):
     return f"{probability:.1%}" if probability >= 0.0005 else "<0.1%"
 
 
-def page_check(job, fresh_check):
-    """The head check of this page's head (the fresh one or the result), or None
-    while it trains (the sidebar does not follow the training's every step)."""
-    if job is None or (job.ended and job.result is None):
-        return fresh_check
-    return job.result.head_check if job.ended else None
-
-
 def show_check(check):
-    (st.success if check.trained else st.warning)(f"**Head check:** {check.message}")
+    """The head check of a head that has trained (the fresh head this page
+    starts from is described once, in the status line)."""
+    if check.trained:
+        st.success(f"**Head check:** {check.message}")
 
 
 def saved_path(job):
@@ -294,7 +291,8 @@ probes = probe_sentences(model)
 run = LabRun(settings, seconds, positions, heldout_positions(positions), probes,
              point_every(settings.batch_size))
 fresh_check, fresh_answers = fresh_head(model, settings, probes)
-show_head_check(page_check(job, fresh_check), "This page's head")
+if job is not None and not (job.ended and job.result is None):  # a head that trains or trained
+    show_head_check(job.result.head_check if job.ended else None, "This page's head")
 
 
 @view.fragment(run_every=POLL if active else None)
