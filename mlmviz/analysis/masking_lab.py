@@ -169,6 +169,38 @@ def masking_lab(model, text, seed=0, whole_word=False,
         ValueError: for fewer than two selectable tokens, bad rates, or
             when nothing is selected (a zero rate).
     """
+    encoding, groups, corruption = _corrupt_text(
+        model, text, seed, whole_word, selection_rate, mask_rate, random_rate)
+    batch = corruption.token_ids[None], corruption.positions[None]  # (1, seq), (1, selected)
+    logits = model.batch_logits(*batch)[0]  # (selected, vocab)
+    losses = cross_entropy(logits, corruption.labels)  # (selected,)
+    predictions = logits.argmax(axis=-1)  # (selected,)
+    shown = [model.vocabulary[i] for i in corruption.token_ids]
+    return LabResult(
+        tuple(encoding.tokens), tuple(shown), corruption, groups, losses, predictions,
+        float(losses.mean()), float(np.mean(predictions == corruption.labels)),
+    )
+
+
+def first_seed_with_a_mask(model, text, whole_word=False, selection_rate=0.15, mask_rate=0.8,
+                           random_rate=0.1, tries=100):
+    """The first seed (0, 1, …) whose draw on `text` replaces a token by the mask
+    token, so that a short sentence shows what training mostly does; 0 when the
+    mask rate is 0 or no seed among `tries` does. The model is not run.
+
+    Raises:
+        ValueError: as `masking_lab`.
+    """
+    for seed in range(tries if mask_rate > 0 else 1):
+        _, _, corruption = _corrupt_text(
+            model, text, seed, whole_word, selection_rate, mask_rate, random_rate)
+        if "mask" in corruption.actions:
+            return seed
+    return 0
+
+
+def _corrupt_text(model, text, seed, whole_word, selection_rate, mask_rate, random_rate):
+    """`(encoding, groups, SentenceCorruption)` of `text` under `seed` (see `masking_lab`)."""
     encoding = model.tokenizer.encode(text)
     selectable = np.zeros(len(encoding.ids), dtype=bool)  # (seq,)
     selectable[model.maskable_positions(encoding)] = True
@@ -186,12 +218,4 @@ def masking_lab(model, text, seed=0, whole_word=False,
     )
     if not len(corruption.positions):
         raise ValueError("Nothing is selected: raise the selection rate.")
-    batch = corruption.token_ids[None], corruption.positions[None]  # (1, seq), (1, selected)
-    logits = model.batch_logits(*batch)[0]  # (selected, vocab)
-    losses = cross_entropy(logits, corruption.labels)  # (selected,)
-    predictions = logits.argmax(axis=-1)  # (selected,)
-    shown = [model.vocabulary[i] for i in corruption.token_ids]
-    return LabResult(
-        tuple(encoding.tokens), tuple(shown), corruption, groups, losses, predictions,
-        float(losses.mean()), float(np.mean(predictions == corruption.labels)),
-    )
+    return encoding, groups, corruption

@@ -44,12 +44,31 @@ def test_seed_and_rate_change_the_corruption(page):
     page.text_area(key="text").set_value(TEXT).run()
     before = _model_reads(page)
     rows = len(page.dataframe[0].value)
-    page.number_input(key="seed").set_value(1).run()
+    seed = page.number_input(key="seed").value
+    page.number_input(key="seed").set_value(seed + 1).run()
     assert not page.exception
     assert _model_reads(page) != before
     page.slider(key="rate").set_value(60).run()
     assert not page.exception
     assert len(page.dataframe[0].value) > rows
+
+
+@pytest.mark.parametrize("text", [None, "she drank a cup of hot tea.", "my dog likes long walks."])
+def test_a_short_sentence_opens_with_a_token_hidden_as_mask(text):
+    """A new view's seed is the first whose draw hides a token as [MASK]:
+    with one or two tokens selected, seed 0 may show only a replacement."""
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    if text:
+        app.query_params["text"] = text
+    app.run()
+    app.switch_page("app_pages/masking_lab.py").run()
+    assert not app.exception
+    actions = list(app.dataframe[0].value["action"])
+    assert "mask" in actions, actions
+    seed = app.number_input(key="seed").value
+    assert app.query_params["seed"] == str(seed)  # the link keeps the draw shown
+    if seed:
+        assert any(c.value.startswith(f"Seed {seed} is the first") for c in app.caption)
 
 
 def test_whole_word_masking_keeps_word_pieces_together(page):

@@ -6,12 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from mlmviz.app import downloads, view
-from mlmviz.analysis.masking_lab import masking_lab
+from mlmviz.analysis.masking_lab import first_seed_with_a_mask, masking_lab
 from mlmviz.analysis.pseudo_likelihood import (
     WINDOW, combine, pseudo_log_likelihood, scorable_positions, window_parts, windows,
 )
 from mlmviz.figures.strips import corruption_strip, surprise_strip
 from mlmviz.app.session import chart, current_model, current_ref, explain, load_model, table, text_and_masks
+
+
+AUTO_SEED_KEY = "lab_auto_seed"  # session state: the seed the page chose for a new view
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -40,6 +43,19 @@ def choose_window(length):
     return spans[starts.index(start)]
 
 
+def default_seed(ref, text):
+    """A new view's seed: the first whose draw shows a mask on `text` (a short
+    sentence selects one or two tokens, and seed 0 may hide none), said in a caption."""
+    if view.get("seed") is None:
+        try:
+            seed = first_seed_with_a_mask(load_model(*ref), text, view.get("ww"),
+                                          *(view.get(name) / 100 for name in ("rate", "mrate", "rrate")))
+        except ValueError:  # the lab says why below
+            seed = 0
+        view.setdefault("seed", seed)
+        st.session_state[AUTO_SEED_KEY] = seed
+
+
 def lab_settings(mask_token):
     """The lab's widgets: `(seed, whole_word, selection, mask, random)`, rates as fractions."""
     left, middle, right, last = st.columns(4)
@@ -52,6 +68,10 @@ def lab_settings(mask_token):
         st.toggle, "ww", "Whole-word masking (a word's pieces are selected together)")
     st.caption(f"The rest of the selected tokens, {max(0, 100 - masked - randomised)} %, "
                "are left unchanged: the model must still predict them.")
+    if seed == st.session_state.get(AUTO_SEED_KEY, 0) and seed > 0:
+        st.caption(f"Seed {seed} is the first whose draw hides a token as {mask_token} in "
+                   "this sentence (a short sentence selects only a token or two). Every seed "
+                   "is an equally fair draw: change it to see others.")
     return int(seed), whole_word, selection / 100, masked / 100, randomised / 100
 
 
@@ -70,6 +90,7 @@ def lab_table(result, vocabulary):
 
 @st.fragment
 def lab(ref, text, mask_token, window):
+    default_seed(ref, text)
     settings = lab_settings(mask_token)
     try:
         result = run_lab(ref, text, *settings)
