@@ -45,7 +45,13 @@ def choose_source(kind):
     if kind == "Well-known model":
         return choose_known()
     if kind == "Checkpoint path":
-        path = view.widget(st.text_input, "model_path", "Path or hf:ORG/NAME")
+        path = view.widget(
+            st.text_input, "model_path", "Path or hf:ORG/NAME",
+            placeholder="./my-checkpoint, model.keras or hf:ORG/NAME",
+            help="A Hugging Face checkpoint folder (config.json, model.safetensors and its "
+            "tokenizer files), a keras-hub preset folder, a .keras file, or hf:ORG/NAME from "
+            "the local Hugging Face cache. Press Enter to load it.",
+        )
         return path.strip() or None
     upload = st.file_uploader(
         "A .keras file or a .zip of a checkpoint directory", type=["keras", "zip"], key="model_upload"
@@ -127,7 +133,8 @@ def switch_model():
     """Load the chosen model; on failure keep the previous one and say which runs.
 
     The box keeps what the user typed, even a path that failed; the URL's
-    model fields always describe the model that runs.
+    model fields always describe the model that runs. Returns the failure's
+    message (Markdown) for the page, or None.
     """
     kind = view.widget(
         st.radio, "model_kind", "Model", options=view.MODEL_KINDS,
@@ -147,6 +154,10 @@ def switch_model():
             st.session_state.model_precision = precision
     except CheckpointError as error:
         st.error(f"{error}\n\nThe previous model stays loaded. Still running: {running_label()}.")
+        failure = (f"The model chosen in the sidebar ({kind}) could not be loaded, so this page "
+                   f"still shows {running_label()}. The sidebar says why.")
+    else:
+        failure = None
     running_kind = st.session_state.get("model_source_kind", "Embedded default")
     view.show_in_url(
         precision=current_precision(),
@@ -154,6 +165,7 @@ def switch_model():
         model_path=current_source() if running_kind == "Checkpoint path" else "",
         hub_model=current_source().removeprefix("hf:") if running_kind == "Well-known model" else "",
     )
+    return failure
 
 
 def running_label():
@@ -253,7 +265,7 @@ def run():
     device_name()  # before the first model is built: enables GPU memory growth
     view.state()  # a new session reads the URL here
     with st.sidebar:
-        switch_model()
+        failure = switch_model()
         check_slot = show_model(current_model())
         view.widget(st.toggle, "present", "Presentation mode",
                     help="Large dark labels, one chart per row, tables folded away, no toolbar.")
@@ -262,6 +274,8 @@ def run():
             st.markdown(GLOSSARY)
     if view.get("present"):
         st.html(PRESENTATION_CSS)
+    if failure:
+        st.warning(failure, icon=":material/error:")
     notes = st.empty()
     st.session_state.pop(PAGE_HEAD_CHECK, None)  # a page sets it again if it has its own head
     try:

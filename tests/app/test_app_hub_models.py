@@ -85,6 +85,10 @@ def test_with_no_network_one_sentence_says_so_and_the_previous_model_stays(
     assert app.selectbox(key="hub_model").value == "distilbert/distilbert-base-uncased"
     assert "model_kind" not in app.query_params and "hub_model" not in app.query_params
     assert len(app.get("plotly_chart")) == 1
+    # The page itself says the chosen model is not the one it shows.
+    assert [w.value for w in app.main.warning] == [
+        "The model chosen in the sidebar (Well-known model) could not be loaded, so this page "
+        "still shows **Embedded default**. The sidebar says why."]
 
 
 def test_a_link_to_a_cached_model_opens_it_without_the_network(app, tiny, tmp_path, monkeypatch):
