@@ -9,9 +9,14 @@ The analysis pages: one function per file, built from the result of the
 analysis the page draws (float32 values written at float32 precision, so
 they read back equal). A CSV has one header row and one row per layer,
 token, position or dimension, as each docstring says.
+
+The app adds to every file where its numbers came from (`with_provenance`):
+the model, its weights and precision, mlmviz's version, the page's settings
+and the link that restores the view.
 """
 
 import csv
+import importlib.metadata
 import io
 import json
 
@@ -23,6 +28,49 @@ from mlmviz.analysis.projection import pca
 
 BUNDLE_VERSION = 1
 _SETTINGS = {"text": str, "positions": list, "top_k": int, "temperature": (int, float)}
+
+
+PROVENANCE_LINE = "# provenance: "  # the first line of a CSV the app writes
+
+
+def with_provenance(name, content, provenance):
+    """`content`, the text of the file `name`, with the dict `provenance` in it.
+
+    A JSON object gains a `provenance` field; JSON Lines start with one line
+    `{"provenance": ...}`; a CSV starts with one comment line,
+    `# provenance: {...}` (JSON), before its header: `read_provenance` reads
+    it back, and pandas reads the table with `skiprows=1`.
+    """
+    if name.endswith(".json"):
+        return json.dumps({**json.loads(content), "provenance": provenance}, indent=2)
+    if name.endswith(".jsonl"):
+        return json.dumps({"provenance": provenance}) + "\n" + content
+    if name.endswith(".csv"):
+        return PROVENANCE_LINE + json.dumps(provenance) + "\n" + content
+    raise ValueError(f"{name}: no place for provenance in this kind of file")
+
+
+def read_provenance(name, content):
+    """The provenance dict `with_provenance` put into the file `name`, or None."""
+    try:
+        if name.endswith(".json"):
+            return json.loads(content).get("provenance")
+        first = content.split("\n", 1)[0]
+        if name.endswith(".jsonl"):
+            return json.loads(first).get("provenance")
+        if name.endswith(".csv") and first.startswith(PROVENANCE_LINE):
+            return json.loads(first[len(PROVENANCE_LINE):])
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return None
+
+
+def package_version():
+    """The installed mlmviz's version ("unknown" when run from a checkout not installed)."""
+    try:
+        return importlib.metadata.version("mlmviz")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def predictions_csv(result):

@@ -2,7 +2,8 @@
 
 The files are built only when a button is clicked (Streamlit calls `make`
 then, on another thread), so drawing the buttons costs a rerun nothing. A
-click does not rerun the page.
+click does not rerun the page. Every file says where its numbers came from
+(`provenance`, written in by `export.with_provenance`).
 
 Plotly's camera button saves one image format, and a custom modebar button
 would need JavaScript, which `st.plotly_chart`'s JSON config cannot carry:
@@ -10,12 +11,14 @@ would need JavaScript, which `st.plotly_chart`'s JSON config cannot carry:
 it (`FORMAT_KEY`) into each chart's `toImageButtonOptions`.
 """
 
+import datetime
 from typing import Callable, NamedTuple
 
 import streamlit as st
 
 from mlmviz import export
-from mlmviz.app.session import presenting
+from mlmviz.app import view
+from mlmviz.app.session import current_model, presenting
 
 FORMAT_KEY = "chart_format"  # read by session.chart; kept across pages
 FORMATS = ("PNG", "SVG")
@@ -30,19 +33,50 @@ class File(NamedTuple):
     make: Callable[[], str]
 
 
-def offer(files, key):
+def provenance(**settings):
+    """Where a download's numbers come from: the sidebar's model (source,
+    weight hash, precision), mlmviz's version, every setting of the view, the
+    link that restores it, the time, and the page's own `settings` (a second
+    model, a corpus's SHA-256 …)."""
+    meta = current_model().metadata
+    return {
+        "mlmviz": export.package_version(),
+        "model": meta["source"],
+        "weight_hash": meta["weight_hash"],
+        "precision": meta.get("precision", "float32"),
+        **settings,
+        "view": view.settings(),
+        "link": view.link(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def offer(files, key, **settings):
     """A row of download buttons, one per `File`; in presentation mode, folded away.
 
     Args:
         files: `File`s, shown left to right.
         key: a prefix unique on the page, for the buttons' keys.
+        settings: what the page adds to each file's provenance.
     """
+    origin = provenance(**settings)  # now: the view may change before a click
     place = st.expander("Download the numbers") if presenting() else st.container()
     for column, file in zip(place.columns(len(files)), files):
         column.download_button(
-            file.label, file.make, file_name=file.name, mime=MIME[file.name.rsplit(".", 1)[-1]],
+            file.label, lambda file=file: export.with_provenance(file.name, file.make(), origin),
+            file_name=file.name, mime=MIME[file.name.rsplit(".", 1)[-1]],
             key=f"{key}-{file.name}", on_click="ignore", icon=":material/download:",
         )
+
+
+def predict(result, metadata, text, picked, top_k, temperature):
+    """Predict: the predictions, and the view as a file "Load a saved view" reads back."""
+    offer([
+        File("Download predictions (CSV)", "mlmviz-predictions.csv",
+             lambda: export.predictions_csv(result)),
+        File("Download this view (JSON)", "mlmviz-view.json",
+             lambda: export.view_bundle(result, metadata, text, picked, top_k, temperature)),
+    ], key="predict")
 
 
 def anatomy(stages, index, vocabulary, top_k, temperature, position, token):
@@ -102,8 +136,9 @@ def pseudo_likelihood(pll):
                 lambda: export.pseudo_likelihood_csv(pll))], key="pll")
 
 
-def compare(result):
-    """Compare: the summary, the paired bars' numbers and the target words."""
+def compare(result, model_b):
+    """Compare: the summary, the paired bars' numbers and the target words
+    (`model_b`: B's metadata, for the provenance)."""
     files = [
         File("Summary per mask (CSV)", "mlmviz-compare-summary.csv",
              lambda: export.compare_summary_csv(result)),
@@ -113,17 +148,19 @@ def compare(result):
     if any(mask["a"]["targets"] for mask in result["masks"]):
         files.append(File("Target words (CSV)", "mlmviz-compare-targets.csv",
                           lambda: export.compare_targets_csv(result)))
-    offer(files, key="compare")
+    offer(files, key="compare", model_b=model_b["source"], weight_hash_b=model_b["weight_hash"])
 
 
-def evaluation(summary, records):
-    """Evaluate: the summary and the per-mask details (what `mlmviz evaluate` writes)."""
+def evaluation(summary, records, run):
+    """Evaluate: the summary and the per-mask details (what `mlmviz evaluate`
+    writes, with the provenance first); `run`: the corpus, its SHA-256 and
+    the settings (the page's `Run`, as a dict)."""
     offer([
         File("Summary (JSON)", "mlmviz-evaluation.json",
              lambda: export.evaluation_summary_json(summary)),
         File("Details, one line per mask (JSON Lines)", "mlmviz-evaluation-details.jsonl",
              lambda: export.evaluation_details_jsonl(records)),
-    ], key="evaluation")
+    ], key="evaluation", run=run)
 
 
 def _remember_format():

@@ -262,6 +262,7 @@ def run():
         st.Page(page_path(name), title=title, icon=icon, default=name == "predict")
         for name, (title, icon) in PAGES.items()
     ])
+    st.session_state[view.PAGE_KEY] = page.url_path
     device_name()  # before the first model is built: enables GPU memory growth
     view.state()  # a new session reads the URL here
     with st.sidebar:

@@ -22,6 +22,7 @@ the URL) before the script runs.
 import functools
 import math
 import os
+import urllib.parse
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,6 +36,7 @@ NOTES_KEY = "_view_notes"
 DRAWN_KEY = "_view_drawn"  # each widget's value when last drawn
 UNCHECKED_KEY = "_view_unchecked"  # names read from the URL, awaiting a check against the text
 URL_KEY = "_view_url"  # values the URL shows instead of the view's (`show_in_url`)
+PAGE_KEY = "_view_page"  # the current page's URL path (set by the router)
 MODEL_KINDS = ("Embedded default", "Well-known model", "Checkpoint path", "Upload")
 COMPARE_KINDS = ("Embedded default", "Checkpoint path")
 STAGES = ("gathered", "after the head's transform")
@@ -275,6 +277,21 @@ def show_in_url(**values):
     actually runs.
     """
     st.session_state[URL_KEY] = values
+
+
+def settings():
+    """Every value of the view as the URL names it (defaults included), JSON-ready."""
+    values = {**state(), **st.session_state.get(URL_KEY, {})}
+    return {name: list(value) if isinstance(value, tuple) else value
+            for name, value in values.items()}
+
+
+def link():
+    """The link that restores the view on this page: the app's address as the
+    browser gave it (absent in tests), the page's path and the query."""
+    query = urllib.parse.urlencode(to_query({**state(), **st.session_state.get(URL_KEY, {})}))
+    base = (st.context.url or "").rstrip("/")
+    return f"{base}/{st.session_state.get(PAGE_KEY, '')}?{query}"
 
 
 def sync_url():

@@ -13,11 +13,16 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mlmviz import export
 from mlmviz.app import ENTRY
 
 APP = ENTRY
 SENTENCES = "the [MASK] sat on the mat .\nshe drank a glass of [MASK] .\nthe [MASK] ran away ."
 FILES = {
+    "predict": {
+        "Download predictions (CSV)": "mlmviz-predictions.csv",
+        "Download this view (JSON)": "mlmviz-view.json",
+    },
     "anatomy": {
         "Stage vectors (CSV)": "mlmviz-anatomy-stages.csv",
         "Context/bias split (CSV)": "mlmviz-anatomy-split.csv",
@@ -58,7 +63,22 @@ def _open(app, page):
 
 
 def _csv(made, name):
-    return pd.read_csv(io.StringIO(made[name]()), keep_default_na=False, na_values=[""])
+    """The table of a CSV download (its first line is the provenance comment)."""
+    return pd.read_csv(io.StringIO(made[name]()), keep_default_na=False, na_values=[""],
+                       skiprows=1)
+
+
+def _assert_provenance(app, name, content):
+    """The file says where its numbers came from: model, weights, precision,
+    mlmviz's version, every setting of the view and the link that restores it."""
+    found = export.read_provenance(name, content)
+    assert found is not None, name
+    meta = app.session_state["model_source"] if "model_source" in app.session_state else "default"
+    assert found["model"] == meta and len(found["weight_hash"]) == 16, found
+    assert found["precision"] == "float32" and found["mlmviz"] == export.package_version()
+    assert found["view"]["text"] == app.text_area(key="text").value
+    assert found["link"].startswith("/") and "?" in found["link"], found["link"]
+    return found
 
 
 def _charts(app):
@@ -81,6 +101,15 @@ def test_each_page_offers_its_files_with_clear_labels(app, made, page):
     for name in FILES[page].values():
         content = json.loads(made[name]()) if name.endswith(".json") else _csv(made, name)
         assert len(content) > 0, name
+        _assert_provenance(app, name, made[name]())
+
+
+def test_a_downloaded_view_holds_its_provenance_and_loads_back(app, made):
+    _open(app, "predict")
+    saved = made["mlmviz-view.json"]()
+    found = _assert_provenance(app, "mlmviz-view.json", saved)
+    assert found["view"]["text"] == export.read_bundle(saved)["text"]
+    assert export.read_bundle(saved)["weight_hash"] == found["weight_hash"]
 
 
 def test_anatomy_files_hold_the_charts_numbers(app, made):

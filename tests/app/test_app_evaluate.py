@@ -1,5 +1,6 @@
 """The Evaluate page on the default model and the shipped held-out sample, through AppTest."""
 
+import hashlib
 import html
 import json
 import re
@@ -93,10 +94,20 @@ def test_a_run_shows_the_progress_bar_and_the_summarys_numbers(page, made, page_
     assert counts["text"] == [short_count(b["count"]) for b in summary["reliability"]]
     assert charts[1]["data"][0]["y"] == [b["accuracy"] or 0 for b in summary["by_frequency"]]
     downloaded = json.loads(made["mlmviz-evaluation.json"]())
+    origin = downloaded.pop("provenance")
     assert _close(downloaded, {**summary, "model": "default"})
-    details = [json.loads(line) for line in made["mlmviz-evaluation-details.jsonl"]().splitlines()]
+    first, *lines = made["mlmviz-evaluation-details.jsonl"]().splitlines()
+    details = [json.loads(line) for line in lines]
     assert _close(sorted(details, key=lambda r: (r["line"], r["position"])),
                   sorted(records, key=lambda r: (r["line"], r["position"])))
+    # Both files say where the numbers came from: the model, the corpus and its settings.
+    assert json.loads(first)["provenance"] == origin
+    assert (origin["model"], origin["weight_hash"]) == ("default", page_model.metadata["weight_hash"])
+    run = origin["run"]
+    assert (run["corpus"], run["rate"], run["seed"], run["max_lines"]) == (
+        "heldout-sample.txt", 15, 0, LINES)
+    assert run["digest"] == hashlib.sha256(SAMPLE.read_bytes()).hexdigest()
+    assert "/evaluate?" in origin["link"] and f"elines={LINES}" in origin["link"]
 
 
 def test_the_result_survives_reruns_and_a_new_setting_marks_it_stale(page):

@@ -117,6 +117,8 @@ def test_a_downloaded_view_loads_back(page: Page, base_url, tmp_path):
     bundle = json.loads(saved.read_text())
     assert bundle["text"] == "paris is the capital of [MASK]."
     assert bundle["masks"][0]["predictions"][0]["token"]
+    assert bundle["provenance"]["link"].startswith(base_url)  # the browser's address, with the view
+    assert "text=paris" in bundle["provenance"]["link"]
 
     page.goto(base_url)
     _settle(page)

@@ -304,7 +304,7 @@ def page_body():
         table(target_table(result), "The target words in each model")
     st.markdown(EXPLANATION)
     mask_detail(result, name_a, name_b, text, tuple(picked), targets)
-    downloads.compare(result)
+    downloads.compare(result, model_b.metadata)
 
 
 page_body()

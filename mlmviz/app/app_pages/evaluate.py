@@ -381,7 +381,7 @@ def show_result(result, tokenizer):
         show_paired(result, tokenizer)
     show_charts(summary)
     show_worst(result, tokenizer)
-    downloads.evaluation(summary, result.records)
+    downloads.evaluation(summary, result.records, result.run._asdict())
 
 
 st.title("Evaluate on a corpus")

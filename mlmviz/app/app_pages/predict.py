@@ -131,16 +131,7 @@ def prediction():
                 )
             table(frame)
 
-    left, right = st.columns(2)
-    left.download_button(
-        "Download predictions (CSV)", export.predictions_csv(result),
-        file_name="mlmviz-predictions.csv", mime="text/csv", key="download_csv",
-    )
-    right.download_button(
-        "Download this view (JSON)",
-        export.view_bundle(result, model.metadata, text, picked, top_k, temperature),
-        file_name="mlmviz-view.json", mime="application/json", key="download_json",
-    )
+    downloads.predict(result, model.metadata, text, picked, top_k, temperature)
 
     if len(result["masks"]) > 1:
         st.subheader("Independent or one at a time?")
