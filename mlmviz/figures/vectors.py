@@ -4,6 +4,7 @@ matrix."""
 import html
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 from mlmviz.figures.layout import compact, padded_range
@@ -102,7 +103,9 @@ def scatter_1d(points, title="", x_title="PC 1"):
 
 def _labelled_points(points):
     """A scatter of `points` (`x`, `y`, `label`, `group`, `hover`, `position`),
-    one trace per group, labels drawn only for a handful of points."""
+    one trace per group, labels drawn only for a handful of points. Each group
+    has a marker of its own: one of 24 distinct colours, and past 24 groups
+    another shape as well."""
     labelled = len(points) <= HANDFUL
     return go.Figure([
         go.Scatter(
@@ -111,10 +114,21 @@ def _labelled_points(points):
             text=[html.escape(str(label)) for label in rows["label"]],
             textposition=rows["position"].tolist(), cliponaxis=False,
             hovertext=[html.escape(str(hover)).replace("\n", "<br>") for hover in rows["hover"]],
-            hoverinfo="text", marker={"size": 10},
+            hoverinfo="text", marker=group_marker(index),
         )
-        for group, rows in points.groupby("group", sort=False)
+        for index, (group, rows) in enumerate(points.groupby("group", sort=False))
     ])
+
+
+GROUP_COLOURS = plotly.colors.qualitative.Dark24
+GROUP_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
+
+
+def group_marker(index):
+    """The marker of the `index`-th group: no two of the first 144 alike."""
+    colour = GROUP_COLOURS[index % len(GROUP_COLOURS)]
+    symbol = GROUP_SYMBOLS[index // len(GROUP_COLOURS) % len(GROUP_SYMBOLS)]
+    return {"size": 10, "color": colour, "symbol": symbol}
 
 
 def _text_positions(x, y):

@@ -27,6 +27,17 @@ def _positions(figure):
 # Hidden states: 2-D and 1-D points
 
 
+@pytest.mark.parametrize("groups", [12, 40])
+def test_each_predicted_word_has_a_marker_of_its_own(groups):
+    """The legend told "→ door" and "→ letter" apart by nothing past 10 words."""
+    points = _points([float(i) for i in range(groups)], [0.0] * groups).assign(
+        group=[f"→ word{i}" for i in range(groups)])
+    for draw in (scatter_2d, scatter_1d):
+        markers = [(trace.marker.color, trace.marker.symbol) for trace in draw(points).data]
+        assert len(markers) == groups and len(set(markers)) == groups
+        assert len({color for color, _ in markers}) == min(groups, 24)
+
+
 def test_past_a_handful_of_points_the_labels_show_on_hover_only():
     few = scatter_2d(_points(list(range(HANDFUL)), [0.0] * HANDFUL))
     many = scatter_2d(_points(list(range(HANDFUL + 1)), [0.0] * (HANDFUL + 1)))
