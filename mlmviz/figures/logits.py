@@ -99,15 +99,18 @@ def _leader_labels(figure, x, y, named):
 
 
 def lens_lines(layers, probabilities, ranks, token, title=""):
-    """The final prediction's probability and rank across layers.
+    """The final prediction's probability and rank across layers, in two panels
+    on one layer axis: probability above (0 to 100 %), rank below (log scale,
+    1 at the top). Two axes on one panel read as one scale (a rank at the
+    "100 %" gridline looked like certainty).
 
     Args:
         layers: layer names, bottom first.
         probabilities, ranks: one value per layer.
-        token: the final prediction, for the legend.
+        token: the final prediction, named on both axes.
     """
     layers, top = list(layers), math.log10(max(ranks))
-    line = {"type": "scatter", "x": layers, "mode": "lines+markers"}
+    line = {"type": "scatter", "x": layers, "mode": "lines+markers", "showlegend": False}
     # One constructor call: plotly validates each property once.
     return go.Figure({
         "data": [
@@ -115,13 +118,13 @@ def lens_lines(layers, probabilities, ranks, token, title=""):
             {**line, "y": [int(r) for r in ranks], "name": f"rank of {token}", "yaxis": "y2"},
         ],
         "layout": {
-            "xaxis": {"type": "category"},
-            "yaxis": {"title": {"text": "probability"}, "range": [0, 1], "tickformat": ".0%"},
-            "yaxis2": {"title": {"text": "rank (log scale, 1 at the top)"}, "type": "log",
-                       "overlaying": "y", "side": "right", "range": [top + 0.3, -0.1],
+            "xaxis": {"type": "category", "anchor": "y2"},
+            "yaxis": {"title": {"text": f"P({token})"}, "range": [0, 1], "tickformat": ".0%",
+                      "domain": [0.6, 1]},
+            "yaxis2": {"title": {"text": f"rank of {token}"}, "type": "log",
+                       "domain": [0, 0.4], "anchor": "x", "range": [top + 0.3, -0.1],
                        "tickvals": [10**i for i in range(int(top) + 1)]},
-            "legend": {"orientation": "h", "y": -0.2},
-            "title": {"text": title}, "height": 360,
+            "title": {"text": title}, "height": 420,
             "margin": {"l": 10, "r": 10, "t": 40, "b": 10},  # as layout.compact
         },
     })

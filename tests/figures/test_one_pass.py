@@ -41,11 +41,15 @@ def test_probability_bars_are_the_same_figure_as_before():
     }
 
 
-def test_lens_lines_are_the_same_figure_as_before():
+def test_lens_lines_give_probability_and_rank_their_own_panels():
     spec = json.loads(lens_lines(["e", "l1"], [0.1, 0.5], [40, 1], "door", "t").to_json())
     assert [trace["name"] for trace in spec["data"]] == ["P(door)", "rank of door"]
     assert spec["data"][1]["yaxis"] == "y2"
     layout = spec["layout"]
-    assert layout["xaxis"] == {"type": "category"}
+    assert layout["xaxis"] == {"type": "category", "anchor": "y2"}  # one layer axis, at the bottom
+    assert "overlaying" not in layout["yaxis2"]  # not drawn over the probability's scale
+    assert layout["yaxis"]["domain"][0] > layout["yaxis2"]["domain"][1]  # probability above
+    assert layout["yaxis"]["title"]["text"] == "P(door)"
+    assert layout["yaxis2"]["title"]["text"] == "rank of door"
     assert layout["yaxis2"]["tickvals"] == [1, 10] and layout["yaxis2"]["type"] == "log"
-    assert layout["height"] == 360 and layout["title"] == {"text": "t"}
+    assert layout["title"] == {"text": "t"}

@@ -44,8 +44,8 @@ def show_mask(masked, encoding, logits):
         [[r["layer"], *r["top"], r["final_rank"], r["final_probability"]] for r in rows],
         columns=["layer", *[f"#{i + 1}" for i in range(top_k)], "final rank", "final probability"],
     )
-    explain("Left axis: the probability of the final answer when the head reads each "
-            "layer. Right axis: its rank there (1 = the head's top guess).")
+    explain("Top: the probability of the final answer when the head reads each layer. "
+            "Bottom: its rank there (1 = the head's top guess).")
     table(frame, "Each layer's top tokens")
     downloads.lens(lens_result)
 
