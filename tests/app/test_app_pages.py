@@ -130,6 +130,21 @@ def _scatter_caption_agrees_with_the_scatter(app):
     return side
 
 
+def _table_columns(app):
+    return [column for frame in app.dataframe for column in frame.value.columns]
+
+
+def test_embedding_similarity_and_head_anatomy_agree_on_the_bias(app):
+    """A large bias among tokens, yet negligible next to the context: both pages say so."""
+    _open(app, "embeddings")
+    caption = next(c.value for c in app.caption if "top predictions (red)" in c.value)
+    _open(app, "anatomy")
+    note = next(i.value for i in app.info if "bias hardly matters" in i.value)
+    ratio = note.split(" as much")[0].rsplit(" ", 1)[1]  # "12%"
+    assert f"the bias hardly matters next to what the sentence says: it weighs {ratio} of " \
+        "the context, as Head anatomy shows" in caption
+
+
 def test_the_scatter_caption_says_where_the_winners_are_on_the_default_model(app):
     _open(app, "embeddings")
     assert _scatter_caption_agrees_with_the_scatter(app) == "left"  # short rows win here
@@ -152,9 +167,14 @@ def test_the_scatter_caption_follows_an_untied_checkpoint(tiny_checkpoint):
 
 def test_anatomy_says_the_default_models_bias_is_negligible_instead_of_listing_it(app):
     _open(app, "anatomy")
-    note = next(i.value for i in app.info if "bias is negligible" in i.value)
-    assert "for this checkpoint" in note and "-9.46 to +0.92 over the vocabulary" in note
-    assert "uniform would be 0.0033%" in note
+    note = next(i.value for i in app.info if "bias hardly matters" in i.value)
+    assert note.startswith("**Here the bias hardly matters: the sentence decides.**")
+    assert "an even spread 0.0033%" in note
+    numbers = " ".join(m.value for e in app.expander if e.label == "The bias in numbers"
+                       for m in e.markdown)
+    assert "for this checkpoint" in numbers.lower()
+    assert "-9.46 to +0.92 over the vocabulary" in numbers
+    assert "probability (bias alone)" in _table_columns(app)
     assert not any("from the bias alone" in m.value for m in app.markdown)
     bars = next(c for c in _charts(app) if c["layout"]["title"]["text"].startswith("Probability"))
     assert bars["layout"]["xaxis"].get("type") != "log"

@@ -21,22 +21,32 @@ st.write(
     "**bias** gives the logits, and **softmax** turns them into probabilities."
 )
 model, ref = current_model(), current_ref()
+TABLE_COLUMNS = {"context": "context term", "bias": "bias term",
+                 "probability": "probability (the head)",
+                 "bias_only_probability": "probability (bias alone)"}
 
 
 def bias_note(weight):
-    """What the page says instead of the bias-only list when the bias is negligible."""
+    """What the page says instead of the bias-only list when the bias is
+    negligible: one plain sentence first, `(note, numbers)`."""
     (low, high), (top_low, top_high) = weight["bias_range"], weight["top_bias_range"]
     context_low, context_high = weight["top_context_range"]
-    return (
-        f"**The bias is negligible for this checkpoint at this mask.** It spans {low:+.2f} "
-        f"to {high:+.2f} over the vocabulary and {top_low:+.2f} to {top_high:+.2f} on the top "
-        f"tokens, whose context terms are {context_low:.1f} to {context_high:.1f}. No token's "
-        f"bias raises it more than {weight['bias_lift']:.2f} above the median token's, while "
-        f"the context raises its favourite {weight['context_lift']:.1f}: the bias weighs "
-        f"{weight['ratio']:.0%} of that (negligible means under "
-        f"{anatomy.NEGLIGIBLE_LIFT:.0%}). On its own it predicts nothing: its top token gets "
-        f"{percent(weight['prior_top'])}, where uniform would be {percent(weight['uniform'])}."
+    note = (
+        f"**Here the bias hardly matters: the sentence decides.** What the sentence says "
+        f"lifts its favourite word {weight['context_lift']:.1f} above a typical word; the bias "
+        f"lifts no word more than {weight['bias_lift']:.2f}, {weight['ratio']:.0%} as much "
+        f"(under {anatomy.NEGLIGIBLE_LIFT:.0%} counts as hardly mattering). On its own the "
+        f"bias barely prefers any word: its favourite gets {percent(weight['prior_top'])}, "
+        f"an even spread {percent(weight['uniform'])}."
     )
+    numbers = (
+        f"For this checkpoint at this mask the bias spans {low:+.2f} to {high:+.2f} over the "
+        f"vocabulary and {top_low:+.2f} to {top_high:+.2f} on the top tokens, whose context "
+        f"terms are {context_low:.1f} to {context_high:.1f}. A lift is how far a term raises "
+        "its highest token above the median token (adding the same number to every token "
+        "changes no probability)."
+    )
+    return note, numbers
 
 
 def show_mask(masked, encoding, stages):
@@ -81,7 +91,10 @@ def show_mask(masked, encoding, stages):
     )
     weight = anatomy.bias_weight(stages, index, top_k)
     if weight["negligible"]:
-        st.info(bias_note(weight))
+        note, numbers = bias_note(weight)
+        st.info(note)
+        with st.expander("The bias in numbers"):
+            st.markdown(numbers)
 
     st.subheader("3 · Softmax: with and without the context")
     chart(
@@ -98,7 +111,7 @@ def show_mask(masked, encoding, stages):
             anatomy.bias_only_top(stages["bias"], model.vocabulary, top_k, temperature))
         st.write("What the head predicts from the bias alone, for any sentence:")
         table(prior, "The bias alone: its top tokens")
-    table(split, "The top tokens' logits, terms and probabilities")
+    table(split.rename(columns=TABLE_COLUMNS), "The top tokens' logits, terms and probabilities")
     position = masked.positions[index]
     downloads.anatomy(stages, index, model.vocabulary, top_k, temperature, position,
                       encoding.tokens[position])

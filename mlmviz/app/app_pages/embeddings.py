@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from mlmviz.app import downloads, view
-from mlmviz.analysis import neighbours
+from mlmviz.analysis import anatomy, neighbours
 from mlmviz.figures.logits import norm_bias_scatter
 from mlmviz.figures.vectors import matrix_heatmap
 from mlmviz.app.session import (
@@ -53,20 +53,25 @@ def neighbour_table(vector, k, metric):
     })
 
 
-def scatter_caption(norm_standing, bias_standing):
-    """Where this mask's top predictions (red) sit in the scatter, in words, from the data."""
+def scatter_caption(norm_standing, bias_standing, weight):
+    """Where this mask's top predictions (red) sit in the scatter, in words, from
+    the data, and what their bias weighs at this mask (`anatomy.bias_weight`,
+    the measure Head anatomy states, so the two pages agree)."""
     side = "right" if norm_standing >= 0.5 else "left"
     height = "high" if bias_standing >= 0.5 else "low"
-    reading = (
-        "long rows give large dot products, so length helps them win"
+    rows = (
+        f"their rows are longer than most ({norm_standing:.0%} of the vocabulary's are "
+        "shorter), so length helps them win"
         if norm_standing >= 0.5 else
-        "their rows are short, so the direction of the vector, not the rows' length, picks them"
+        f"their rows are shorter than most (only {norm_standing:.0%} of the vocabulary's are "
+        "shorter), so the direction of the vector, not the rows' length, picks them"
     )
+    counts = "hardly matters" if weight["negligible"] else "counts"
     return (
-        f"The top predictions (red) sit to the {side} and {height}: their rows are longer "
-        f"than {norm_standing:.0%} of the vocabulary's and their biases larger than "
-        f"{bias_standing:.0%} (medians). A large bias raises a token's logit in every "
-        f"sentence; here {reading}."
+        f"The top predictions (red) sit to the {side} and {height}: {rows}. Their biases are "
+        f"larger than {bias_standing:.0%} of the vocabulary's (middle values), yet at this mask "
+        f"the bias {counts} next to what the sentence says: it weighs {weight['ratio']:.0%} of "
+        "the context, as Head anatomy shows."
     )
 
 
@@ -99,7 +104,8 @@ def show_mask(masked, encoding, stages):
         key="embeddings_scatter",
     )
     explain(scatter_caption(neighbours.median_standing(norms, top),
-                            neighbours.median_standing(bias, top)))
+                            neighbours.median_standing(bias, top),
+                            anatomy.bias_weight(stages, index, k)))
     downloads.embeddings(matrix, vector, k, model.vocabulary, norms, bias)
 
 
