@@ -255,7 +255,11 @@ def run():
     Streamlit runs the entry script (this module as a script, or the
     checkout's app.py) on every interaction; this module is imported once.
     """
-    st.set_page_config(page_title="mlmviz", page_icon="🎭", layout="wide")
+    # Presentation mode (from the link or the toggle) starts with the sidebar folded
+    # away; its arrow brings it back. (A new session reads the URL here.)
+    sidebar = "collapsed" if view.state()["present"] else "auto"
+    st.set_page_config(page_title="mlmviz", page_icon="🎭", layout="wide",
+                       initial_sidebar_state=sidebar)
     # st.navigation must come before the sidebar's widgets: widgets created
     # before it lose their state on every rerun (checked on Streamlit 1.67).
     page = st.navigation([
@@ -264,7 +268,6 @@ def run():
     ])
     st.session_state[view.PAGE_KEY] = page.url_path
     device_name()  # before the first model is built: enables GPU memory growth
-    view.state()  # a new session reads the URL here
     with st.sidebar:
         failure = switch_model()
         check_slot = show_model(current_model())

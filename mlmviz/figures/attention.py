@@ -109,8 +109,10 @@ def _strips(rows, labels, group, tokens, keys, layer_notes, title, notes_title):
             mode="text", textposition="middle right", hoverinfo="skip", showlegend=False,
         ), row=1, col=2)
         figure.update_xaxes(range=[0, 1], row=1, col=2)
+    # The notes' title over two lines, within its narrow column ("rank of" / "“game”").
+    title_lines = "<br>".join(html.escape(notes_title).rsplit(" ", 1))
     figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=2,
-                        title={"text": html.escape(notes_title), "standoff": 8})
+                        title={"text": title_lines, "standoff": 8})
     figure.update_yaxes(showgrid=False, row=1, col=2)
     row = ROW if len(labels) <= DENSE else DENSE_ROW
     compact(figure, 40 + BELOW + row * max(len(labels), LEAST_ROWS), title)

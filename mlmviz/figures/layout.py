@@ -24,7 +24,8 @@ def padded_range(values, fraction):
 
 
 def for_projector(figure):
-    """`figure` restyled for presentation: dark labels of 18 px, titles of 24 px.
+    """`figure` restyled for presentation: dark labels and printed values of
+    18 px, titles of 24 px.
 
     Heights grow with the labels (by 1.6, a little more than 18 / 12, so
     that every row of a heatmap keeps its label), margins leave space for
@@ -37,8 +38,10 @@ def for_projector(figure):
         height=round((figure.layout.height or 400) * 1.6),
         margin={"t": 70},
     )
-    axes = {"tickfont": ink, "title": {"font": ink}}
+    # Tick labels take the room they need (rotated ones were cut at the bottom).
+    axes = {"tickfont": ink, "title": {"font": ink}, "automargin": True}
     figure.update_xaxes(**axes)
     figure.update_yaxes(**axes)
-    figure.update_traces(textfont={"size": PROJECTOR_TICKS}, selector={"type": "bar"})
+    for kind in ("bar", "heatmap", "scatter"):  # printed values and labels at the ticks' size
+        figure.update_traces(textfont={"size": PROJECTOR_TICKS}, selector={"type": kind})
     return figure

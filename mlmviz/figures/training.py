@@ -12,7 +12,8 @@ LOSS_COLOUR = "#d62728"
 LEAST_ACCURACY_TOP = 0.5  # the accuracy axis shows at least 0-50 %: it jumps only past that
 
 
-def training_curves(points, seconds=None, reference=None, title="The head learning"):
+def training_curves(points, seconds=None, reference=None, title="The head learning",
+                    height=HEIGHT):
     """Held-out accuracy (top) and training loss (bottom) against seconds of training.
 
     The axes are fixed for a whole run so that the chart does not jump as it
@@ -39,7 +40,7 @@ def training_curves(points, seconds=None, reference=None, title="The head learni
     )
     figure.add_scatter(
         x=times, y=loss, mode="lines+markers+text", name="loss",
-        text=_at_end(loss, "{:.2f}"), textposition="top right",
+        text=_at_end(loss, "{:.2f}"), textposition="top left",
         line={"color": LOSS_COLOUR, "width": 3}, marker={"size": 7},
         hovertemplate="%{x:.0f} s: loss %{y:.2f}<extra></extra>", row=2, col=1,
     )
@@ -57,7 +58,7 @@ def training_curves(points, seconds=None, reference=None, title="The head learni
     top_loss = max((v for v in loss if math.isfinite(v)), default=1.0)
     figure.update_yaxes(range=[0, top_loss * 1.15], title="loss (nats)", row=2, col=1)
     figure.update_layout(showlegend=False)
-    return compact(figure, HEIGHT, title)
+    return compact(figure, height, title)
 
 
 def _at_end(values, form):

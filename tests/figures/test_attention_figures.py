@@ -66,7 +66,7 @@ def test_layer_notes_sit_beside_each_layers_first_row():
     assert list(notes.y) == ["layer 1 · head 1", "layer 2 · head 1", "layer 3 · head 1"]
     assert notes.xaxis == "x2" and notes.yaxis == "y2"  # the column right of the cells
     assert mask_rows(_weights(), TOKENS, 2, layer_notes=["a"] * 3,
-                     notes_title="rank of <b>").layout.xaxis2.title.text == "rank of &lt;b&gt;"
+                     notes_title="rank of <b>").layout.xaxis2.title.text == "rank of<br>&lt;b&gt;"  # escaped, on two lines
     assert figure.layout.yaxis2.matches == "y"  # on the same rows
 
 

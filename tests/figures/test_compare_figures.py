@@ -108,5 +108,5 @@ def test_each_layer_carries_its_models_note():
     figure_a, figure_b = attention_pair(rows, TOKENS, range(5), NAMES, notes, "rank of “dog”")
     assert list(figure_a.data[1].text) == ["#9", "#1"]
     assert list(figure_b.data[1].text) == ["#40", "#3", "#1"]
-    assert figure_b.layout.xaxis2.title.text == "rank of “dog”"
+    assert figure_b.layout.xaxis2.title.text == "rank of<br>“dog”"  # two lines: the notes column is narrow
     assert len(attention_pair(rows, TOKENS, range(5), NAMES)[0].data) == 1  # no notes

@@ -42,6 +42,7 @@ UPLOAD_KEY = "evaluation_upload"  # session state: the uploaded corpus, kept acr
 WORST = 10  # worst lines listed
 CARD_WIDTH = 150  # px: five metric cards in a row at 1280 px
 WIDE_CARD_WIDTH = 185  # px: a longer label and its help icon
+PRESENT_CARD_SCALE = 1.5  # cards' widths in presentation mode
 CHART_MIN_WIDTH = 380  # px: two charts side by side need twice this
 DELTA_DIGITS = {"top1_accuracy": 1, "top5_accuracy": 1, "loss": 3, "perplexity": 1, "ece": 3}
 CHART_KEYS = ("eval_chart_reliability", "eval_chart_frequency")
@@ -217,6 +218,7 @@ def show_metrics(summary, base=None):
     """
     best = summary["best_temperature"]
     cards = st.container(horizontal=True, gap="small")
+    widen = PRESENT_CARD_SCALE if presenting() else 1  # the projector's numbers are larger
 
     def card(label, value, help=None, name=None, scale=1, better="normal", width=CARD_WIDTH,
              **delta):
@@ -224,7 +226,7 @@ def show_metrics(summary, base=None):
             change = (summary[name] - base[name]) * scale
             delta = {"delta": f"{change:+.{DELTA_DIGITS[name]}f}{' pt' * (scale == 100)}",
                      "delta_color": better}
-        cards.metric(label, value, help=help, border=True, width=width, **delta)
+        cards.metric(label, value, help=help, border=True, width=round(width * widen), **delta)
 
     card("Top-1 accuracy", f"{summary['top1_accuracy']:.1%}",
          "How often the model's first guess is the hidden token.", "top1_accuracy", 100)

@@ -38,6 +38,8 @@ POLL = 1.0  # s between two looks at the running job
 PROBES = 3
 TRAINED_DIR = Path(tempfile.gettempdir()) / "mlmviz-trained"
 CURVE_KEY = "train_curves"
+CURVE_HEIGHT = 460  # px; in presentation mode the projector style makes 270 about 430,
+PRESENT_CURVE_HEIGHT = 270  # so that the curve and the guesses fit one 720 px screen
 
 
 def heldout_positions(positions):
@@ -316,12 +318,14 @@ def live():
     progress = job.progress if job is not None else {}
     curve = progress.get("curve") or []
     metrics(curve)
-    left, right = (st.container(), st.container()) if presenting() else st.columns(
-        [3, 2], gap="large")
+    # Side by side in presentation mode too: the class watches both on one screen.
+    left, right = st.columns([3, 2], gap="large")
     with left:
         baseline = progress.get("baseline")
         chart(training_curves(curve, seconds=run.seconds, reference=None if baseline is None
-                              else (baseline, "always the most common word")), key=CURVE_KEY)
+                              else (baseline, "always the most common word"),
+                              height=PRESENT_CURVE_HEIGHT if presenting() else CURVE_HEIGHT),
+              key=CURVE_KEY)
         explain("Top: held-out accuracy, how often the head's first guess is the hidden word on "
                 "sentences it never trains on; the dashed line is what always answering the "
                 "most common word would score. Bottom: the loss it is trained to lower.")
