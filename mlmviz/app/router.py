@@ -221,6 +221,7 @@ def draw_head_check(slot, model):
 
 
 ASSETS = Path(__file__).parent / "assets"
+APP_CSS = (ASSETS / "app.css").read_text()
 PRESENTATION_CSS = (ASSETS / "presentation.css").read_text()
 GLOSSARY = (ASSETS / "glossary.md").read_text()
 COPY_LINK_HTML = (ASSETS / "copy_link.html").read_text()
@@ -276,6 +277,7 @@ def run():
         copy_link()
         with st.expander("Glossary: the words on these pages", icon=":material/menu_book:"):
             st.markdown(GLOSSARY)
+    st.html(APP_CSS)
     if view.get("present"):
         st.html(PRESENTATION_CSS)
     if failure:

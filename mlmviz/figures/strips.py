@@ -51,12 +51,18 @@ def surprise_strip(tokens, surprise, title=""):
         surprise: `(n,)` −log p of each token.
     """
     surprise = np.asarray(surprise, dtype=float)
+    finite = surprise[np.isfinite(surprise)]
+    top = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    # The strip is one row high: its colour bar names its two ends only (the
+    # values are printed under the cells), so the ticks are not squashed.
     figure = go.Figure(
         go.Heatmap(
             z=[surprise.tolist()], x=list(range(len(tokens))), y=["surprise"],
             text=[list(tokens)], texttemplate="%{text}", textfont={"size": 11},
             hovertemplate="%{text}: %{z:.2f} nats<extra></extra>",
-            colorscale="Reds", zmin=0, colorbar={"thickness": 10, "title": "nats"},
+            colorscale="Reds", zmin=0, zmax=top,
+            colorbar={"thickness": 10, "title": "nats", "tickvals": [0, top],
+                      "ticktext": ["0", f"{top:.1f}"]},
             xgap=2,
         )
     )

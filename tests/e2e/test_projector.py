@@ -43,6 +43,17 @@ def _metrics_are_large_and_whole(page: Page):
         assert cut == [], (test_id, cut)
 
 
+def test_a_narrow_screen_keeps_its_width_for_the_page_and_cuts_no_label(page: Page, base_url):
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(f"{base_url}/train_head")
+    _settle(page)
+    assert page.get_by_test_id("stSidebar").bounding_box()["width"] <= 230
+    cut = page.get_by_test_id("stMetricLabel").evaluate_all(
+        "nodes => nodes.flatMap(n => [n, ...n.querySelectorAll('*')])"
+        ".filter(n => n.scrollWidth > n.clientWidth + 1).map(n => n.textContent)")
+    assert page.get_by_test_id("stMetricLabel").count() == 4 and cut == []
+
+
 def test_the_sidebar_starts_folded_away_and_the_sentence_is_large(projector, base_url):
     _open(projector, base_url, "")
     expect(projector.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")

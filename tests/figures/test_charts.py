@@ -147,3 +147,11 @@ def test_percent_keeps_two_digits_of_small_probabilities():
 def test_bar_charts_with_a_legend_below_have_no_axis_title_under_it(figure):
     assert figure.layout.legend.y < 0
     assert figure.layout.xaxis.title.text is None
+
+
+def test_the_surprise_strips_colour_bar_names_its_two_ends_only():
+    """A one-row strip has no room for a scale of ticks: they were squashed together."""
+    from mlmviz.figures.strips import surprise_strip
+
+    bar = surprise_strip(["the", "cat", "sat"], [0.6, 5.4, 2.25]).data[0].colorbar
+    assert list(bar.tickvals) == [0, 5.4] and list(bar.ticktext) == ["0", "5.4"]
