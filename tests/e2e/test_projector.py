@@ -3,6 +3,7 @@ the numbers a class reads are the largest text and never cut, the sentence
 and the heat-map values are legible from the back, the sidebar starts folded
 away, and Train the head shows its curve and guesses on one screen."""
 
+import re
 import time
 
 import pytest
@@ -52,6 +53,17 @@ def test_a_narrow_screen_keeps_its_width_for_the_page_and_cuts_no_label(page: Pa
         "nodes => nodes.flatMap(n => [n, ...n.querySelectorAll('*')])"
         ".filter(n => n.scrollWidth > n.clientWidth + 1).map(n => n.textContent)")
     assert page.get_by_test_id("stMetricLabel").count() == 4 and cut == []
+
+
+def test_a_narrow_screen_slants_attention_tokens_at_most_45_degrees(page: Page, base_url):
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(f"{base_url}/attention?text={TEXT}")
+    _settle(page)
+    ticks = page.locator("[data-testid=stPlotlyChart] .xtick text")
+    expect(ticks.first).to_be_visible(timeout=60_000)
+    angles = [float(m.group(1)) for m in (re.search(r"rotate\((-?[\d.]+)", t or "") for t in
+              ticks.evaluate_all("nodes => nodes.map(n => n.getAttribute('transform'))")) if m]
+    assert all(abs(angle) <= 45 for angle in angles), angles  # never on their side
 
 
 def test_the_sidebar_starts_folded_away_and_the_sentence_is_large(projector, base_url):
