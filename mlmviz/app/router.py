@@ -221,6 +221,7 @@ def draw_head_check(slot, model):
 
 
 ASSETS = Path(__file__).parent / "assets"
+SIDEBAR_KEY = "_sidebar_start"  # session state: the sidebar's state when the session began
 APP_CSS = (ASSETS / "app.css").read_text()
 PRESENTATION_CSS = (ASSETS / "presentation.css").read_text()
 GLOSSARY = (ASSETS / "glossary.md").read_text()
@@ -256,9 +257,12 @@ def run():
     Streamlit runs the entry script (this module as a script, or the
     checkout's app.py) on every interaction; this module is imported once.
     """
-    # Presentation mode (from the link or the toggle) starts with the sidebar folded
-    # away; its arrow brings it back. (A new session reads the URL here.)
-    sidebar = "collapsed" if view.state()["present"] else "auto"
+    # A session opened in presentation mode (a link with present=1) starts with the
+    # sidebar folded away; its arrow brings it back. Decided once per session: a
+    # changed value would fold or open the sidebar under the user's hand. (A new
+    # session reads the URL here.)
+    sidebar = st.session_state.setdefault(
+        SIDEBAR_KEY, "collapsed" if view.state()["present"] else "auto")
     st.set_page_config(page_title="mlmviz", page_icon="🎭", layout="wide",
                        initial_sidebar_state=sidebar)
     # st.navigation must come before the sidebar's widgets: widgets created

@@ -133,7 +133,7 @@ def test_a_broken_checkpoint_path_shows_an_error_and_keeps_the_model(page: Page,
     page.goto(base_url)
     _settle(page)
     page.get_by_role("radio", name="Checkpoint path").check(force=True)
-    path = page.get_by_label("Path or hf:ORG/NAME")
+    path = page.get_by_label("Path or hf:ORG/NAME", exact=True)  # not its help button
     expect(path).to_be_visible(timeout=60_000)
     path.fill(str(tmp_path))
     path.press("Enter")

@@ -1,6 +1,7 @@
 """Downloads in a real Chromium: a chart's camera saves PNG or SVG, and a page's
 numbers come as a file built when its button is clicked."""
 
+import json
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -40,5 +41,6 @@ def test_a_chart_saves_as_png_or_svg_and_the_page_downloads_its_numbers(page: Pa
         page.get_by_role("button", name="Stage vectors (CSV)").click()
     assert download.value.suggested_filename == "mlmviz-anatomy-stages.csv"
     lines = Path(download.value.path()).read_text().splitlines()
-    assert lines[0] == "dimension,gathered,dense,activated,normed"
-    assert len(lines) == 1 + 128  # one row per dimension of the default model
+    assert json.loads(lines[0].removeprefix("# provenance: "))["model"] == "default"
+    assert lines[1] == "dimension,gathered,dense,activated,normed"
+    assert len(lines) == 2 + 128  # one row per dimension of the default model

@@ -129,8 +129,9 @@ def test_presentation_mode_has_large_chart_labels_and_no_toolbar(browser, base_u
             ".map(e => parseFloat(getComputedStyle(e).fontSize))"
         )
         assert sizes and min(sizes) >= 18, sizes
-        expect(page.get_by_test_id("stToolbar")).to_be_hidden()
+        expect(page.get_by_test_id("stToolbarActions")).to_be_hidden()
         expect(page.get_by_test_id("stMainMenu")).to_be_hidden()
+        page.get_by_test_id("stExpandSidebarButton").click()  # it starts folded away
         page.get_by_text("Presentation mode").click()  # off again: small labels
         page.wait_for_url(lambda url: "present=" not in url, timeout=60_000)
         _settle(page)

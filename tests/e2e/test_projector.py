@@ -71,6 +71,8 @@ def test_the_sidebar_starts_folded_away_and_the_sentence_is_large(projector, bas
     expect(projector.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
     assert _px(projector.get_by_label("Text", exact=True)) >= 20
     assert "present=1" in projector.url  # the mode stays in the link
+    projector.get_by_test_id("stExpandSidebarButton").click()  # and the toggle within reach
+    expect(projector.get_by_test_id("stSidebar").get_by_text("Presentation mode")).to_be_visible()
 
 
 def test_attention_prints_its_values_and_tokens_legibly(projector, base_url):
