@@ -277,7 +277,9 @@ def run():
         failure = switch_model()
         check_slot = show_model(current_model())
         view.widget(st.toggle, "present", "Presentation mode",
-                    help="Large dark labels, one chart per row, tables folded away, no toolbar.")
+                    help="For a projector: large numbers and dark labels, one chart per row, "
+                    "tables folded away, no menu. A link in this mode opens with the sidebar "
+                    "folded away.")
         copy_link()
         with st.expander("Glossary: the words on these pages", icon=":material/menu_book:"):
             st.markdown(GLOSSARY)
