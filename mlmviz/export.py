@@ -36,13 +36,16 @@ PROVENANCE_LINE = "# provenance: "  # the first line of a CSV the app writes
 def with_provenance(name, content, provenance):
     """`content`, the text of the file `name`, with the dict `provenance` in it.
 
-    A JSON object gains a `provenance` field; JSON Lines start with one line
+    A JSON object gains a `provenance` field, keeping its layout (indented or,
+    like the whole attention tensor, compact); JSON Lines start with one line
     `{"provenance": ...}`; a CSV starts with one comment line,
     `# provenance: {...}` (JSON), before its header: `read_provenance` reads
     it back, and pandas reads the table with `skiprows=1`.
     """
     if name.endswith(".json"):
-        return json.dumps({**json.loads(content), "provenance": provenance}, indent=2)
+        first, _, rest = content.partition("\n")
+        indent = len(rest) - len(rest.lstrip(" ")) if first == "{" else None
+        return json.dumps({**json.loads(content), "provenance": provenance}, indent=indent)
     if name.endswith(".jsonl"):
         return json.dumps({"provenance": provenance}) + "\n" + content
     if name.endswith(".csv"):

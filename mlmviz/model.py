@@ -161,6 +161,10 @@ class MaskedLM:
             if not special and token_id != self.tokenizer.mask_id
         ]
 
+    def typed_masks(self, encoding):
+        """Positions of the mask tokens typed in the text (`mask` masks them all)."""
+        return [i for i, token_id in enumerate(encoding.ids) if token_id == self.tokenizer.mask_id]
+
     def mask(self, text, positions=()):
         """Tokenize `text` and mask its typed mask tokens plus `positions`.
 
@@ -181,8 +185,7 @@ class MaskedLM:
         ids = list(encoding.ids)
         chosen = {_check_position(position, encoding)
                   for position in _as_list(positions, "Mask positions must be a list of integers")}
-        typed = {i for i, token_id in enumerate(ids) if token_id == self.tokenizer.mask_id}
-        masked = tuple(sorted(chosen | typed))
+        masked = tuple(sorted(chosen | set(self.typed_masks(encoding))))
         mask_token = self.tokenizer.mask_token
         if not masked and encoding.truncated and mask_token in self.tokenizer.spell_masks(text):
             raise ValueError(

@@ -231,3 +231,15 @@ def test_compare_leaves_divergences_empty_across_vocabularies(model, tmp_path):
     tokens = _read(export.compare_tokens_csv(result))
     missing = tokens[~tokens["token"].isin(tiny.vocabulary)]
     assert len(missing) and missing["probability_b"].isna().all()
+
+
+def test_provenance_keeps_a_json_files_layout_and_reads_back():
+    """The whole attention tensor stays compact (indenting it would multiply its size)."""
+    compact = export.attention_json(["[CLS]", "a"], np.zeros((1, 1, 2, 2), dtype=np.float32))
+    indented = export.evaluation_summary_json({"lines": 3})
+    origin = {"model": "default", "weight_hash": "0123456789abcdef"}
+    for content in (compact, indented):
+        written = export.with_provenance("f.json", content, origin)
+        assert written.count("\n") == content.count("\n") + (0 if content == compact else 4)
+        assert export.read_provenance("f.json", written) == origin
+        assert {k: v for k, v in json.loads(written).items() if k != "provenance"} == json.loads(content)

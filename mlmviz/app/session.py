@@ -159,7 +159,7 @@ def text_and_masks(model, pills=True):
         st.warning(truncation_notice(text, encoding, model.tokenizer.max_length))
     if not pills:
         return text, encoding, ()
-    typed = tuple(i for i, token_id in enumerate(encoding.ids) if token_id == model.tokenizer.mask_id)
+    typed = model.typed_masks(encoding)
     options = sorted([*model.maskable_positions(encoding), *typed])
     # A typed mask is a pill of its own, always shown masked (a click on it
     # changes nothing); the view's `picked` holds the clicked positions only.

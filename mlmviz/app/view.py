@@ -279,24 +279,28 @@ def show_in_url(**values):
     st.session_state[URL_KEY] = values
 
 
+def _linked():
+    """The view as its link names it: the URL's own values (`show_in_url`) over the view's."""
+    return {**state(), **st.session_state.get(URL_KEY, {})}
+
+
 def settings():
     """Every value of the view as the URL names it (defaults included), JSON-ready."""
-    values = {**state(), **st.session_state.get(URL_KEY, {})}
     return {name: list(value) if isinstance(value, tuple) else value
-            for name, value in values.items()}
+            for name, value in _linked().items()}
 
 
 def link():
     """The link that restores the view on this page: the app's address as the
     browser gave it (absent in tests), the page's path and the query."""
-    query = urllib.parse.urlencode(to_query({**state(), **st.session_state.get(URL_KEY, {})}))
+    query = urllib.parse.urlencode(to_query(_linked()))
     base = (st.context.url or "").rstrip("/")
     return f"{base}/{st.session_state.get(PAGE_KEY, '')}?{query}"
 
 
 def sync_url():
     """Write the view to the URL (only when it differs: each write is a message)."""
-    wanted = to_query({**state(), **st.session_state.get(URL_KEY, {})})
+    wanted = to_query(_linked())
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

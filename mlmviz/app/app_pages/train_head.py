@@ -21,7 +21,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from mlmviz.app import page_path, view
 from mlmviz.examples import UNMASKED
-from mlmviz.figures.training import training_curves
+from mlmviz.figures.training import HEIGHT as CURVE_HEIGHT, training_curves
 from mlmviz.sources.saving import save
 from mlmviz.training import head as head_training
 from mlmviz.training import jobs
@@ -38,8 +38,9 @@ POLL = 1.0  # s between two looks at the running job
 PROBES = 3
 TRAINED_DIR = Path(tempfile.gettempdir()) / "mlmviz-trained"
 CURVE_KEY = "train_curves"
-CURVE_HEIGHT = 460  # px; in presentation mode the projector style makes 270 about 430,
-PRESENT_CURVE_HEIGHT = 270  # so that the curve and the guesses fit one 720 px screen
+# The curve's height in presentation mode, px: the projector style makes it about
+# 430, so that the curve and the guesses fit one 720 px screen.
+PRESENT_CURVE_HEIGHT = 270
 
 
 def heldout_positions(positions):
