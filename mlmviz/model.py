@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from mlmviz.compiled import Predictor, encoder_inputs
+from mlmviz.compiled import Predictor
 from mlmviz.distributions import check_temperature
+from mlmviz.inspection import Inspector
 from mlmviz.layers import MaskedLMHead
 
 
@@ -116,8 +117,9 @@ class MaskedLM:
         self.head_check = head_check
         unique = {id(w): w for w in backbone.weights + head.weights}  # the tie appears twice
         self.warnings = nonfinite_weights(unique.values())
-        self._layers = keras.Model(backbone.inputs, _layer_outputs(backbone))
         self._predictor = Predictor(backbone, head)
+        self._inspector = Inspector(backbone, head, _layer_outputs(backbone),
+                                    encoder_calls(backbone))
         self.vocabulary = [
             tokenizer.id_to_token(i) or f"[unused id {i}]"
             for i in range(head.vocabulary_size)
@@ -133,8 +135,10 @@ class MaskedLM:
         return keras.ops.convert_to_numpy(embeddings).astype("float32")
 
     def warm_up(self):
-        """Compile the prediction path ahead of the first request (takes ~1 s)."""
+        """Compile the prediction and inspection paths ahead of the first requests
+        (a few seconds)."""
         self._predictor.warm_up()
+        self._inspector.warm_up()
 
     @property
     def output_matrix(self):
@@ -202,25 +206,37 @@ class MaskedLM:
             ids[position] = self.tokenizer.mask_id
         return Masked(encoding, tuple(ids), masked)
 
+    def inspect(self, masked):
+        """The `inspection.Inspection` of a masked text (`mask`'s output): every
+        layer's states at the masks, the head's stages and the logit lens, from
+        one compiled run, kept for the next caller (read-only arrays)."""
+        return self._inspector.inspect(masked.ids, masked.positions)
+
     def layer_states(self, masked):
         """Hidden states at the mask positions after the embeddings and each layer.
 
         Returns:
-            float32 array `(num_layers + 1, masks, hidden_dim)`; the last
-            entry is what the head reads.
+            read-only float32 array `(num_layers + 1, masks, hidden_dim)`; the
+            last entry is what the head reads.
         """
-        states = self._run_layers(masked.ids)
-        index = list(masked.positions)
-        return np.stack([s[0, index] for s in states]).astype("float32")
+        return self.inspect(masked).states
 
     def stages(self, masked):
-        """`MaskedLMHead.stages` for the masked text (batch of one)."""
-        return self._stages(masked.ids, masked.positions)
+        """`MaskedLMHead.stages` for the masked text (batch of one; read-only arrays)."""
+        return dict(self.inspect(masked).stages)
 
-    def _stages(self, ids, positions):
-        final = self._run_layers(ids)[-1]  # (1, seq, hidden)
-        positions = np.array([positions], dtype="int32")  # (1, masks)
-        return self.head.stages(final, positions)
+    def attention(self, masked):
+        """Every layer's attention weights on a masked text.
+
+        Returns:
+            read-only float32 `(layers, heads, seq, seq)`: entry `[l, h, q, k]`
+            is how much token `q` attends to token `k` in head `h` of layer
+            `l`; each row over `k` sums to 1.
+
+        Raises:
+            ValueError: for an encoder without `TransformerEncoder` layers.
+        """
+        return self._inspector.attention(masked.ids)
 
     def batch_logits(self, token_ids, positions, batch_size=64):
         """Head logits for many equal-length sequences, run in chunks.
@@ -235,13 +251,11 @@ class MaskedLM:
         """
         token_ids = np.asarray(token_ids, dtype="int32")  # (batch, seq)
         positions = np.asarray(positions, dtype="int32")  # (batch, masks)
-        chunks = []
-        for start in range(0, len(token_ids), batch_size):
-            ids = token_ids[start:start + batch_size]  # (chunk, seq)
-            inputs = encoder_inputs(self.backbone, ids, np.ones_like(ids))
-            final = self._layers(inputs, training=False)[-1]  # (chunk, seq, hidden)
-            chunk = self.head.stages(final, positions[start:start + batch_size])
-            chunks.append(chunk["logits"])  # (chunk, masks, vocab)
+        chunks = [
+            self._inspector.logits(token_ids[start:start + batch_size],
+                                   positions[start:start + batch_size])  # (chunk, masks, V)
+            for start in range(0, len(token_ids), batch_size)
+        ]
         return np.concatenate(chunks)
 
     def fill_mask(self, text, top_k=5, temperature=1.0, positions=(), targets=()):
@@ -376,12 +390,6 @@ class MaskedLM:
                 for n, (word, token_id, split) in enumerate(target_ids, start=1)
             ],
         }
-
-    def _run_layers(self, ids):
-        """Per-layer hidden states `[(1, seq, hidden)] * (layers + 1)` as numpy."""
-        token_ids = np.array([ids], dtype="int32")  # (1, seq)
-        inputs = encoder_inputs(self.backbone, token_ids, np.ones_like(token_ids))
-        return [keras.ops.convert_to_numpy(s) for s in self._layers(inputs, training=False)]
 
 
 def nonfinite_weights(weights):

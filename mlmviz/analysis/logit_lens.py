@@ -16,14 +16,11 @@ def lens_logits(model, masked):
     """The head's logits for every layer's hidden states at the masks.
 
     Returns:
-        float32 `(num_layers + 1, masks, vocab)`; entry 0 reads the
+        read-only float32 `(num_layers + 1, masks, vocab)`; entry 0 reads the
         embeddings' output, the last entry equals `model.stages(masked)`'s
         logits.
     """
-    states = model.layer_states(masked)  # (layers + 1, masks, hidden)
-    layers, masks = states.shape[:2]
-    positions = np.tile(np.arange(masks, dtype="int32"), (layers, 1))  # (layers + 1, masks)
-    return model.head.stages(states, positions)["logits"]  # (layers + 1, masks, vocab)
+    return model.inspect(masked).lens
 
 
 def layer_names(count):

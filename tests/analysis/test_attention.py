@@ -1,15 +1,13 @@
-"""Attention weights from the re-run encoder, against transformers' own."""
+"""Attention weights from the compiled inspection path, against transformers' own."""
 
-import keras
 import numpy as np
 import pytest
 import torch
-from transformers import AutoConfig, AutoModelForMaskedLM
+from transformers import AutoModelForMaskedLM
 
 import mlmviz
 from hf_checkpoints import ARCHITECTURES, make_checkpoint
-from mlmviz.analysis.attention import attention, encoder_attention, share_of, strongest_keys
-from mlmviz.compiled import encoder_inputs, sequence_output_of
+from mlmviz.analysis.attention import attention, share_of, strongest_keys
 
 pytestmark = pytest.mark.backends
 
@@ -21,17 +19,6 @@ def checkpoint(request, tmp_path_factory):
     """(directory, mlmviz model) of a tiny random checkpoint of each architecture."""
     directory = make_checkpoint(request.param, tmp_path_factory.mktemp(request.param) / "hf")
     return directory, mlmviz.load(directory)
-
-
-def _padded_batch(model, pad_id):
-    """Both SENTENCES' token ids, the shorter padded with `pad_id`, and the padding mask."""
-    rows = [model.tokenizer.encode(text).ids for text in SENTENCES]
-    length = max(len(row) for row in rows)
-    ids = np.full((len(rows), length), pad_id, dtype="int32")  # (2, seq)
-    for i, row in enumerate(rows):
-        ids[i, :len(row)] = row
-    padding = (np.arange(length) < np.array([[len(r)] for r in rows])).astype("int32")  # (2, seq)
-    return ids, padding
 
 
 def _reference_attention(directory, ids, padding):
@@ -46,29 +33,17 @@ def _reference_attention(directory, ids, padding):
     return torch.stack(output.attentions, dim=1).numpy()
 
 
-def test_padded_batch_matches_transformers_output_attentions(checkpoint):
+def test_each_sentence_matches_transformers_output_attentions(checkpoint):
     directory, model = checkpoint
-    ids, padding = _padded_batch(model, AutoConfig.from_pretrained(directory).pad_token_id)
-    hidden, weights = encoder_attention(model.backbone, encoder_inputs(model.backbone, ids, padding))
-    expected = _reference_attention(directory, ids, padding)
-    layers = model.metadata["num_layers"]
-    assert weights.shape == expected.shape == (2, layers, 4, ids.shape[1], ids.shape[1])
-    assert weights.dtype == np.float32
-    for row, length in enumerate(padding.sum(axis=1)):  # padded queries are never read
-        np.testing.assert_allclose(
-            weights[row, :, :, :length], expected[row, :, :, :length], rtol=0, atol=1e-5
-        )
-    padded = padding[0] == 0  # the first sentence is the shorter one
-    assert padded.any() and np.abs(weights[0][..., padded]).max() < 1e-6  # no attention to padding
-
-
-def test_the_rerun_is_the_backbone(checkpoint):
-    _, model = checkpoint
-    ids, padding = _padded_batch(model, 0)
-    inputs = encoder_inputs(model.backbone, ids, padding)
-    hidden, _ = encoder_attention(model.backbone, inputs)
-    own = keras.ops.convert_to_numpy(sequence_output_of(model.backbone(inputs, training=False)))
-    np.testing.assert_allclose(hidden, own, rtol=0, atol=1e-5)  # float32 rounding
+    for text in SENTENCES:
+        masked = model.mask(text, (2,))
+        weights = attention(model, masked)
+        ids = np.array([masked.ids])
+        expected = _reference_attention(directory, ids, np.ones_like(ids))[0]
+        seq = len(masked.ids)
+        assert weights.shape == expected.shape == (model.metadata["num_layers"], 4, seq, seq)
+        assert weights.dtype == np.float32
+        np.testing.assert_allclose(weights, expected, rtol=0, atol=1e-5)
 
 
 def test_attention_of_a_masked_text_is_the_unpadded_sequence(checkpoint):
