@@ -180,6 +180,39 @@ def sequence_output_of(output):
     return output["sequence_output"] if isinstance(output, dict) else output
 
 
+def layer_outputs(backbone):
+    """The backbone's hidden states after its embeddings and each layer."""
+    calls = encoder_calls(backbone)
+    return [node.input_tensors[0] for node in calls] + [sequence_output(backbone)]
+
+
+def encoder_calls(backbone):
+    """The backbone's transformer layer calls, first to last, as Keras nodes.
+
+    Walks back from the sequence output through the chain of
+    `TransformerEncoder` calls (a shared ALBERT layer appears once per use),
+    so it works for any keras-hub encoder whose layers are called one after
+    another. Each node's `operation` is the layer, its `input_tensors[0]` the
+    hidden states it reads and `arguments.kwargs` what else it was called
+    with (the padding mask).
+    """
+    calls = []
+    tensor = sequence_output(backbone)
+    while True:
+        history = tensor._keras_history
+        if type(history.operation).__name__ != "TransformerEncoder":
+            return calls[::-1]
+        node = history.operation._inbound_nodes[history.node_index]
+        calls.append(node)
+        tensor = node.input_tensors[0]
+
+
+def sequence_output(backbone):
+    """The symbolic tensor of the backbone's last hidden states."""
+    output = backbone.output
+    return output["sequence_output"] if isinstance(output, dict) else output
+
+
 def encoder_inputs(backbone, token_ids, padding_mask):
     """The input dict of a keras-hub encoder (single segment), by its input names."""
     inputs = {
@@ -190,7 +223,7 @@ def encoder_inputs(backbone, token_ids, padding_mask):
     return {name: inputs[name] for name in backbone.input}
 
 
-class _Logits(keras.layers.Layer):
+class Logits(keras.layers.Layer):
     """A head's logits before any output activation, as one layer."""
 
     def __init__(self, head, **kwargs):
@@ -214,9 +247,8 @@ def compile_head(head, hidden_dim):
     """
     hidden = keras.Input(shape=(None, hidden_dim), dtype=head.compute_dtype, name="hidden")
     positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-    model = keras.Model([hidden, positions], _Logits(head)(hidden, positions))
+    model = keras.Model([hidden, positions], Logits(head)(hidden, positions))
     return lambda states, slots: model.predict_on_batch([states, slots])
-
 
 
 class MaskScores(keras.layers.Layer):

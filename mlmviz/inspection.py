@@ -30,7 +30,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from mlmviz.compiled import PAD_TO_BUCKETS, bucket, encoder_inputs, sequence_output_of
+from mlmviz.compiled import (
+    PAD_TO_BUCKETS, Logits, bucket, encoder_calls, encoder_inputs, layer_outputs,
+    sequence_output_of,
+)
 from mlmviz.layers import STAGE_NAMES
 
 KEPT = 32  # inspections kept per model: ~0.6 MB per mask for BERT-Tiny, ~2 MB for BERT-base
@@ -109,36 +112,16 @@ class Scored(keras.layers.Layer):
                 keras.KerasTensor((b, heads, seq, seq), "float32"))
 
 
-class Logits(keras.layers.Layer):
-    """Hidden states → the head's logits at the positions, in float32."""
-
-    def __init__(self, head, **kwargs):
-        super().__init__(**kwargs)
-        self.head = head
-
-    def call(self, hidden, positions):
-        logits = self.head(hidden, positions, return_stages=True)["logits"]  # (b, m, V)
-        return ops.cast(logits, "float32")
-
-    def compute_output_spec(self, hidden, positions):
-        return keras.KerasTensor(positions.shape + (self.head.vocabulary_size,), "float32")
-
-
 class Inspector:
     """The compiled inspection paths of one encoder + head.
 
     Args:
         backbone: the keras-hub style encoder (see `MaskedLM`).
         head: its `MaskedLMHead`.
-        layer_outputs: the backbone's symbolic hidden states after its
-            embeddings and each layer (`model._layer_outputs`).
-        encoder_calls: the backbone's `TransformerEncoder` call nodes, first
-            to last (`model.encoder_calls`); empty when it has none.
     """
 
-    def __init__(self, backbone, head, layer_outputs, encoder_calls):
+    def __init__(self, backbone, head):
         self.backbone, self.head = backbone, head
-        self._layer_outputs, self._calls = layer_outputs, encoder_calls
         self._models = {}
         self._lock = threading.Lock()
         self._kept = collections.OrderedDict()
@@ -160,13 +143,9 @@ class Inspector:
         return result
 
     def warm_up(self):
-        """Compile every path for two shapes, so later ones need no tracing."""
-        for length, masks in ((12, 1), (21, 2)):
-            ids, positions = list(range(length)), list(range(1, masks + 1))
-            self._inspect(ids, positions)
-            if self._calls:
-                self.attention(ids)
-            self.logits(np.array([ids], "int32"), np.array([positions], "int32"))
+        """Build and compile every path ahead of the first requests."""
+        for name in ("inspect", "logits") + (("attention",) if encoder_calls(self.backbone) else ()):
+            self._model(name)
 
     def _inspect(self, ids, positions):
         """`inspect` without keeping the result."""
@@ -191,7 +170,7 @@ class Inspector:
         Raises:
             ValueError: for an encoder without `TransformerEncoder` layers.
         """
-        if not self._calls:
+        if not encoder_calls(self.backbone):
             raise ValueError("This encoder has no TransformerEncoder layers to read attention from.")
         length = len(ids)
         seq, _ = self._sizes(length, 1)
@@ -235,6 +214,8 @@ class Inspector:
                 model = {"inspect": self._build_inspect, "attention": self._build_attention,
                          "logits": self._build_logits}[name]()
                 model.make_predict_function()  # one compiled function for all threads
+                if keras.backend.backend() == "tensorflow":
+                    _generalise(model, self._feed, name != "attention")
                 self._models[name] = model
             return self._models[name]
 
@@ -245,17 +226,18 @@ class Inspector:
     def _build_inspect(self):
         inputs = self._inputs()
         positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-        states = keras.Model(self.backbone.inputs, self._layer_outputs)(inputs)  # L+1 x (b, seq, h)
+        states = keras.Model(self.backbone.inputs, layer_outputs(self.backbone))(inputs)  # L+1 x (b, s, h)
         outputs = Inspect(self.head)(states, positions)
         return keras.Model({**inputs, "mask_positions": positions}, outputs)
 
     def _build_attention(self):
         inputs = self._inputs()
-        kwargs = [node.arguments.kwargs for node in self._calls]
-        prelude = keras.Model(self.backbone.inputs, [self._calls[0].input_tensors[0], kwargs])
+        calls = encoder_calls(self.backbone)
+        kwargs = [node.arguments.kwargs for node in calls]
+        prelude = keras.Model(self.backbone.inputs, [calls[0].input_tensors[0], kwargs])
         hidden, arguments = prelude(inputs)  # (b, seq, hidden), each layer's kwargs
         weights = []
-        for node, layer_kwargs in zip(self._calls, arguments):
+        for node, layer_kwargs in zip(calls, arguments):
             hidden, scores = Scored(node.operation)(hidden, **layer_kwargs)  # scores (b, H, s, s)
             weights.append(scores)
         return keras.Model(inputs, ops.stack(weights, axis=1))  # (b, layers, H, seq, seq)
@@ -264,8 +246,20 @@ class Inspector:
         inputs = self._inputs()
         positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
         hidden = sequence_output_of(self.backbone(inputs))  # (b, seq, hidden)
-        return keras.Model({**inputs, "mask_positions": positions},
-                           Logits(self.head)(hidden, positions))
+        logits = ops.cast(Logits(self.head)(hidden, positions), "float32")  # (b, m, V)
+        return keras.Model({**inputs, "mask_positions": positions}, logits)
+
+
+def _generalise(model, feed, with_positions):
+    """Run `model` on two input shapes, so that TensorFlow traces the graph for any
+    shape before the first real call. Its first trace keeps the exact shapes
+    of the first call, and sums in that graph may round in the last bit
+    differently: the same text would get other numbers before and after."""
+    for rows, length, masks in ((1, 12, 1), (2, 21, 2)):
+        inputs = feed(np.ones((rows, length), "int32"), length)
+        if with_positions:
+            inputs["mask_positions"] = np.ones((rows, masks), "int32")
+        model.predict_on_batch(inputs)
 
 
 def _frozen(array):

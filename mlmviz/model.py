@@ -118,8 +118,7 @@ class MaskedLM:
         unique = {id(w): w for w in backbone.weights + head.weights}  # the tie appears twice
         self.warnings = nonfinite_weights(unique.values())
         self._predictor = Predictor(backbone, head)
-        self._inspector = Inspector(backbone, head, _layer_outputs(backbone),
-                                    encoder_calls(backbone))
+        self._inspector = Inspector(backbone, head)
         self.vocabulary = [
             tokenizer.id_to_token(i) or f"[unused id {i}]"
             for i in range(head.vocabulary_size)
@@ -438,36 +437,3 @@ def check_top_k(top_k, vocabulary_size):
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise ValueError(f"top_k must be a positive integer. Received {top_k!r}")
     return min(int(top_k), vocabulary_size)
-
-
-def _layer_outputs(backbone):
-    """The backbone's hidden states after its embeddings and each layer."""
-    calls = encoder_calls(backbone)
-    return [node.input_tensors[0] for node in calls] + [sequence_output(backbone)]
-
-
-def encoder_calls(backbone):
-    """The backbone's transformer layer calls, first to last, as Keras nodes.
-
-    Walks back from the sequence output through the chain of
-    `TransformerEncoder` calls (a shared ALBERT layer appears once per use),
-    so it works for any keras-hub encoder whose layers are called one after
-    another. Each node's `operation` is the layer, its `input_tensors[0]` the
-    hidden states it reads and `arguments.kwargs` what else it was called
-    with (the padding mask).
-    """
-    calls = []
-    tensor = sequence_output(backbone)
-    while True:
-        history = tensor._keras_history
-        if type(history.operation).__name__ != "TransformerEncoder":
-            return calls[::-1]
-        node = history.operation._inbound_nodes[history.node_index]
-        calls.append(node)
-        tensor = node.input_tensors[0]
-
-
-def sequence_output(backbone):
-    """The symbolic tensor of the backbone's last hidden states."""
-    output = backbone.output
-    return output["sequence_output"] if isinstance(output, dict) else output

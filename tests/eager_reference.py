@@ -5,15 +5,14 @@ must equal within float32 rounding."""
 import keras
 import numpy as np
 
-from mlmviz.compiled import encoder_inputs
-from mlmviz.model import _layer_outputs, encoder_calls
+from mlmviz.compiled import encoder_calls, encoder_inputs, layer_outputs
 
 
 def layer_states(model, token_ids):
     """Every layer's hidden states `[(batch, seq, hidden)] * (layers + 1)`, numpy."""
     token_ids = np.asarray(token_ids, dtype="int32")  # (batch, seq)
     inputs = encoder_inputs(model.backbone, token_ids, np.ones_like(token_ids))
-    layers = keras.Model(model.backbone.inputs, _layer_outputs(model.backbone))
+    layers = keras.Model(model.backbone.inputs, layer_outputs(model.backbone))
     return [keras.ops.convert_to_numpy(s) for s in layers(inputs, training=False)]
 
 

@@ -168,7 +168,7 @@ def test_show_attention_draws_the_mask_rows_and_one_head(default_model):
 
 
 def test_show_attention_says_clearly_when_the_model_has_no_attention(default_model, monkeypatch):
-    monkeypatch.setattr(default_model._inspector, "_calls", [])  # an encoder without them
+    monkeypatch.setattr(mlmviz.inspection, "encoder_calls", lambda backbone: [])
     with pytest.raises(ValueError, match="no TransformerEncoder layers.*show_lens still work"):
         notebook.show_attention(default_model, TEXT)
 

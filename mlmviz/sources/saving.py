@@ -14,8 +14,9 @@ from pathlib import Path
 import keras
 import tokenizers
 
+from mlmviz.compiled import sequence_output
 from mlmviz.layers import MaskedLMHead
-from mlmviz.model import MaskedLM, check_head, sequence_output
+from mlmviz.model import MaskedLM, check_head
 from mlmviz.tokenization import Tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"

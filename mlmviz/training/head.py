@@ -29,9 +29,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from mlmviz.compiled import encoder_inputs
+from mlmviz.compiled import encoder_calls, encoder_inputs, sequence_output
 from mlmviz.layers import MaskedLMHead
-from mlmviz.model import MaskedLM, check_head, encoder_calls, sequence_output
+from mlmviz.model import MaskedLM, check_head
 from mlmviz.precision import rebuild_head
 from mlmviz.samples import HELDOUT_SAMPLE, TRAIN_SAMPLE
 from mlmviz.training.corruption import corrupt

@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mlmviz.model import encoder_inputs, sequence_output
+from mlmviz.compiled import encoder_inputs, sequence_output
 from mlmviz.sources.hf import load_hf_directory
 from mlmviz.tokenization import Tokenizer
 from mlmviz.training.corruption import corrupt

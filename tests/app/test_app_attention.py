@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import mlmviz.analysis.attention
+import mlmviz.inspection
 from mlmviz.app import ENTRY
 from mlmviz.analysis import logit_lens
 
@@ -124,7 +125,7 @@ def test_a_link_restores_layer_head_and_hidden_specials_and_drops_a_layer_too_ma
 
 def test_a_model_without_transformer_encoder_layers_gets_a_message(monkeypatch):
     text = "a [MASK] without encoder layers."  # not cached by the other tests
-    monkeypatch.setattr(mlmviz.analysis.attention, "encoder_calls", lambda backbone: [])
+    monkeypatch.setattr(mlmviz.inspection, "encoder_calls", lambda backbone: [])
     app = _open({"text": text})
     assert any("no TransformerEncoder layers" in w.value for w in app.warning)
     assert not app.get("plotly_chart")

@@ -2,6 +2,7 @@
 loaded checkpoint, shares the Predict page's text and masks, and answers bad
 input with a message."""
 
+import base64
 import json
 
 import numpy as np
@@ -114,6 +115,14 @@ def test_each_page_works_on_a_loaded_untied_checkpoint(page, tiny_checkpoint):
         assert any("untied" in info.value for info in app.info)
 
 
+def _numbers(values):
+    """A chart's numbers as an array: a list, or plotly's binary form
+    (`{"dtype": "f4", "bdata": base64}`, which numpy arrays are sent as)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values)
+
+
 def _scatter_caption_agrees_with_the_scatter(app):
     """The caption under the norm/bias scatter says where its red points are."""
     scatter = next(c for c in _charts(app)
@@ -121,7 +130,8 @@ def _scatter_caption_agrees_with_the_scatter(app):
     vocabulary, top = scatter["data"][0], scatter["data"][1]
 
     def standing(values, chosen):
-        return float(np.median([np.mean(np.asarray(values) < v) for v in chosen]))
+        values = _numbers(values)
+        return float(np.median([np.mean(values < v) for v in chosen]))
 
     side = "right" if standing(vocabulary["x"], top["x"]) >= 0.5 else "left"
     height = "high" if standing(vocabulary["y"], top["y"]) >= 0.5 else "low"

@@ -131,7 +131,7 @@ def test_the_last_layer_at_the_positions_equals_the_full_encoder(default_model):
     import keras
 
     from mlmviz.compiled import encoder_inputs
-    from mlmviz.model import sequence_output
+    from mlmviz.compiled import sequence_output
 
     batch = next(training._selections(default_model, training.heldout_corpus()[:200], 500, 0, 0))
     encoder = training._gathering_encoder(default_model.backbone)
