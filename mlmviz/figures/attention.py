@@ -9,10 +9,7 @@ renormalised, so a row drawn without them sums to less than 1.
 import html
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
-from mlmviz.figures.layout import compact
+from mlmviz.figures.layout import figure_of
 
 ROW = 26  # px per heat strip (12 px labels with room to spare)
 DENSE_ROW = 18  # px per strip past DENSE strips (BERT-base: 144), still one label each
@@ -22,11 +19,13 @@ MOST_LABELS = 40  # tokens named per axis; past that every k-th (the hover names
 BELOW = 70  # px under the cells: the key tokens, turned when they are many
 LEAST_ROWS = 4  # a figure is at least this many rows tall: room for the colour bar
 PRINTED = 16  # columns: up to this many, each cell prints its weight
-NOTES_WIDTH = 0.16  # of the figure's width: the column of per-layer notes
+NOTES_WIDTH = 0.16  # of the panels' width: the column of per-layer notes
+GAP = 0.01  # of the figure's width, between the cells and the notes
 COLOURS = "Blues"
 
 
-def mask_rows(weights, tokens, query, keys=None, layer_notes=None, title="", notes_title=""):
+def mask_rows(weights, tokens, query, keys=None, layer_notes=None, title="", notes_title="",
+              zmax=None):
     """What one token (the mask) attends to: a heat strip per layer and head.
 
     Rows are "layer l · head h" (1-based, layer 1 at the top, its heads in
@@ -43,13 +42,14 @@ def mask_rows(weights, tokens, query, keys=None, layer_notes=None, title="", not
             that layer's first row (e.g. the logit lens rank there).
         title: figure title.
         notes_title: what the notes are, written under them (plain text).
+        zmax: the weight drawn darkest (default: the largest shown).
     """
     weights = np.asarray(weights, dtype=float)
     layers, heads = weights.shape[:2]
     keys = list(range(weights.shape[-1])) if keys is None else [int(k) for k in keys]
     rows = weights[:, :, query][:, :, keys].reshape(layers * heads, len(keys))  # (layers·heads, keys)
     labels = [f"layer {l} · head {h}" for l in range(1, layers + 1) for h in range(1, heads + 1)]
-    return _strips(rows, labels, heads, tokens, keys, layer_notes, title, notes_title)
+    return _strips(rows, labels, heads, tokens, keys, layer_notes, title, notes_title, zmax)
 
 
 def average_rows(weights, tokens, query, keys=None, layer_notes=None, title="", notes_title=""):
@@ -76,48 +76,59 @@ def attention_matrix(matrix, tokens, positions=None, query=None, title=""):
     positions = list(range(len(tokens))) if positions is None else [int(p) for p in positions]
     cells = np.asarray(matrix, dtype=float)[np.ix_(positions, positions)]  # (shown, shown)
     names = _names(tokens, positions)
-    figure = go.Figure(_heatmap(cells, names, names, "%{y} → %{x}"))
     ticks = _ticks(tokens, positions, names)
-    figure.update_xaxes(title={"text": "key: the token read", "standoff": 8}, **ticks)
-    figure.update_yaxes(title="query: the token reading", autorange="reversed", **ticks)
+    layout = {
+        "xaxis": {"title": {"text": "key: the token read", "standoff": 8}, **ticks},
+        "yaxis": {"title": {"text": "query: the token reading"}, "autorange": "reversed",
+                  **ticks},
+        "plot_bgcolor": "white",
+    }
     if query in positions:
         row = positions.index(query)
-        figure.add_shape(type="rect", x0=-0.5, x1=len(positions) - 0.5, y0=row - 0.5,
-                         y1=row + 0.5, line={"color": "crimson", "width": 3})
+        layout["shapes"] = [{"type": "rect", "x0": -0.5, "x1": len(positions) - 0.5,
+                             "y0": row - 0.5, "y1": row + 0.5, "xref": "x", "yref": "y",
+                             "line": {"color": "crimson", "width": 3}}]
     height = min(ROW * max(len(positions), LEAST_ROWS), MATRIX_MOST)
-    compact(figure, 40 + BELOW + height, title)
-    figure.update_layout(margin={"b": BELOW}, plot_bgcolor="white")
-    return figure
+    return figure_of([_heatmap(cells, names, names, "%{y} → %{x}")], layout,
+                     40 + BELOW + height, title, margin={"b": BELOW})
 
 
-def _strips(rows, labels, group, tokens, keys, layer_notes, title, notes_title):
+def _strips(rows, labels, group, tokens, keys, layer_notes, title, notes_title, zmax=None):
     """Heat strips `rows` `(n, len(keys))` labelled `labels`, a line every `group` rows,
-    and `layer_notes` (one per group) in a narrow column at the right, over `notes_title`."""
+    and `layer_notes` (one per group) in a narrow column at the right, over `notes_title`.
+
+    Two panels side by side on one y axis, laid out as plotly's `make_subplots`
+    (1 row, 2 columns, shared y, 0.01 apart) lays them out."""
     names = _names(tokens, keys)
-    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.01,
-                           column_widths=[1 - NOTES_WIDTH, NOTES_WIDTH])
-    figure.add_trace(_heatmap(rows, names, labels, "%{y}, key %{x}"), row=1, col=1)
-    figure.update_xaxes(**_ticks(tokens, keys, names), row=1, col=1)
-    figure.update_yaxes(type="category", autorange="reversed", row=1, col=1)
-    for start in range(group, len(labels), group):
-        figure.add_shape(type="line", x0=-0.5, x1=len(keys) - 0.5, y0=start - 0.5,
-                         y1=start - 0.5, line={"color": "#333", "width": 2}, row=1, col=1)
+    split = (1 - GAP) * (1 - NOTES_WIDTH)  # where the cells end, of the figure's width
+    data = [_heatmap(rows, names, labels, "%{y}, key %{x}", zmax)]
     if layer_notes is not None:
-        figure.add_trace(go.Scatter(
-            x=[0] * len(layer_notes), y=labels[::group],
-            text=[html.escape(str(note)) for note in layer_notes],
-            mode="text", textposition="middle right", hoverinfo="skip", showlegend=False,
-        ), row=1, col=2)
-        figure.update_xaxes(range=[0, 1], row=1, col=2)
+        data.append({
+            "type": "scatter", "x": [0] * len(layer_notes), "y": labels[::group],
+            "text": [html.escape(str(note)) for note in layer_notes], "mode": "text",
+            "textposition": "middle right", "hoverinfo": "skip", "showlegend": False,
+            "xaxis": "x2", "yaxis": "y2",
+        })
     # The notes' title over two lines, within its narrow column ("rank of" / "“game”").
     title_lines = "<br>".join(html.escape(notes_title).rsplit(" ", 1))
-    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=2,
-                        title={"text": title_lines, "standoff": 8})
-    figure.update_yaxes(showgrid=False, row=1, col=2)
+    layout = {
+        "xaxis": {"domain": [0, split], "anchor": "y", **_ticks(tokens, keys, names)},
+        "yaxis": {"domain": [0, 1], "anchor": "x", "type": "category", "autorange": "reversed"},
+        "xaxis2": {"domain": [split + GAP, 1], "anchor": "y2", "showticklabels": False,
+                   "showgrid": False, "zeroline": False,
+                   "title": {"text": title_lines, "standoff": 8},
+                   **({"range": [0, 1]} if layer_notes is not None else {})},
+        "yaxis2": {"domain": [0, 1], "anchor": "x2", "matches": "y", "showticklabels": False,
+                   "showgrid": False},
+        "shapes": [{"type": "line", "x0": -0.5, "x1": len(keys) - 0.5, "y0": start - 0.5,
+                    "y1": start - 0.5, "xref": "x", "yref": "y",
+                    "line": {"color": "#333", "width": 2}}
+                   for start in range(group, len(labels), group)],
+        "plot_bgcolor": "white",
+    }
     row = ROW if len(labels) <= DENSE else DENSE_ROW
-    compact(figure, 40 + BELOW + row * max(len(labels), LEAST_ROWS), title)
-    figure.update_layout(margin={"b": BELOW}, plot_bgcolor="white")
-    return figure
+    return figure_of(data, layout, 40 + BELOW + row * max(len(labels), LEAST_ROWS), title,
+                     margin={"b": BELOW})
 
 
 def _names(tokens, positions):
@@ -135,23 +146,26 @@ def _ticks(tokens, positions, names):
             "autotickangles": [0, 30, 45]}
 
 
-def _heatmap(cells, x, y, where):
-    """Heat cells 0 pale to the largest weight shown dark, each printed as a whole
-    percentage when the columns are few; the hover says `where` (a template) and the
-    weight to 0.1 %."""
+def _heatmap(cells, x, y, where, zmax=None):
+    """Heat cells 0 pale to `zmax` (default: the largest weight shown) dark, each printed
+    as a whole percentage when the columns are few; the hover says `where` (a template)
+    and the weight to 0.1 %. A trace dict."""
     cells = np.asarray(cells, dtype=float)
     finite = cells[np.isfinite(cells)]
     largest = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     printed = len(x) <= PRINTED
-    return go.Heatmap(
-        z=cells.tolist(), x=x, y=y, colorscale=COLOURS, zmin=0, zmax=largest,
-        hovertemplate=where + ": %{z:.1%}<extra></extra>",
-        colorbar={"thickness": 10, "title": {"text": "share"}, "tickformat": ".0%",
-                  "nticks": 3 if len(y) < 5 else 6},
-        text=[[_percent(v) for v in row] for row in cells] if printed else None,
-        texttemplate="%{text}" if printed else "", textfont={"size": 12},
-        xgap=1, ygap=1,
-    )
+    trace = {
+        "type": "heatmap", "z": cells.tolist(), "x": x, "y": y, "colorscale": COLOURS,
+        "zmin": 0, "zmax": zmax or largest,
+        "hovertemplate": where + ": %{z:.1%}<extra></extra>",
+        "colorbar": {"thickness": 10, "title": {"text": "share"}, "tickformat": ".0%",
+                     "nticks": 3 if len(y) < 5 else 6},
+        "texttemplate": "%{text}" if printed else "", "textfont": {"size": 12},
+        "xgap": 1, "ygap": 1,
+    }
+    if printed:
+        trace["text"] = [[_percent(v) for v in row] for row in cells]
+    return trace
 
 
 def _percent(weight):

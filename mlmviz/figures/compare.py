@@ -5,11 +5,9 @@ import html
 import math
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from mlmviz.figures.attention import mask_rows
-from mlmviz.figures.layout import compact, padded_range
+from mlmviz.figures.layout import figure_of, padded_range
 
 COLOURS = {"A": "#636efa", "B": "#ef553b"}  # plotly's first two: the paired bars' colours
 HEIGHT = 520  # px: two rows of plots that each keep ~200 px
@@ -29,55 +27,63 @@ def lens_columns(table, names, word, title=""):
         names: `{"A": label, "B": label}`, the columns' axis titles.
         word: the word followed, for the axis titles.
     """
-    figure = make_subplots(rows=2, cols=2, shared_yaxes=True, vertical_spacing=0.12,
-                           horizontal_spacing=0.05)
     shown = html.escape(word)
-    for column, model in enumerate("AB", start=1):
+    data, layout = [], {"showlegend": False}
+    # Two rows of two panels, as plotly's make_subplots lays them out (0.05
+    # apart across, 0.12 down): the top row probability, the bottom row rank,
+    # each row sharing its y axis.
+    for column, model in enumerate("AB"):
         rows = table[table["model"] == model].sort_values("depth")
         layers = rows["layer"].tolist()
-        probabilities = [float(p) for p in rows["probability"]]
-        ranks = [int(r) for r in rows["rank"]]
+        top, bottom = column + 1, column + 3  # axis numbers: 1 2 over 3 4
         line = {"color": COLOURS[model], "width": 3}
-        figure.add_trace(go.Scatter(
-            x=layers, y=probabilities, mode="lines+markers", line=line, marker={"size": 10},
-            name=names[model], hovertemplate="%{x}: P = %{y:.2%}<extra>" + model + "</extra>",
-        ), row=1, col=column)
-        figure.add_trace(go.Scatter(
-            x=layers, y=ranks, mode="lines+markers", line=line, marker={"size": 10},
-            name=names[model], showlegend=False,
-            hovertemplate="%{x}: rank %{y}<extra>" + model + "</extra>",
-        ), row=2, col=column)
+        trace = {"type": "scatter", "x": layers, "mode": "lines+markers", "line": line,
+                 "marker": {"size": 10}, "name": names[model]}
+        data.append({**trace, "y": [float(p) for p in rows["probability"]],
+                     "xaxis": _axis("x", top), "yaxis": _axis("y", top),
+                     "hovertemplate": "%{x}: P = %{y:.2%}<extra>" + model + "</extra>"})
+        data.append({**trace, "y": [int(r) for r in rows["rank"]], "showlegend": False,
+                     "xaxis": _axis("x", bottom), "yaxis": _axis("y", bottom),
+                     "hovertemplate": "%{x}: rank %{y}<extra>" + model + "</extra>"})
         count = len(layers) - 1
+        across = [0.0, 0.475] if column == 0 else [0.525, 1.0]
         # half a layer of room at each end: the end labels stay clear of the other column's
-        room = {"type": "category", "range": [-0.5, len(layers) - 0.5]}
-        figure.update_xaxes(row=1, col=column, showticklabels=False, **room)
-        figure.update_xaxes(
-            row=2, col=column, **room,
-            title=f"{html.escape(names[model])}: {count} layer{'s' * (count != 1)}",
-        )
-    _probability_axis(figure, table["probability"], shown)
-    _rank_axis(figure, table["rank"])
-    figure.update_layout(showlegend=False)
-    return compact(figure, HEIGHT, title)
+        room = {"type": "category", "range": [-0.5, len(layers) - 0.5], "domain": across}
+        layout[_axis("xaxis", top)] = {**room, "anchor": _axis("y", top),
+                                       "showticklabels": False}
+        layout[_axis("xaxis", bottom)] = {
+            **room, "anchor": _axis("y", bottom),
+            "title": {"text": f"{html.escape(names[model])}: {count} layer{'s' * (count != 1)}"}}
+        shared = {"matches": "y", "showticklabels": False} if column else {}
+        layout[_axis("yaxis", top)] = {**_probability_axis(table["probability"], shown, column),
+                                       "anchor": _axis("x", top), "domain": [0.56, 1.0], **shared}
+        shared = {"matches": "y3", "showticklabels": False} if column else {}
+        layout[_axis("yaxis", bottom)] = {**_rank_axis(table["rank"], column),
+                                          "anchor": _axis("x", bottom), "domain": [0.0, 0.44],
+                                          **shared}
+    return figure_of(data, layout, HEIGHT, title)
 
 
-def _probability_axis(figure, probabilities, word):
+def _axis(name, number):
+    """Plotly's name of axis `number`: "x", "x2" ... ("xaxis", "xaxis2" ... in a layout)."""
+    return name if number == 1 else f"{name}{number}"
+
+
+def _probability_axis(probabilities, word, column):
     """One linear axis from 0 for both columns, to a little past the highest point."""
     high = padded_range([0.0, *probabilities], 0.1)[1]
     # two significant digits: ticks of 0.05 % and 0.1 % stay apart, as 5 % and 10 % do
-    figure.update_yaxes(title=f"P({word})", tickformat=".2~p", range=[0, min(high, 1.0)],
-                        row=1, col=1)
-    figure.update_yaxes(range=[0, min(high, 1.0)], row=1, col=2)
+    titled = {"title": {"text": f"P({word})"}, "tickformat": ".2~p"} if column == 0 else {}
+    return {**titled, "range": [0, min(high, 1.0)]}
 
 
-def _rank_axis(figure, ranks):
+def _rank_axis(ranks, column):
     """A log axis, rank 1 at the top, ticks at the powers of ten."""
     worst = max(int(r) for r in ranks)
     decades = int(math.log10(worst))
-    axis = {"type": "log", "range": [math.log10(worst) + 0.3, -0.1],
+    titled = {"title": {"text": "rank (1 = top)"}} if column == 0 else {}
+    return {**titled, "type": "log", "range": [math.log10(worst) + 0.3, -0.1],
             "tickvals": [10**i for i in range(decades + 1)]}
-    figure.update_yaxes(title="rank (1 = top)", row=2, col=1, **axis)
-    figure.update_yaxes(row=2, col=2, **axis)
 
 
 def attention_pair(rows, tokens, keys, names, notes=None, notes_title=""):
@@ -106,7 +112,7 @@ def attention_pair(rows, tokens, keys, names, notes=None, notes_title=""):
         figure = mask_rows(weights, tokens, 0, keys=keys,
                            layer_notes=None if notes is None else notes[model],
                            title=f"{names[model]}: what the mask reads",
-                           notes_title=notes_title if notes is not None else "")
-        figure.update_traces(zmax=largest or 1.0, selector={"type": "heatmap"})
+                           notes_title=notes_title if notes is not None else "",
+                           zmax=largest or 1.0)
         figures.append(figure)
     return figures

@@ -5,9 +5,8 @@ import html
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 
-from mlmviz.figures.layout import compact, padded_range
+from mlmviz.figures.layout import figure_of, padded_range
 
 
 def logit_split_bars(table, title=""):
@@ -18,16 +17,14 @@ def logit_split_bars(table, title=""):
             probable first.
     """
     tokens = table["token"].tolist()
-    figure = go.Figure([
-        go.Bar(name="context (normed · embedding)", y=tokens, x=table["context"].tolist(),
-               orientation="h"),
-        go.Bar(name="bias (prior)", y=tokens, x=table["bias"].tolist(), orientation="h"),
-    ])
+    bar = {"type": "bar", "y": tokens, "orientation": "h"}
+    data = [{**bar, "name": "context (normed · embedding)", "x": table["context"].tolist()},
+            {**bar, "name": "bias (prior)", "x": table["bias"].tolist()}]
     # No axis title: it would share the space under the ticks with the legend
     # (the figure's title names the quantity).
-    figure.update_layout(barmode="relative", legend={"orientation": "h", "y": -0.15})
-    figure.update_yaxes(type="category", autorange="reversed")
-    return compact(figure, 120 + 26 * len(tokens), title)
+    layout = {"barmode": "relative", "legend": {"orientation": "h", "y": -0.15},
+              "yaxis": {"type": "category", "autorange": "reversed"}}
+    return figure_of(data, layout, 120 + 26 * len(tokens), title)
 
 
 LABELLED = 5  # top predictions named on the norm/bias scatter; the rest on hover
@@ -53,26 +50,23 @@ def norm_bias_scatter(norms, bias, vocabulary, highlight=(), title=""):
     """
     norms, bias = np.asarray(norms, dtype=float), np.asarray(bias, dtype=float)
     highlight = list(dict.fromkeys(int(i) for i in highlight))
-    figure = go.Figure([
-        go.Scattergl(
-            x=norms.astype("float32"), y=bias.astype("float32"),
-            mode="markers", name="vocabulary", text=hover_labels(tuple(vocabulary)),
-            hoverinfo="text", marker={"size": 3, "opacity": 0.35},
-        ),
-        go.Scattergl(  # WebGL too: an SVG trace would be drawn under the cloud
-            x=norms[highlight].tolist(), y=bias[highlight].tolist(),
-            mode="markers", name="top predictions",
-            text=[html.escape(str(vocabulary[i])) for i in highlight],
-            hovertext=[f"#{n + 1} {html.escape(str(vocabulary[i]))}: norm {norms[i]:.3g}, "
+    data = [
+        {"type": "scattergl", "x": norms, "y": bias,
+         "mode": "markers", "name": "vocabulary", "text": hover_labels(tuple(vocabulary)),
+         "hoverinfo": "text", "marker": {"size": 3, "opacity": 0.35}},
+        {"type": "scattergl",  # WebGL too: an SVG trace would be drawn under the cloud
+         "x": norms[highlight].tolist(), "y": bias[highlight].tolist(),
+         "mode": "markers", "name": "top predictions",
+         "text": [html.escape(str(vocabulary[i])) for i in highlight],
+         "hovertext": [f"#{n + 1} {html.escape(str(vocabulary[i]))}: norm {norms[i]:.3g}, "
                        f"bias {bias[i]:.3g}" for n, i in enumerate(highlight)],
-            hoverinfo="text", marker={"size": 9, "color": "crimson"},
-        ),
-    ])
-    figure.update_xaxes(title="row norm ‖W[t]‖")
-    figure.update_yaxes(title="output bias b[t]")
+         "hoverinfo": "text", "marker": {"size": 9, "color": "crimson"}},
+    ]
+    layout = {"xaxis": {"title": {"text": "row norm ‖W[t]‖"}},
+              "yaxis": {"title": {"text": "output bias b[t]"}}}
     if len(norms):
-        _leader_labels(figure, norms, bias, [(vocabulary[i], i) for i in highlight[:LABELLED]])
-    return compact(figure, 460, title)
+        _leader_labels(layout, norms, bias, [(vocabulary[i], i) for i in highlight[:LABELLED]])
+    return figure_of(data, layout, 460, title)
 
 
 @functools.lru_cache(maxsize=4)
@@ -82,13 +76,13 @@ def hover_labels(vocabulary):
     return np.array([html.escape(str(token)) for token in vocabulary])
 
 
-def _leader_labels(figure, x, y, named):
-    """Fix the axis ranges of `figure` to the data of `x` and `y` (with 5 % of
-    room), and name each `(token, id)` of `named` in a column of labels
+def _leader_labels(layout, x, y, named):
+    """Fix the axis ranges of `layout` (a dict) to the data of `x` and `y` (with 5 %
+    of room), and name each `(token, id)` of `named` in a column of labels
     `LABEL_GAP` apart, beside the points, in the points' vertical order."""
     (x0, x1), (y0, y1) = padded_range(x, 0.05), padded_range(y, 0.05)
-    figure.update_xaxes(range=[x0, x1])
-    figure.update_yaxes(range=[y0, y1])
+    layout["xaxis"]["range"] = [x0, x1]
+    layout["yaxis"]["range"] = [y0, y1]
     width, height = x1 - x0, y1 - y0
     if not named or not np.isfinite(width * height):
         return
@@ -100,14 +94,14 @@ def _leader_labels(figure, x, y, named):
     column = across.max() + 0.1 if right else max(across.min() - 0.1, 0.15)
     stack = LABEL_GAP * (len(ids) - 1)
     top = min(max(up.mean() + stack / 2, 0.04 + stack), 0.96)
-    for n, i in enumerate(ids):
-        figure.add_annotation(
-            x=float(x[i]), y=float(y[i]), text=html.escape(tokens[i]),
-            ax=x0 + column * width, ay=y0 + (top - n * LABEL_GAP) * height,
-            axref="x", ayref="y", xanchor="left" if right else "right",
-            showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#888",
-            font={"color": "crimson"}, bgcolor="rgba(255, 255, 255, 0.8)",
-        )
+    layout["annotations"] = [
+        {"x": float(x[i]), "y": float(y[i]), "text": html.escape(tokens[i]),
+         "ax": x0 + column * width, "ay": y0 + (top - n * LABEL_GAP) * height,
+         "axref": "x", "ayref": "y", "xanchor": "left" if right else "right",
+         "showarrow": True, "arrowhead": 0, "arrowwidth": 1, "arrowcolor": "#888",
+         "font": {"color": "crimson"}, "bgcolor": "rgba(255, 255, 255, 0.8)"}
+        for n, i in enumerate(ids)
+    ]
 
 
 def lens_lines(layers, probabilities, ranks, token, title=""):
@@ -123,20 +117,16 @@ def lens_lines(layers, probabilities, ranks, token, title=""):
     """
     layers, top = list(layers), math.log10(max(ranks))
     line = {"type": "scatter", "x": layers, "mode": "lines+markers", "showlegend": False}
-    # One constructor call: plotly validates each property once.
-    return go.Figure({
-        "data": [
-            {**line, "y": [float(p) for p in probabilities], "name": f"P({token})"},
-            {**line, "y": [int(r) for r in ranks], "name": f"rank of {token}", "yaxis": "y2"},
-        ],
-        "layout": {
-            "xaxis": {"type": "category", "anchor": "y2"},
-            "yaxis": {"title": {"text": f"P({token})"}, "range": [0, 1], "tickformat": ".0%",
-                      "domain": [0.6, 1]},
-            "yaxis2": {"title": {"text": f"rank of {token}"}, "type": "log",
-                       "domain": [0, 0.4], "anchor": "x", "range": [top + 0.3, -0.1],
-                       "tickvals": [10**i for i in range(int(top) + 1)]},
-            "title": {"text": title}, "height": 420,
-            "margin": {"l": 10, "r": 10, "t": 40, "b": 10},  # as layout.compact
-        },
-    })
+    data = [
+        {**line, "y": [float(p) for p in probabilities], "name": f"P({token})"},
+        {**line, "y": [int(r) for r in ranks], "name": f"rank of {token}", "yaxis": "y2"},
+    ]
+    layout = {
+        "xaxis": {"type": "category", "anchor": "y2"},
+        "yaxis": {"title": {"text": f"P({token})"}, "range": [0, 1], "tickformat": ".0%",
+                  "domain": [0.6, 1]},
+        "yaxis2": {"title": {"text": f"rank of {token}"}, "type": "log",
+                   "domain": [0, 0.4], "anchor": "x", "range": [top + 0.3, -0.1],
+                   "tickvals": [10**i for i in range(int(top) + 1)]},
+    }
+    return figure_of(data, layout, 420, title)

@@ -1,9 +1,8 @@
 """Probability bars: the top candidates of one distribution, or of two side by side."""
 
 import numpy as np
-import plotly.graph_objects as go
 
-from mlmviz.figures.layout import compact
+from mlmviz.figures.layout import figure_of
 
 
 def probability_bars(table, title=""):
@@ -19,24 +18,19 @@ def probability_bars(table, title=""):
         title: figure title.
     """
     probabilities = [float(p) for p in table["probability"]]
-    # One constructor call: plotly validates each property once (update_layout
-    # afterwards costs ~4x the whole build, on every rerun of the page).
-    return go.Figure({
-        "data": [{
-            "type": "bar", "x": probabilities, "y": table["token"].tolist(), "orientation": "h",
-            "text": [f"{p:.1%}" for p in probabilities], "textposition": "outside",
-            "cliponaxis": False,
-        }],
-        "layout": {
-            "title": {"text": title},
-            "xaxis": {"title": {"text": "probability"},
-                      "range": [0, fitted_maximum(probabilities)],
-                      "tickformat": ".1~%"},  # 0.5 % steps keep their digit
-            "yaxis": {"autorange": "reversed", "type": "category"},
-            "height": 80 + 28 * len(table),
-            "margin": {"l": 10, "r": 45, "t": 40, "b": 10},  # r: room for the last printed value
-        },
-    })
+    trace = {
+        "type": "bar", "x": probabilities, "y": table["token"].tolist(), "orientation": "h",
+        "text": [f"{p:.1%}" for p in probabilities], "textposition": "outside",
+        "cliponaxis": False,
+    }
+    layout = {
+        "xaxis": {"title": {"text": "probability"},
+                  "range": [0, fitted_maximum(probabilities)],
+                  "tickformat": ".1~%"},  # 0.5 % steps keep their digit
+        "yaxis": {"autorange": "reversed", "type": "category"},
+    }
+    # r: room for the last printed value
+    return figure_of([trace], layout, 80 + 28 * len(table), title, margin={"r": 45})
 
 
 def fitted_maximum(probabilities):
@@ -63,19 +57,20 @@ def paired_probability_bars(tokens, first, second, names, title=""):
         names: legend names of the two series.
     """
     series = [np.asarray(values, dtype=float).tolist() for values in (first, second)]
-    figure = go.Figure([
-        go.Bar(name=name, y=list(tokens), x=values, orientation="h",
-               text=[percent(p) for p in values], textposition="outside", cliponaxis=False)
+    data = [
+        {"type": "bar", "name": name, "y": list(tokens), "x": values, "orientation": "h",
+         "text": [percent(p) for p in values], "textposition": "outside", "cliponaxis": False}
         for name, values in zip(names, series)
-    ])
+    ]
     # No axis title: it would share the space under the ticks with the legend
     # (the ticks are percentages; the figure's title names the quantity).
-    figure.update_layout(barmode="group", legend={"orientation": "h", "y": -0.15})
-    figure.update_xaxes(tickformat=".1~%", range=[0, fitted_maximum(series[0] + series[1])])
-    figure.update_yaxes(type="category", autorange="reversed")
-    compact(figure, 120 + 34 * len(tokens), title)
-    figure.update_layout(margin={"r": 60})  # room for the last printed value
-    return figure
+    layout = {
+        "barmode": "group", "legend": {"orientation": "h", "y": -0.15},
+        "xaxis": {"tickformat": ".1~%", "range": [0, fitted_maximum(series[0] + series[1])]},
+        "yaxis": {"type": "category", "autorange": "reversed"},
+    }
+    # r: room for the last printed value
+    return figure_of(data, layout, 120 + 34 * len(tokens), title, margin={"r": 60})
 
 
 def percent(probability):

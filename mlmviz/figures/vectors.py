@@ -5,9 +5,8 @@ import html
 
 import numpy as np
 import plotly.colors
-import plotly.graph_objects as go
 
-from mlmviz.figures.layout import compact, padded_range
+from mlmviz.figures.layout import figure_of, padded_range
 
 HANDFUL = 6  # more points than this: their labels show on hover only
 ROW = 28  # px per heatmap row
@@ -28,28 +27,20 @@ def vector_heatmap(vectors, labels, title=""):
     rows tall, so that the colour bar's few ticks fit beside it.
     """
     rows = max(len(labels), 2)
-    figure = go.Figure(
-        go.Heatmap(
-            z=np.asarray(vectors, dtype=float).tolist(),
-            y=[html.escape(str(label)) for label in labels],
-            colorscale="RdBu",
-            zmid=0,
-            colorbar={"thickness": 10, "nticks": 3 if rows < 4 else 6},
-        )
-    )
-    figure.update_xaxes(title={"text": "dimension", "standoff": TITLE_STANDOFF})
-    figure.update_yaxes(type="category", autorange="reversed")
-    compact(figure, 40 + BELOW + ROW * rows, title)
-    figure.update_layout(margin={"b": BELOW})
-    return figure
+    trace = {"type": "heatmap", "z": np.asarray(vectors, dtype=float).tolist(),
+             "y": [html.escape(str(label)) for label in labels], "colorscale": "RdBu",
+             "zmid": 0, "colorbar": {"thickness": 10, "nticks": 3 if rows < 4 else 6}}
+    layout = {"xaxis": {"title": {"text": "dimension", "standoff": TITLE_STANDOFF}},
+              "yaxis": {"type": "category", "autorange": "reversed"}}
+    return figure_of([trace], layout, 40 + BELOW + ROW * rows, title, margin={"b": BELOW})
 
 
 def value_histogram(values, title=""):
     """Histogram of the entries of one vector."""
-    figure = go.Figure(go.Histogram(x=np.asarray(values, dtype=float).ravel().tolist(), nbinsx=40))
-    figure.update_xaxes(title="value")
-    figure.update_yaxes(title="count")
-    return compact(figure, 220, title)
+    trace = {"type": "histogram", "x": np.asarray(values, dtype=float).ravel().tolist(),
+             "nbinsx": 40}
+    layout = {"xaxis": {"title": {"text": "value"}}, "yaxis": {"title": {"text": "count"}}}
+    return figure_of([trace], layout, 220, title)
 
 
 def scatter_2d(points, title="", x_title="PC 1", y_title="PC 2"):
@@ -66,13 +57,11 @@ def scatter_2d(points, title="", x_title="PC 1", y_title="PC 2"):
             hovers are plain text, a newline in a hover breaks its line.
     """
     points = points.assign(position=_text_positions(points["x"], points["y"]))
-    figure = _labelled_points(points)
-    figure.update_xaxes(title=x_title)
-    figure.update_yaxes(title=y_title)
+    xaxis, yaxis = {"title": {"text": x_title}}, {"title": {"text": y_title}}
     if 0 < len(points) <= HANDFUL:
-        figure.update_xaxes(range=padded_range(points["x"], 0.1))
-        figure.update_yaxes(range=padded_range(points["y"], 0.12))
-    return compact(figure, 480, title)
+        xaxis["range"] = padded_range(points["x"], 0.1)
+        yaxis["range"] = padded_range(points["y"], 0.12)
+    return figure_of(_labelled_points(points), {"xaxis": xaxis, "yaxis": yaxis}, 480, title)
 
 
 def scatter_1d(points, title="", x_title="PC 1"):
@@ -93,31 +82,30 @@ def scatter_1d(points, title="", x_title="PC 1"):
     vertical[order] = ["top" if n % 2 == 0 else "bottom" for n in range(len(points))]
     horizontal = [side.split()[1] for side in _text_positions(x, np.zeros_like(x))]
     sides = [f"{v} {h}" for v, h in zip(vertical, horizontal)]
-    figure = _labelled_points(points.assign(y=0.0, position=sides))
-    figure.update_xaxes(title=x_title, zeroline=False)
-    figure.update_yaxes(visible=False, range=[-1, 1])
+    xaxis = {"title": {"text": x_title}, "zeroline": False}
     if len(points):
-        figure.update_xaxes(range=padded_range(x, 0.1))
-    return compact(figure, 240, title)
+        xaxis["range"] = padded_range(x, 0.1)
+    layout = {"xaxis": xaxis, "yaxis": {"visible": False, "range": [-1, 1]}}
+    return figure_of(_labelled_points(points.assign(y=0.0, position=sides)), layout, 240, title)
 
 
 def _labelled_points(points):
-    """A scatter of `points` (`x`, `y`, `label`, `group`, `hover`, `position`),
+    """The traces of a scatter of `points` (`x`, `y`, `label`, `group`, `hover`, `position`),
     one trace per group, labels drawn only for a handful of points. Each group
     has a marker of its own: one of 24 distinct colours, and past 24 groups
     another shape as well."""
     labelled = len(points) <= HANDFUL
-    return go.Figure([
-        go.Scatter(
-            x=rows["x"].tolist(), y=rows["y"].tolist(), name=str(group),
-            mode="markers+text" if labelled else "markers",
-            text=[html.escape(str(label)) for label in rows["label"]],
-            textposition=rows["position"].tolist(), cliponaxis=False,
-            hovertext=[html.escape(str(hover)).replace("\n", "<br>") for hover in rows["hover"]],
-            hoverinfo="text", marker=group_marker(index),
-        )
+    return [
+        {
+            "type": "scatter", "x": rows["x"].tolist(), "y": rows["y"].tolist(),
+            "name": str(group), "mode": "markers+text" if labelled else "markers",
+            "text": [html.escape(str(label)) for label in rows["label"]],
+            "textposition": rows["position"].tolist(), "cliponaxis": False,
+            "hovertext": [html.escape(str(hover)).replace("\n", "<br>") for hover in rows["hover"]],
+            "hoverinfo": "text", "marker": group_marker(index),
+        }
         for index, (group, rows) in enumerate(points.groupby("group", sort=False))
-    ])
+    ]
 
 
 GROUP_COLOURS = plotly.colors.qualitative.Dark24
@@ -153,12 +141,9 @@ def _text_positions(x, y):
 
 def matrix_heatmap(matrix, labels, title="", zmid=None):
     """A square heatmap with the same labels on both axes."""
-    figure = go.Figure(
-        go.Heatmap(
-            z=np.asarray(matrix, dtype=float).tolist(), x=list(labels), y=list(labels),
-            colorscale="Viridis", zmid=zmid, colorbar={"thickness": 10},
-        )
-    )
-    figure.update_xaxes(type="category")
-    figure.update_yaxes(type="category", autorange="reversed")
-    return compact(figure, 140 + 30 * len(labels), title)
+    trace = {"type": "heatmap", "z": np.asarray(matrix, dtype=float).tolist(),
+             "x": list(labels), "y": list(labels), "colorscale": "Viridis", "zmid": zmid,
+             "colorbar": {"thickness": 10}}
+    layout = {"xaxis": {"type": "category"},
+              "yaxis": {"type": "category", "autorange": "reversed"}}
+    return figure_of([trace], layout, 140 + 30 * len(labels), title)
