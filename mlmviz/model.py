@@ -7,6 +7,7 @@ mask positions, the head and its tied embedding matrix, and a verdict on
 whether the head looks trained.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -123,6 +124,11 @@ class MaskedLM:
             tokenizer.id_to_token(i) or f"[unused id {i}]"
             for i in range(head.vocabulary_size)
         ]
+
+    @functools.cached_property
+    def token_index(self):
+        """`{token string: id}` of `vocabulary`, built once (read it, do not change it)."""
+        return {token: i for i, token in enumerate(self.vocabulary)}
 
     @property
     def embedding_matrix(self):

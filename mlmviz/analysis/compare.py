@@ -128,8 +128,7 @@ def compare_masks(model_a, model_b, text, positions=(), top_k=5, targets=()):
     probabilities = [_probabilities(m, text, positions) for m in (model_a, model_b)]
     same = model_a.vocabulary == model_b.vocabulary
     scores = divergences(*probabilities) if same else None
-    lookup_a = _token_ids(model_a)
-    lookups = (lookup_a, lookup_a if same else _token_ids(model_b))
+    lookups = (model_a.token_index, model_a.token_index if same else model_b.token_index)
     masks = [
         _compare_one(i, mask_a, mask_b, probabilities, lookups, scores)
         for i, (mask_a, mask_b) in enumerate(zip(fills[0]["masks"], fills[1]["masks"]))
@@ -157,11 +156,6 @@ def _probabilities(model, text, positions):
     """Float32 softmax `(masks, vocab)` of the head's logits at the masks."""
     logits = model.stages(model.mask(text, positions))["logits"][0]  # (masks, vocab)
     return softmax(logits)  # (masks, vocab)
-
-
-def _token_ids(model):
-    """`{token string: id}` of a model's vocabulary."""
-    return {token: i for i, token in enumerate(model.vocabulary)}
 
 
 def _compare_one(index, mask_a, mask_b, probabilities, lookups, scores):

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import plotly.graph_objects as go
 
 PROJECTOR_INK = "#111111"
@@ -37,7 +38,8 @@ def figure_of(data, layout, height, title="", margin=None):
 def padded_range(values, fraction):
     """`[low, high]` of `values` widened by `fraction` of their span on each side
     (a span of 1 when the values are all equal, or too far apart for a float)."""
-    low, high = float(min(values)), float(max(values))
+    values = np.asarray(values, dtype=float)  # Python's min and max take ms on 30,000 numbers
+    low, high = float(values.min()), float(values.max())
     span = high - low if math.isfinite(high - low) and high > low else 1.0
     return [low - fraction * span, high + fraction * span]
 
