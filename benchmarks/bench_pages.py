@@ -10,7 +10,8 @@ server (`streamlit run app.py`, pinned to CPU 0, every page visited once
 before the clock starts, as `load_protocol.py` does). For each of
 `--sentences` sentences the server has never seen (each starts with a random
 number), the client types it on Predict, then opens every analysis page in
-turn. Each visit's cost is the server's CPU time (process and children, from
+turn, and goes back to Predict (a reference: its results are cached by
+then, so the visit costs what a page switch itself costs). Each visit's cost is the server's CPU time (process and children, from
 /proc: 10 ms ticks, so medians are read over many visits) and its wall time
 from the rerun request to `script_finished`; every visit must show its page's
 title and a chart, without an error box.
@@ -48,6 +49,7 @@ ANALYSIS_PAGES = {
     "Masking lab": "Masking lab",
     "Compare checkpoints": "Compare two checkpoints",
 }
+PREDICT = ("Predict", "Fill the mask")  # the reference row: its results are cached by then
 SENTENCES = [
     f"she put the milk in the {MASK} before going to bed.",
     f"the children played in the {MASK} after school.",
@@ -73,7 +75,7 @@ def visit(session, server, page):
     cpu_ms = 1000 * (server.cpu() - before)
     elements = session.elements()
     found = problems(elements)
-    if ANALYSIS_PAGES[page] not in headings(elements):
+    if dict([PREDICT], **ANALYSIS_PAGES)[page] not in headings(elements):
         found.append(f"headings {headings(elements)}")
     if not charts(elements):
         found.append("no chart")
@@ -85,14 +87,14 @@ def visit(session, server, page):
 def measure(server, count):
     """Every analysis page for `count` new sentences; returns {page: [(cpu ms, wall s)]}."""
     nonce = random.randrange(10**6)
-    visits = {page: [] for page in ANALYSIS_PAGES}
+    visits = {page: [] for page in [*ANALYSIS_PAGES, PREDICT[0]]}
     session = Session(server.url, timeout=60)
     try:
         session.open()
         for n, text in enumerate((SENTENCES * 4)[:count]):
             session.switch_page("Predict")
             session.set_widget("text", f"visit {nonce + n}: {text}")
-            for page in ANALYSIS_PAGES:
+            for page in visits:
                 visits[page].append(visit(session, server, page))
     finally:
         session.close()
@@ -100,11 +102,16 @@ def measure(server, count):
 
 
 def report(visits):
+    reference = visits.pop(PREDICT[0])
     rows = []
     for page, samples in visits.items():
         cpu = [c for c, _ in samples]
         rows.append([page, f"{statistics.median(cpu):.0f}", f"{percentile(cpu, 0.95):.0f}",
                      f"{statistics.median([w for _, w in samples]):.3f}"])
+    cpu = [c for c, _ in reference]
+    rows.append([f"(reference: back to {PREDICT[0]}, its results cached)",
+                 f"{statistics.median(cpu):.0f}", f"{percentile(cpu, 0.95):.0f}",
+                 f"{statistics.median([w for _, w in reference]):.3f}"])
     print(table(rows, ["page", "CPU median ms", "CPU p95 ms", "wall median s"]))
     cpu = [c for samples in visits.values() for c, _ in samples]
     wall = [w for samples in visits.values() for _, w in samples]
