@@ -16,6 +16,7 @@ and the link that restores the view.
 """
 
 import csv
+import functools
 import importlib.metadata
 import io
 import json
@@ -68,8 +69,10 @@ def read_provenance(name, content):
     return None
 
 
+@functools.cache
 def package_version():
-    """The installed mlmviz's version ("unknown" when run from a checkout not installed)."""
+    """The installed mlmviz's version ("unknown" when run from a checkout not installed);
+    read once (every page's downloads ask on every run)."""
     try:
         return importlib.metadata.version("mlmviz")
     except importlib.metadata.PackageNotFoundError:
