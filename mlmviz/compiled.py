@@ -47,7 +47,7 @@ class Readout(keras.layers.Layer):
         self.candidates = candidates
 
     def call(self, hidden, positions, temperature, queries):
-        logits = self.head(hidden, positions, return_stages=True)["logits"]  # (b, m, V)
+        logits = head_tensors(self.head, hidden, positions)["logits"]  # (b, m, V)
         logits = ops.cast(logits, "float32")  # (b, m, V)
         # The maximum comes off before dividing: with a tiny temperature the
         # gaps become -inf (probability 0) instead of logits overflowing to inf.
@@ -81,6 +81,13 @@ class Readout(keras.layers.Layer):
             "query_probabilities": spec((b, m, q), "float32"),
             "query_ranks": spec((b, m, q), "int32"),
         }
+
+
+def head_tensors(head, hidden, positions):
+    """Every stage of `head` on `hidden` at `positions` (as
+    `head(hidden, positions, return_stages=True)`), for the compiled paths: a
+    tied product is taken vocabulary-first (`MaskedLMHead._forward`)."""
+    return head._forward(hidden, positions, vocabulary_first=True)
 
 
 def bucket(size, minimum=1, limit=None):
@@ -231,7 +238,7 @@ class Logits(keras.layers.Layer):
         self.head = head
 
     def call(self, hidden, positions):
-        return self.head(hidden, positions, return_stages=True)["logits"]
+        return head_tensors(self.head, hidden, positions)["logits"]
 
     def compute_output_spec(self, hidden, positions):
         return keras.KerasTensor(positions.shape + (self.head.vocabulary_size,),
@@ -264,7 +271,7 @@ class MaskScores(keras.layers.Layer):
         self.temperatures = tuple(temperatures)
 
     def call(self, hidden, positions, labels):
-        logits = self.head(hidden, positions, return_stages=True)["logits"]  # (b, m, V)
+        logits = head_tensors(self.head, hidden, positions)["logits"]  # (b, m, V)
         logits = ops.cast(logits, "float32")  # (b, m, V)
         gaps = logits - ops.max(logits, axis=-1, keepdims=True)  # (b, m, V), <= 0
         label_gaps = ops.take_along_axis(gaps, ops.expand_dims(labels, -1), axis=-1)  # (b, m, 1)

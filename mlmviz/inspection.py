@@ -31,8 +31,8 @@ import numpy as np
 from keras import ops
 
 from mlmviz.compiled import (
-    PAD_TO_BUCKETS, Logits, bucket, encoder_calls, encoder_inputs, layer_outputs,
-    sequence_output_of,
+    PAD_TO_BUCKETS, Logits, bucket, encoder_calls, encoder_inputs, head_tensors,
+    layer_outputs, sequence_output_of,
 )
 from mlmviz.layers import STAGE_NAMES
 
@@ -71,8 +71,8 @@ class Inspect(keras.layers.Layer):
 
     def call(self, states, positions):
         index = ops.expand_dims(positions, -1)  # (b, m, 1)
-        final = self.head(states[-1], positions, return_stages=True)
-        lens = [self.head(s, positions, return_stages=True)["logits"] for s in states[:-1]]
+        final = head_tensors(self.head, states[-1], positions)
+        lens = [head_tensors(self.head, s, positions)["logits"] for s in states[:-1]]
         outputs = {name: final[name] for name in STAGE_NAMES if name != "bias"}
         outputs["states"] = ops.stack(  # (b, layers + 1, m, hidden)
             [ops.take_along_axis(s, index, axis=1) for s in states], axis=1)
