@@ -11,10 +11,11 @@ before the clock starts, as `load_protocol.py` does). For each of
 `--sentences` sentences the server has never seen (each starts with a random
 number), the client types it on Predict, then opens every analysis page in
 turn, and goes back to Predict (a reference: its results are cached by
-then, so the visit costs what a page switch itself costs). Each visit's cost is the server's CPU time (process and children, from
-/proc: 10 ms ticks, so medians are read over many visits) and its wall time
-from the rerun request to `script_finished`; every visit must show its page's
-title and a chart, without an error box.
+then, so that visit costs what a page switch itself costs). Each visit's
+cost is the server's CPU time (process and children, from /proc: 10 ms
+ticks, so medians are read over many visits) and its wall time from the
+rerun request to `script_finished`; every visit must show its page's title
+and a chart, without an error box.
 
 It prints one row per page (median and p95 CPU ms, median wall s), then all
 visits together against the targets of issue 28: CPU median <= 30 ms,

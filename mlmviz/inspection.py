@@ -144,7 +144,9 @@ class Inspector:
 
     def warm_up(self):
         """Build and compile every path ahead of the first requests."""
-        for name in ("inspect", "logits") + (("attention",) if encoder_calls(self.backbone) else ()):
+        names = ("inspect", "logits", "attention") if encoder_calls(self.backbone) else (
+            "inspect", "logits")
+        for name in names:
             self._model(name)
 
     def _inspect(self, ids, positions):
@@ -171,7 +173,8 @@ class Inspector:
             ValueError: for an encoder without `TransformerEncoder` layers.
         """
         if not encoder_calls(self.backbone):
-            raise ValueError("This encoder has no TransformerEncoder layers to read attention from.")
+            raise ValueError(
+                "This encoder has no TransformerEncoder layers to read attention from.")
         length = len(ids)
         seq, _ = self._sizes(length, 1)
         weights = self._model("attention").predict_on_batch(self._feed([ids], seq))
@@ -226,7 +229,8 @@ class Inspector:
     def _build_inspect(self):
         inputs = self._inputs()
         positions = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-        states = keras.Model(self.backbone.inputs, layer_outputs(self.backbone))(inputs)  # L+1 x (b, s, h)
+        layers = keras.Model(self.backbone.inputs, layer_outputs(self.backbone))
+        states = layers(inputs)  # (layers + 1) x (b, seq, hidden)
         outputs = Inspect(self.head)(states, positions)
         return keras.Model({**inputs, "mask_positions": positions}, outputs)
 
