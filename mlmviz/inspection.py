@@ -123,7 +123,8 @@ class Inspector:
     def __init__(self, backbone, head):
         self.backbone, self.head = backbone, head
         self._models = {}
-        self._lock = threading.Lock()
+        self._building = {name: threading.Lock() for name in ("inspect", "attention", "logits")}
+        self._lock = threading.Lock()  # guards `_kept`; never held while computing
         self._kept = collections.OrderedDict()
         bias = ops.cast(ops.cast(head.output_bias, head.compute_dtype), "float32")
         self._bias = _frozen(ops.convert_to_numpy(bias))  # (vocab,) as the stages see it
@@ -141,13 +142,6 @@ class Inspector:
             while len(self._kept) > KEPT:
                 self._kept.popitem(last=False)
         return result
-
-    def warm_up(self):
-        """Build and compile every path ahead of the first requests."""
-        names = ("inspect", "logits", "attention") if encoder_calls(self.backbone) else (
-            "inspect", "logits")
-        for name in names:
-            self._model(name)
 
     def _inspect(self, ids, positions):
         """`inspect` without keeping the result."""
@@ -211,8 +205,9 @@ class Inspector:
         return encoder_inputs(self.backbone, ids, padding)
 
     def _model(self, name):
-        """The compiled model `name` ("inspect", "attention" or "logits"), built once."""
-        with self._lock:
+        """The compiled model `name` ("inspect", "attention" or "logits"), built at its
+        first use (a second or two; the app's start does not wait for it), once."""
+        with self._building[name]:
             if name not in self._models:
                 model = {"inspect": self._build_inspect, "attention": self._build_attention,
                          "logits": self._build_logits}[name]()

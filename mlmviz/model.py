@@ -140,10 +140,9 @@ class MaskedLM:
         return keras.ops.convert_to_numpy(embeddings).astype("float32")
 
     def warm_up(self):
-        """Compile the prediction and inspection paths ahead of the first requests
-        (a few seconds)."""
+        """Compile the prediction path ahead of the first request (takes ~1 s). The
+        inspection paths compile at their first use."""
         self._predictor.warm_up()
-        self._inspector.warm_up()
 
     @property
     def output_matrix(self):
