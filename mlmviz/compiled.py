@@ -31,6 +31,7 @@ from mlmviz.distributions import float32_temperature
 
 CANDIDATES = 32  # the read-out's top-k; larger requests get their own graph
 PAD_TO_BUCKETS = keras.backend.backend() == "jax"
+VOCABULARY_FIRST = keras.backend.backend() == "tensorflow"
 
 
 class Readout(keras.layers.Layer):
@@ -85,9 +86,11 @@ class Readout(keras.layers.Layer):
 
 def head_tensors(head, hidden, positions):
     """Every stage of `head` on `hidden` at `positions` (as
-    `head(hidden, positions, return_stages=True)`), for the compiled paths: a
-    tied product is taken vocabulary-first (`MaskedLMHead._forward`)."""
-    return head._forward(hidden, positions, vocabulary_first=True)
+    `head(hidden, positions, return_stages=True)`), for the compiled paths: on
+    TensorFlow a tied product is taken vocabulary-first (`MaskedLMHead._forward`;
+    the slow product is TensorFlow's, and on PyTorch the other order rounded
+    differently by up to 1e-4 in log-probabilities on an AMD EPYC host)."""
+    return head._forward(hidden, positions, vocabulary_first=VOCABULARY_FIRST)
 
 
 def bucket(size, minimum=1, limit=None):
