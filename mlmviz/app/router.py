@@ -20,9 +20,9 @@ from mlmviz.sources.checkpoints import CheckpointError  # noqa: E402
 from mlmviz.sources.known import KNOWN_MODELS, known  # noqa: E402
 from mlmviz.sources.load import default_model_cloze  # noqa: E402
 from mlmviz.sources.uploads import store_upload  # noqa: E402
-from mlmviz.app import page_path, view  # noqa: E402
+from mlmviz.app import access, page_path, storage, view  # noqa: E402
 from mlmviz.app.session import (  # noqa: E402
-    PAGE_HEAD_CHECK, UPLOADS, current_model, current_precision, current_source, load_model,
+    EXPLORED_KEY, PAGE_HEAD_CHECK, current_model, current_precision, current_source, load_model,
 )
 
 # After every run Streamlit calls keras.backend.clear_session() (and nothing
@@ -40,11 +40,15 @@ def device_name():
 
 def choose_source(kind):
     """The source the sidebar asks for under `kind`, or None while nothing new is chosen."""
-    if kind == "Embedded default":
+    if kind == access.DEFAULT:
         return "default"
-    if kind == "Well-known model":
+    if kind == access.KNOWN:
         return choose_known()
-    if kind == "Checkpoint path":
+    if kind == access.SERVER:
+        return choose_server_model()
+    if kind == access.TRAINED:
+        return st.session_state[EXPLORED_KEY]
+    if kind == access.PATH:
         path = view.widget(
             st.text_input, "model_path", "Path or hf:ORG/NAME",
             placeholder="./my-checkpoint, model.keras or hf:ORG/NAME",
@@ -59,13 +63,28 @@ def choose_source(kind):
     if upload is None:
         return None
     most = st.get_option("server.maxUploadSize") * 2**20
-    return str(store_upload(upload.name, upload.getvalue(), UPLOADS, most))
+    storage.check_room(upload.size)
+    return str(store_upload(upload.name, upload.getvalue(), storage.folder("uploads"),
+                            min(most, storage.room())))
+
+
+def choose_server_model():
+    """The `server:NAME` source of the offered model chosen, or None."""
+    names = ["", *access.server_models()]
+    view.offered("server_model", names)
+    name = view.widget(
+        st.selectbox, "server_model", "Model on this server", options=names,
+        format_func=lambda n: n or "Choose a model…",
+        help="The models the person running this server offers, by name.",
+    )
+    return f"{access.SERVER_PREFIX}{name}" if name else None
 
 
 def choose_known():
     """The `hf:` source of the well-known model chosen, in the cache by now, or None."""
     # Labelled once per run: a label turns from "download" to "cached" between runs only.
-    labels = {repo_id: known_label(repo_id) for repo_id in ("", *view.HUB_MODELS)}
+    labels = {repo_id: known_label(repo_id) for repo_id in ("", *access.known_models())}
+    view.offered("hub_model", list(labels))
     repo_id = view.widget(
         st.selectbox, "hub_model", "Hugging Face Hub model", options=list(labels),
         format_func=labels.__getitem__,
@@ -129,19 +148,28 @@ def draw_progress(bar, progress, suffix=""):
         bar.progress(min(done / total, 1.0), text=text)
 
 
+MODEL_HELP = {
+    False: "A well-known checkpoint from the Hugging Face Hub (downloaded once), a Hugging "
+           "Face checkpoint directory, a keras-hub preset or .keras file, or hf:ORG/NAME from "
+           "the local Hugging Face cache.",
+    True: "The models this server offers: the embedded one, well-known checkpoints from the "
+          "Hugging Face Hub, the server's own models by name, and where allowed your upload.",
+}
+
+
 def switch_model():
     """Load the chosen model; on failure keep the previous one and say which runs.
 
     The box keeps what the user typed, even a path that failed; the URL's
-    model fields always describe the model that runs. Returns the failure's
-    message (Markdown) for the page, or None.
+    model fields always describe the model that runs. A link's kind that
+    this server does not offer (`access.model_kinds`) is replaced by the
+    embedded default, with a note. Returns the failure's message (Markdown)
+    for the page, or None.
     """
-    kind = view.widget(
-        st.radio, "model_kind", "Model", options=view.MODEL_KINDS,
-        help="A well-known checkpoint from the Hugging Face Hub (downloaded once), a Hugging "
-        "Face checkpoint directory, a keras-hub preset or .keras file, or hf:ORG/NAME from "
-        "the local Hugging Face cache.",
-    )
+    kinds = access.model_kinds(trained=EXPLORED_KEY in st.session_state)
+    view.offered("model_kind", kinds)
+    kind = view.widget(st.radio, "model_kind", "Model", options=kinds,
+                       help=MODEL_HELP[access.shared()])
     precision = view.widget(st.radio, "precision", "Precision", options=view.PRECISIONS,
                             horizontal=True, help=PRECISION_HELP)
     try:
@@ -153,17 +181,21 @@ def switch_model():
                 st.session_state.model_source_kind = kind
             st.session_state.model_precision = precision
     except CheckpointError as error:
-        st.error(f"{error}\n\nThe previous model stays loaded. Still running: {running_label()}.")
+        st.error(f"{access.public(str(error))}\n\nThe previous model stays loaded. Still "
+                 f"running: {running_label()}.")
         failure = (f"The model chosen in the sidebar ({kind}) could not be loaded, so this page "
                    f"still shows {running_label()}. The sidebar says why.")
     else:
         failure = None
-    running_kind = st.session_state.get("model_source_kind", "Embedded default")
+    running_kind = st.session_state.get("model_source_kind", access.DEFAULT)
+    source = current_source()
     view.show_in_url(
         precision=current_precision(),
         model_kind=running_kind,
-        model_path=current_source() if running_kind == "Checkpoint path" else "",
-        hub_model=current_source().removeprefix("hf:") if running_kind == "Well-known model" else "",
+        model_path=source if running_kind == access.PATH else "",
+        hub_model=source.removeprefix("hf:") if running_kind == access.KNOWN else "",
+        server_model=(source.removeprefix(access.SERVER_PREFIX) if running_kind == access.SERVER
+                      else ""),
     )
     return failure
 
@@ -171,10 +203,13 @@ def switch_model():
 def running_label():
     """The model that runs, in words (Markdown)."""
     source = current_source()
+    kind = st.session_state.get("model_source_kind")
     if source == "default":
         return "**Embedded default**"
-    if st.session_state.get("model_source_kind") == "Upload":
+    if kind == access.UPLOAD:
         return f"the upload `{Path(source).name}`"
+    if kind == access.TRAINED:
+        return "the head trained in this session"
     return f"`{source}`"
 
 
@@ -273,6 +308,7 @@ def run():
     ])
     st.session_state[view.PAGE_KEY] = page.url_path
     device_name()  # before the first model is built: enables GPU memory growth
+    storage.touch()
     with st.sidebar:
         failure = switch_model()
         check_slot = show_model(current_model())

@@ -2,18 +2,17 @@
 and the text and masks every page works on."""
 
 import collections
-import tempfile
 import threading
 from pathlib import Path
 
 import streamlit as st
 
 import mlmviz
-from mlmviz.app import view
+from mlmviz.app import access, storage, view
+from mlmviz.sources.checkpoints import CheckpointError
 from mlmviz.examples import UNMASKED, rank_examples
 from mlmviz.figures.layout import for_projector
 
-UPLOADS = Path(tempfile.gettempdir()) / "mlmviz-uploads"
 TEXT_HEIGHT = 100  # px, about three lines: a longer text scrolls in its box
 SCROLL_PILLS_PAST = 60  # tokens: more pills than this go in a scrollable box
 PILLS_HEIGHT = 220  # px
@@ -23,14 +22,42 @@ PILLS_HEIGHT = 220  # px
 def load_model(source, precision="float32"):
     """One `MaskedLM` per (source, precision), shared by all sessions and never mutated.
 
-    Its prediction path is compiled for a second shape in the background,
-    after the first page has drawn, so later lengths do not wait for tracing.
+    `source` is what `mlmviz.load` reads, or "server:NAME" for a model the
+    shared server offers (`access.server_models`). Its prediction path is
+    compiled for a second shape in the background, after the first page has
+    drawn, so later lengths do not wait for tracing.
+
+    Raises:
+        CheckpointError: the model cannot be loaded; in shared mode its
+            message names no server path.
     """
-    model = mlmviz.load(source, precision=precision)
+    try:
+        model = mlmviz.load(readable(source), precision=precision, name=source_name(source))
+    except CheckpointError as error:
+        raise CheckpointError(access.public(str(error))) from None
     # Not a daemon (a thread started from Streamlit's script thread would inherit
     # daemon=True): TensorFlow aborts the process if it is killed mid-call at exit.
     threading.Thread(target=model.warm_up, daemon=False).start()
     return model
+
+
+def readable(source):
+    """The path (or "default", "hf:ORG/NAME") that `mlmviz.load` reads for `source`."""
+    if not source.startswith(access.SERVER_PREFIX):
+        return source
+    name = source.removeprefix(access.SERVER_PREFIX)
+    offered = access.server_models()
+    if name not in offered:
+        raise CheckpointError(f"This server offers no model named {name!r}.")
+    return str(offered[name])
+
+
+def source_name(source):
+    """What the model of `source` is called on the pages: the source itself,
+    except that in shared mode a visitor's own file is named by its place in
+    the session's folder ("session:uploads/…"), never by a server path."""
+    within = storage.within_session(source) if access.shared() else None
+    return f"session:{within}" if within else source
 
 
 def current_source():
@@ -49,6 +76,7 @@ def current_ref():
     return current_source(), current_precision()
 
 
+EXPLORED_KEY = "explored_head"  # session state: the source of the head "Explore this head" saved
 PAGE_HEAD_CHECK = "page_head_check"  # session state: (HeadCheck, whose head), this run only
 
 
@@ -66,11 +94,22 @@ def current_model():
 
 
 def choose_second():
-    """The source of model B (Compare, Evaluate), or None while no path is typed."""
-    kind = view.widget(st.radio, "compare_kind", "Model B", options=view.COMPARE_KINDS,
-                       horizontal=True)
-    if kind == "Embedded default":
+    """The source of model B (Compare, Evaluate), or None while none is chosen.
+
+    Local mode: the embedded default or a typed path; shared mode: the
+    embedded default or a model the server offers, by name.
+    """
+    kinds = access.compare_kinds()
+    view.offered("compare_kind", kinds)
+    kind = view.widget(st.radio, "compare_kind", "Model B", options=kinds, horizontal=True)
+    if kind == access.DEFAULT:
         return "default"
+    if kind == access.SERVER:
+        names = ["", *access.server_models()]
+        view.offered("compare_model", names)
+        name = view.widget(st.selectbox, "compare_model", "Model B on this server",
+                           options=names, format_func=lambda n: n or "Choose a model…")
+        return f"{access.SERVER_PREFIX}{name}" if name else None
     path = view.widget(
         st.text_input, "compare_path", "Model B: path or hf:ORG/NAME",
         help="A Hugging Face checkpoint directory, a keras-hub preset or .keras file, "
@@ -80,14 +119,15 @@ def choose_second():
 
 
 def second_model(source):
-    """Model B of `source`, or None after a message (no path typed, or it cannot be loaded)."""
+    """Model B of `source`, or None after a message (none chosen, or it cannot be loaded)."""
     if source is None:
-        st.info("Type the path of model B, or hf:ORG/NAME.")
+        st.info("Choose model B on this server." if access.shared()
+                else "Type the path of model B, or hf:ORG/NAME.")
         return None
     try:
         model = load_model(source)
     except ValueError as error:  # CheckpointError is a ValueError
-        st.error(f"Model B could not be loaded: {error}")
+        st.error(f"Model B could not be loaded: {access.public(str(error))}")
         return None
     if not model.head_check.trained:
         st.warning(f"Model B: {model.head_check.message}")

@@ -28,7 +28,7 @@ from typing import Callable
 
 import streamlit as st
 
-from mlmviz.app import SOURCE_ENV
+from mlmviz.app import SOURCE_ENV, access
 from mlmviz.sources import known
 
 VIEW_KEY = "_view"
@@ -37,8 +37,8 @@ DRAWN_KEY = "_view_drawn"  # each widget's value when last drawn
 UNCHECKED_KEY = "_view_unchecked"  # names read from the URL, awaiting a check against the text
 URL_KEY = "_view_url"  # values the URL shows instead of the view's (`show_in_url`)
 PAGE_KEY = "_view_page"  # the current page's URL path (set by the router)
-MODEL_KINDS = ("Embedded default", "Well-known model", "Checkpoint path", "Upload")
-COMPARE_KINDS = ("Embedded default", "Checkpoint path")
+MODEL_KINDS = access.MODEL_KINDS  # those a link may name; the sidebar offers `access.model_kinds()`
+COMPARE_KINDS = access.COMPARE_KINDS
 STAGES = ("gathered", "after the head's transform")
 CORPORA = ("Held-out sample", "Upload a .txt")
 PRECISIONS = ("float32", "bfloat16")  # mlmviz.precision.PRECISIONS, which imports Keras
@@ -139,6 +139,7 @@ FIELDS = {
     "model_kind": Field("Embedded default", choice(MODEL_KINDS), "where model A comes from"),
     "model_path": Field("", text(4096), "model A's checkpoint path or hf:ORG/NAME"),
     "hub_model": Field("", choice(HUB_MODELS), "model A, a well-known Hugging Face Hub checkpoint"),
+    "server_model": Field("", text(200), "model A, by its name on a shared server"),
     "precision": Field("float32", choice(PRECISIONS), "model A's weights' precision"),
     "text": Field(None, text(100_000), "the text"),
     "picked": Field((), positions, "the clicked token positions (besides typed masks)"),
@@ -170,6 +171,7 @@ FIELDS = {
     "ecompare": Field(False, flag, "Evaluate: compare with model B (compare_kind, compare_path)"),
     "compare_kind": Field("Embedded default", choice(COMPARE_KINDS), "where model B comes from"),
     "compare_path": Field("", text(4096), "model B's checkpoint path or hf:ORG/NAME"),
+    "compare_model": Field("", text(200), "model B, by its name on a shared server"),
     "lens_word": Field("", text(100), "Compare: the word followed layer by layer (empty: "
                        "model A's top guess)"),
     "compare_hide": Field(False, flag, "Compare: hide the special tokens in the attention"),
@@ -207,6 +209,9 @@ def from_query(query):
     for name, raw in query.items():
         if name in IGNORED:
             continue
+        if name in PATHS and access.shared():  # never parsed: the note says nothing of it
+            not_offered(notes)
+            continue
         if name not in FIELDS:
             notes.append(f"`{name}` is not a setting of this app.")
             continue
@@ -217,11 +222,22 @@ def from_query(query):
     return view, notes
 
 
+PATHS = ("model_path", "compare_path")  # the fields a shared server never reads
+MODEL_FIELDS = ("model_kind", "hub_model", "server_model", "compare_kind", "compare_model")
+
+
+def not_offered(notes):
+    """Add `access.NOT_OFFERED` to `notes` (a list), once."""
+    if access.NOT_OFFERED not in notes:
+        notes.append(access.NOT_OFFERED)
+
+
 def opening_model():
     """The model fields of a session whose link names no model: those of the
-    source `mlmviz app SOURCE` serves (`SOURCE_ENV`), none for the embedded default."""
+    source `mlmviz app SOURCE` serves (`SOURCE_ENV`), none for the embedded
+    default or a shared server."""
     source = os.environ.get(SOURCE_ENV, "default")
-    if source == "default":
+    if source == "default" or access.shared():
         return {}
     repo_id = source.removeprefix("hf:")
     if source.startswith("hf:") and repo_id in HUB_MODELS:
@@ -333,6 +349,23 @@ def absorb(name):
 def _changed(name):
     put(name, st.session_state[name])
     st.session_state[NOTES_KEY] = []  # the user has moved on from the link
+
+
+def offered(name, options):
+    """The view's value of `name` when it is one of `options` (what this server
+    offers now); else its first option, with a note that names nothing of the
+    refused value in shared mode (a link that named a model not offered)."""
+    value = get(name)
+    if value in options:
+        return value
+    notes = st.session_state.setdefault(NOTES_KEY, [])
+    if access.shared() and name in MODEL_FIELDS:
+        not_offered(notes)
+    else:
+        notes.append(f"`{name}={_short(str(value))}`: not offered here; one of "
+                     + ", ".join(repr(o) for o in options) + ".")
+    state()[name] = options[0]
+    return options[0]
 
 
 def check_from_url(name, valid, reason):

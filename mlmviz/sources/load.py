@@ -44,7 +44,7 @@ ACCEPTED = (
 )
 
 
-def load(source="default", precision="float32"):
+def load(source="default", precision="float32", name=None):
     """Load a masked LM from `source` (see the module docstring).
 
     Args:
@@ -53,6 +53,9 @@ def load(source="default", precision="float32"):
             weights are held and computed in (see `mlmviz.precision`); the
             bundle's metadata says which, and for bfloat16 its agreement with
             float32 on a fixed sample.
+        name: what the model's metadata and messages call its source
+            (default: `source`); a shared server names the models it offers
+            by their names, not their paths.
 
     Returns:
         `mlmviz.model.MaskedLM`.
@@ -65,7 +68,7 @@ def load(source="default", precision="float32"):
             checkpoint, an unknown architecture, a bad tensor.
     """
     check_precision(precision)
-    return convert(_load_float32(str(source)), precision)
+    return convert(_load_float32(str(source), str(name or source)), precision)
 
 
 @functools.cache
@@ -76,8 +79,8 @@ def default_model_cloze():
     return json.loads(DEFAULT_CLOZE.read_text())
 
 
-def _load_float32(source):
-    """The model at `source` as its checkpoint holds it (float32)."""
+def _load_float32(source, name):
+    """The model at `source` as its checkpoint holds it (float32), called `name`."""
     if source == "default":
         return load_directory(DEFAULT_MODEL, source="default")
     if source.startswith("hf:"):
@@ -89,9 +92,9 @@ def _load_float32(source):
     if not path.exists():
         raise CheckpointError(f"{source} does not exist.")
     if path.is_dir():
-        return load_folder(path, source)
+        return load_folder(path, name)
     if path.suffix == ".keras":
-        return load_keras_file(path, source)
+        return load_keras_file(path, name)
     raise CheckpointError(f"{path} is not a checkpoint. {ACCEPTED}")
 
 

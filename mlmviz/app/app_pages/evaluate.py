@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from mlmviz.app import downloads, page_path, view
+from mlmviz.app import access, downloads, page_path, view
 from mlmviz.analysis.evaluation import evaluate
 from mlmviz.analysis.filled import filled_segments
 from mlmviz.analysis.line_scores import line_scores, worst_lines
@@ -144,9 +144,15 @@ def choose_settings(mask_token):
                        help="At least one per line; every chosen token is masked (no 80/10/10).")
     seed = view.widget(middle.number_input, "eseed", "Masking seed", min_value=0,
                        max_value=1_000_000, help="The same seed masks the same tokens.")
+    limit = access.most_evaluated_lines(view.MOST_EVALUATED_LINES)
+    if view.get("elines") > limit:
+        view.note(f"`elines={view.get('elines')}`: this server reads at most {limit:,} lines "
+                  "per evaluation.")
+        view.state()["elines"] = limit
     most = view.widget(right.number_input, "elines", "Lines read at most", min_value=1,
-                       max_value=view.MOST_EVALUATED_LINES, step=100,
-                       help="For a longer corpus use `python -m mlmviz evaluate`.")
+                       max_value=limit, step=100,
+                       help=f"At most {limit:,} here. For a longer corpus use "
+                       "`python -m mlmviz evaluate`.")
     return int(rate), int(seed), int(most)
 
 

@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from mlmviz.app import downloads, view
+from mlmviz.app import access, downloads, view
 from mlmviz.analysis.masking_lab import first_seed_with_a_mask, masking_lab
 from mlmviz.analysis.pseudo_likelihood import (
     WINDOW, combine, pseudo_log_likelihood, scorable_positions, window_parts, windows,
@@ -141,6 +141,11 @@ def score(ref, text, encoding, window):
     if len(parts) == 1:
         with st.spinner("Masking each token in turn…"):
             return run_pll(ref, text, parts[0])
+    if access.shared() and len(scorable) > access.SHARED_PLL_TOKENS:
+        st.caption(f"This server scores at most {access.SHARED_PLL_TOKENS} tokens of a text at "
+                   "once: the tokens shown are scored.")
+        with st.spinner("Masking each token in turn…"):
+            return run_pll(ref, text, by_window[window])
     whole = view.widget(st.toggle, "pll_all", f"Score all {len(scorable)} tokens",
                         help="One encoder run per token: a long text takes a while.")
     if not whole:

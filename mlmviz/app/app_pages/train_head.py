@@ -7,9 +7,10 @@ the others wait and see their place. A fragment polls the job every
 second, and so touches it: a job whose page was closed or left for
 `jobs.IDLE_TIMEOUT` seconds stops. It draws the curves, the probe
 sentences' answers and the head's check. At the end the trained model can
-become the sidebar's model source ("Explore this head": a `.keras` file
-under the temp dir, given as a checkpoint path in the view and the URL)
-or be downloaded.
+become the sidebar's model source ("Explore this head": a `.keras` file in
+`storage.folder("trained")`; in local mode given as a checkpoint path in the
+view and the URL, in shared mode the sidebar's "Trained head", which names
+no path) or be downloaded.
 """
 
 import tempfile
@@ -19,7 +20,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from mlmviz.app import page_path, view
+from mlmviz.app import access, page_path, storage, view
 from mlmviz.examples import UNMASKED
 from mlmviz.figures.training import HEIGHT as CURVE_HEIGHT, training_curves
 from mlmviz.sources.saving import save
@@ -27,8 +28,8 @@ from mlmviz.training import head as head_training
 from mlmviz.training import jobs
 from mlmviz.training.lab import LabRun, Probes, head_job
 from mlmviz.app.session import (
-    chart, current_model, current_ref, current_source, examples, explain, model_key, presenting,
-    show_head_check,
+    EXPLORED_KEY, chart, current_model, current_ref, current_source, examples, explain, model_key,
+    presenting, show_head_check,
 )
 
 JOB_KEY = "train_head_job"  # session state: this session's `jobs.Job`, or absent
@@ -36,7 +37,6 @@ FRESH_KEY = "train_head_fresh"  # session state: (key, head check, answers) of t
 SAVED_KEY = "train_head_saved"  # session state: job id -> the .keras file it was saved to
 POLL = 1.0  # s between two looks at the running job
 PROBES = 3
-TRAINED_DIR = Path(tempfile.gettempdir()) / "mlmviz-trained"
 CURVE_KEY = "train_curves"
 # The curve's height in presentation mode, px: the projector style makes it about
 # 430, so that the curve and the guesses fit one 720 px screen.
@@ -97,9 +97,13 @@ def choose_settings(disabled):
         "Off: the word vectors stay as the model learnt them (frozen); only the head changes. "
         "On: training moves them too (tied output only; the encoder's answers were read "
         "before training, so they do not change).")
+    choices = access.train_seconds(view.TRAIN_SECONDS)
+    view.offered("tsec", choices[::-1])  # a longer training than this server allows: its most
     seconds = control(cells[5], st.select_slider, "tsec", "Train for at most (seconds)",
                       "Training stops by itself then. One training runs at a time on this "
-                      "server: others wait their turn.", options=view.TRAIN_SECONDS)
+                      "server: others wait their turn."
+                      + (f" This server allows at most {choices[-1]} s per training."
+                         if choices != view.TRAIN_SECONDS else ""), options=choices)
     positions = control(cells[6], st.select_slider, "tpos", "Masked words to learn from",
                         "The encoder reads these once, before training starts (a few seconds "
                         "per 10,000). More words: a longer wait, answers that hold up "
@@ -225,12 +229,21 @@ def show_check(check):
 
 
 def saved_path(job):
-    """The job's trained model as a `.keras` file under `TRAINED_DIR` (saved once)."""
+    """The job's trained model as a `.keras` file in this session's
+    `storage.folder("trained")` (saved once).
+
+    Raises:
+        StorageFull: the file does not fit in the server's budget (removed again).
+    """
     saved = st.session_state.setdefault(SAVED_KEY, {})
     if job.id not in saved:
-        TRAINED_DIR.mkdir(parents=True, exist_ok=True)
-        path = TRAINED_DIR / f"trained-head-{uuid.uuid4().hex[:12]}.keras"
+        path = storage.folder("trained") / f"trained-head-{uuid.uuid4().hex[:12]}.keras"
         save(job.result, path)
+        try:
+            storage.check_room(0)
+        except storage.StorageFull:
+            path.unlink()
+            raise
         saved[job.id] = path
     return saved[job.id]
 
@@ -248,10 +261,14 @@ def explore(job):
     try:
         path = saved_path(job)
     except (OSError, ValueError) as error:
-        st.error(f"The trained head could not be saved: {error}")
+        st.error(f"The trained head could not be saved: {access.public(str(error))}")
         return
-    view.put("model_kind", "Checkpoint path")
-    view.put("model_path", str(path))
+    if access.shared():
+        st.session_state[EXPLORED_KEY] = str(path)
+        view.put("model_kind", access.TRAINED)
+    else:
+        view.put("model_kind", access.PATH)
+        view.put("model_path", str(path))
     st.rerun(scope="app")
 
 
