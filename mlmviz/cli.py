@@ -1,5 +1,5 @@
 """Command line: `python -m mlmviz predict ...`, `attention ...`, `evaluate ...`,
-`train ...`, `train-head ...` and `app [SOURCE]`."""
+`train ...`, `train-head ...`, `app [SOURCE]` and `serve`."""
 
 import argparse
 import contextlib
@@ -122,7 +122,44 @@ def build_parser():
     app.add_argument("--port", type=int, default=8501, help="(default: %(default)s)")
     app.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default: %(default)s, this machine only)")
+    _serve_options(commands)
     return parser
+
+
+SERVE_EPILOG = (
+    "Shared mode, for people you do not know (a class, a booth, a lab): visitors choose among "
+    "the embedded model, the well-known models already in this machine's Hugging Face cache "
+    "and the models of --models-dir (each sub-folder or .keras file, by its name); they cannot "
+    "type a path, and no message shows a path of this machine. Uploads and downloads from the "
+    "Hub are off unless allowed. With --replicas N above 1, N servers run behind nginx "
+    "(Debian's: apt-get install nginx). See docs/serving-a-class.md."
+)
+
+
+def _serve_options(commands):
+    """The `serve` subcommand: the app for others, in shared mode."""
+    command = commands.add_parser(
+        "serve", help="serve the app to others: they reach only the models you offer "
+                      "(needs mlmviz[app])", epilog=SERVE_EPILOG)
+    command.add_argument("--replicas", type=int, default=1,
+                         help="app servers behind nginx (default: %(default)s, no nginx)")
+    command.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on (default: %(default)s, this machine only; "
+                              "0.0.0.0: every network interface)")
+    command.add_argument("--port", type=int, default=8501, help="(default: %(default)s)")
+    command.add_argument("--models-dir", type=Path, metavar="DIR",
+                         help="the models offered: each sub-folder or .keras file of DIR")
+    command.add_argument("--allow-uploads", action="store_true",
+                         help="let visitors upload a checkpoint (kept per session, deleted "
+                              "when it ends)")
+    command.add_argument("--allow-downloads", action="store_true",
+                         help="let visitors download well-known models from the Hub")
+    command.add_argument("--disk-mb", type=float, default=2000,
+                         help="disk for visitors' uploads and trained heads, all together "
+                              "(default: %(default)g MB)")
+    command.add_argument("--run-dir", type=Path,
+                         help="with --replicas: nginx's config, the logs and replicas.json "
+                              "(default: a new temp folder)")
 
 
 TRAIN_HEAD_EPILOG = (
@@ -185,13 +222,16 @@ def main(argv=None):
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     command = {"predict": _predict, "attention": _attention, "evaluate": _evaluate,
-               "train": _train, "train-head": _train_head, "app": _app_source}[args.command]
+               "train": _train, "train-head": _train_head, "app": _app_source,
+               "serve": _check_serve}[args.command]
     try:
         with _quiet_stderr() as terminal:  # TensorFlow's C++ logs go to file descriptor 2
             args.terminal = terminal
             problems = command(args) or []
         if args.command == "app" and not problems:
             return _serve(args)
+        if args.command == "serve" and not problems:
+            return _serve_shared(args)
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError
         problems = [str(error)]
     except KeyboardInterrupt:  # a command with a partial result has printed it
@@ -389,15 +429,62 @@ def _app_source(args):
 def _serve(args):
     """Become the app's Streamlit server on SOURCE (this process is replaced, so
     the model loaded to check SOURCE is not held twice); Ctrl-C stops it."""
-    from mlmviz.app import ENTRY, OPTIONS, SOURCE_ENV
+    from mlmviz.app import SOURCE_ENV
+    from mlmviz.app.replicas import streamlit_command
 
-    options = {**OPTIONS, "server.port": args.port, "server.address": args.host}
-    command = [sys.executable, "-m", "streamlit", "run", str(ENTRY),
-               *[f"--{name}={str(value).lower() if isinstance(value, bool) else value}"
-                 for name, value in options.items()]]
+    command = streamlit_command(args.port, args.host)
     print(f"mlmviz app: http://{args.host}:{args.port}/ on {args.source} "
           "(Ctrl-C stops it)", flush=True)
     os.execve(sys.executable, command, {**os.environ, SOURCE_ENV: args.source})
+
+
+def _check_serve(args):
+    """`serve`'s arguments checked before anything starts: the problems, or none."""
+    from mlmviz.app.replicas import NGINX
+
+    if importlib.util.find_spec("streamlit") is None:
+        return ['the app needs Streamlit: pip install "mlmviz[app]"']
+    if args.replicas < 1:
+        return ["--replicas must be at least 1"]
+    if args.replicas > 1 and not Path(NGINX).exists():
+        return [f"--replicas {args.replicas} runs nginx, and {NGINX} is missing: "
+                "apt-get install nginx (or serve with --replicas 1)"]
+    if args.models_dir is not None and not args.models_dir.is_dir():
+        return [f"--models-dir {args.models_dir} is not a folder"]
+    return []
+
+
+def _serve_shared(args):
+    """Serve the app in shared mode (`mlmviz.app.access`) until Ctrl-C or SIGTERM:
+    one Streamlit server (this process is replaced), or `--replicas` behind nginx."""
+    import signal
+    import socket
+    import tempfile
+
+    from mlmviz.app import SOURCE_ENV, access, replicas
+
+    # The servers inherit this environment: shared mode, and no model of `mlmviz app`.
+    os.environ.update(access.environment(args.models_dir, args.allow_uploads,
+                                         args.allow_downloads, args.disk_mb))
+    os.environ.pop(SOURCE_ENV, None)
+    offered = ", ".join(["embedded default", *access.server_models()])
+    options = {"client.showErrorDetails": "none"}  # a traceback names the server's files
+    loopback = args.host in ("127.0.0.1", "localhost", "::1")
+    shown = args.host if loopback else socket.gethostname()
+    print(f"mlmviz serve: http://{replicas.address(shown, args.port)}/ in shared mode; "
+          f"models offered: {offered}; uploads {'on' if args.allow_uploads else 'off'}, "
+          f"Hub downloads {'on' if args.allow_downloads else 'off'}.", flush=True)
+    print("Only this machine can open it (--host 0.0.0.0 shares it on your network)." if loopback
+          else f"Share that address: anyone who can reach this machine on port {args.port} can "
+          "use the app, without a login.", flush=True)
+    if args.replicas == 1:
+        command = replicas.streamlit_command(args.port, args.host, options)
+        os.execv(sys.executable, command)
+    run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="mlmviz-serve-"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # stops every child
+    return replicas.serve(args.replicas, args.port, run_dir.resolve(), host=args.host,
+                          options=options)
 
 
 def _corpus_lines(path):

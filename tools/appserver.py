@@ -2,21 +2,14 @@
 tests, the benchmarks and the screenshot script."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def free_port():
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from mlmviz.app.replicas import free_port, stop_server, wait_healthy  # noqa: E402, F401
 
 
 def server_command(port):
@@ -38,33 +31,3 @@ def start_server(port, log, root=ROOT):
     return subprocess.Popen(
         server_command(port), cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env
     )
-
-
-def wait_healthy(url, process, timeout=180):
-    """Poll /_stcore/health every 50 ms until it answers `ok`.
-
-    Raises:
-        RuntimeError: when the server exits or does not answer in `timeout` s.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url}/_stcore/health did not answer in {timeout} s")
-
-
-def stop_server(process):
-    """Terminate the server (kill it if it does not stop within 30 s)."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

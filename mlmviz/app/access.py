@@ -54,6 +54,18 @@ NOT_OFFERED = ("the link names a model this server does not offer (a checkpoint 
                "upload or an unknown name); the embedded default runs instead")
 
 
+def environment(models_dir=None, uploads=False, downloads=False, disk_mb=DEFAULT_DISK_MB):
+    """The environment that turns a server's app into shared mode with these
+    offers (what `mlmviz serve` gives its servers)."""
+    return {
+        SHARED_ENV: "1",
+        MODELS_DIR_ENV: str(Path(models_dir).resolve()) if models_dir else "",
+        UPLOADS_ENV: "1" if uploads else "0",
+        DOWNLOADS_ENV: "1" if downloads else "0",
+        DISK_ENV: f"{disk_mb:g}",
+    }
+
+
 def _on(name):
     return os.environ.get(name, "") == "1"
 
