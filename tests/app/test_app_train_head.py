@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import mlmviz
-from mlmviz.app import ENTRY, view
+from mlmviz.app import ENTRY, access, storage, view
 from mlmviz.training import head as head_training
 from mlmviz.training import jobs
 
@@ -177,6 +177,32 @@ def test_explore_makes_the_trained_head_the_model_of_every_page(made, tmp_path):
     top = trained.fill_mask(text, top_k=1)["masks"][0]["predictions"][0]["token"]
     bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
     assert bars["y"][0] == top  # the first bar: the trained head's top guess
+
+
+def test_on_a_shared_server_explore_keeps_the_head_in_the_session(monkeypatch, tmp_path):
+    """No server path in the link or on the page; the file lies in the session's
+    folder and goes with it."""
+    monkeypatch.setenv(access.SHARED_ENV, "1")
+    monkeypatch.setattr(storage, "ROOT", tmp_path / "sessions")
+    app = _page({**TINY, "tsec": "60"})
+    _button(app, "Start").click().run()
+    _poll(app, lambda a: len(_curve(a)) >= 2)
+    _button(app, "Stop").click().run()
+    _poll(app, lambda a: not _button(a, "Explore this head").disabled)
+    _button(app, "Explore this head").click().run()
+    assert not app.exception, app.exception
+    assert app.query_params["model_kind"] == "Trained head" and "model_path" not in app.query_params
+    assert app.radio(key="model_kind").value == "Trained head"
+    running = next(m.value for m in app.sidebar.markdown if m.value.startswith("**"))
+    assert running.startswith("**session:trained/trained-head-")
+    assert str(tmp_path) not in running
+    saved = list(storage.ROOT.glob("*/*/trained/*.keras"))
+    assert len(saved) == 1 and mlmviz.load(str(saved[0])).head_check.trained
+    app.switch_page("app_pages/predict.py").run()
+    assert not app.exception and len(app.get("plotly_chart")) == 1
+    session = saved[0].parent.parent.name
+    assert storage.sweep(alive=lambda s: s != session) == [session]  # the session ended
+    assert not saved[0].exists()
 
 
 def test_the_page_opens_with_the_packages_default_settings():
