@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlmviz.app.replicas import NGINX, serve, start_nginx  # noqa: E402, F401
+from mlmviz.app.replicas import NGINX, serve  # noqa: E402
 
 
 def _stop(signum, frame):

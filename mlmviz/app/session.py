@@ -3,7 +3,6 @@ and the text and masks every page works on."""
 
 import collections
 import threading
-from pathlib import Path
 
 import streamlit as st
 

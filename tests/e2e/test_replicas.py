@@ -1,4 +1,5 @@
-"""Replicas behind nginx (deploy/): each browser sticks to one replica, a dead
+"""Replicas behind nginx (mlmviz.app.replicas, deploy/serve.py): each browser
+sticks to one replica, a dead
 replica's browsers move to a live one, and their views come back from the URL.
 Loopback only; needs Debian's nginx (`make test` installs it)."""
 
@@ -16,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from deploy import fault_run, serve
+from mlmviz.app import replicas
 from tools.appserver import free_port, stop_server
 
 
 @pytest.fixture(autouse=True)
 def _nginx_installed():
-    if not Path(serve.NGINX).exists():
-        pytest.fail(f"{serve.NGINX} is missing: `make test` installs Debian's nginx")
+    if not Path(replicas.NGINX).exists():
+        pytest.fail(f"{replicas.NGINX} is missing: `make test` installs Debian's nginx")
 
 
 BIG = 6 * 2**20  # bytes: larger than Plotly's chart bundle (4.6 MB), which nginx once cut short
@@ -76,7 +78,7 @@ def stand_ins(tmp_path):
     ports = [free_port(), free_port()]
     servers = {f"127.0.0.1:{p}": _replica_stand_in(p) for p in ports}
     port = free_port()
-    nginx = serve.start_nginx(port, ports, tmp_path)
+    nginx = replicas.start_nginx(port, ports, tmp_path)
     try:
         yield f"http://127.0.0.1:{port}", list(servers), servers
     finally:
