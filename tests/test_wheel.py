@@ -215,14 +215,14 @@ def test_the_console_script_trains_a_head_on_its_shipped_samples(venv, outside, 
 
 
 @contextlib.contextmanager
-def _app(venv, outside, user_env, *source):
-    """`mlmviz app [SOURCE] --port P` from the installed package, running and
-    healthy; yields (URL, its first output line); stopped with Ctrl-C (SIGINT),
-    after which it must exit 0."""
+def _app(venv, outside, user_env, *source, command="app"):
+    """`mlmviz app [SOURCE] --port P` (or `mlmviz serve ARGUMENTS --port P`) from
+    the installed package, running and healthy; yields (URL, its first output
+    line); stopped with Ctrl-C (SIGINT), after which it must exit 0."""
     port = free_port()
     log = outside / f"app-{port}.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([venv / "mlmviz", "app", *source, "--port", str(port)],
+        process = subprocess.Popen([venv / "mlmviz", command, *source, "--port", str(port)],
                                    cwd=outside, env=user_env, stdout=out,
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -235,10 +235,11 @@ def _app(venv, outside, user_env, *source):
     assert status == 0, log.read_text()[-2000:]
 
 
-def _sidebar_and_link(url):
-    """One visit: (the markdown texts of the page, the query string the app set)."""
+def _sidebar_and_link(url, query=None):
+    """One visit (with the link's `query`, a dict): (the markdown texts of the
+    page, the query string the app set)."""
     with Session(url, timeout=120) as session:
-        session.open()
+        session.open(query)
         elements = session.elements()
         assert problems(elements) == []
         assert charts(elements), "Predict drew no chart"
@@ -261,6 +262,22 @@ def test_mlmviz_app_on_a_checkpoint_folder_opens_with_that_model(venv, outside, 
     assert any(text.startswith(f"**{folder}**: bert") for text in texts)
     link = parse_qs(query)
     assert (link["model_kind"], link["model_path"]) == (["Checkpoint path"], [str(folder)])
+
+
+def test_mlmviz_serve_offers_the_models_folder_and_no_path(venv, outside, user_env):
+    folder = make_checkpoint("bert", outside / "offered" / "tiny-bert")
+    elsewhere = make_checkpoint("bert", outside / "elsewhere")
+    with _app(venv, outside, user_env, "--models-dir", "offered", command="serve") as (url, first):
+        assert first.startswith(f"mlmviz serve: {url}/ in shared mode; models offered: "
+                                "embedded default, tiny-bert;")
+        texts, query = _sidebar_and_link(url, {"model_kind": "Server model",
+                                               "server_model": "tiny-bert"})
+        assert any(text.startswith("**server:tiny-bert**: bert") for text in texts)
+        assert parse_qs(query)["server_model"] == ["tiny-bert"]
+        texts, query = _sidebar_and_link(url, {"model_kind": "Checkpoint path",
+                                               "model_path": str(elsewhere)})
+    assert any(text.startswith("**default**: bert, ") for text in texts)
+    assert not any(str(outside) in text for text in texts), folder
 
 
 def test_mlmviz_app_refuses_a_bad_source_in_one_line_before_serving(venv, outside, user_env):

@@ -1,7 +1,6 @@
 """Replicas behind nginx (mlmviz.app.replicas, deploy/serve.py): each browser
-sticks to one replica, a dead
-replica's browsers move to a live one, and their views come back from the URL.
-Loopback only; needs Debian's nginx (`make test` installs it)."""
+sticks to one replica, a dead replica's browsers move to a live one, and their
+views come back from the URL. Loopback only; needs Debian's nginx (`make test` installs it)."""
 
 import http.cookiejar
 import http.server
