@@ -14,9 +14,10 @@ else the test fails:
   out of it. Exit status 0 is expected, except where a command names a model
   of the Hugging Face Hub (`hf:`): the Hub is off (`HF_HUB_OFFLINE=1`, an
   empty cache), so it must exit with status 2 and one line on stderr.
-- serve: `mlmviz app [SOURCE] [--port P] [--host H]`, `make run` and
-  `streamlit run app.py`: started on a free loopback port (`--host` is
-  dropped), `/_stcore/health` must answer `ok`, then the server is stopped.
+- serve: `mlmviz app [SOURCE] [--port P] [--host H]`, `mlmviz serve
+  [OPTIONS]`, `make run` and `streamlit run app.py`: started on a free
+  loopback port (`--host` is dropped), `/_stcore/health` must answer `ok`,
+  then the server is stopped.
   `make run` is `streamlit run app.py` once `.venv` is installed.
 - NOT_RUN: commands this test cannot run (installs, CI, GPU, clusters,
   benchmarks), each with what covers it instead. An entry no page uses fails.
@@ -61,6 +62,12 @@ NOT_RUN = {
         "tests/test_layers.py and tests/test_device.py, in make test (without the GPU check)",
     "sudo apt-get install nginx": "make test (the Makefile's nginx target installs it)",
     ".venv/bin/python deploy/serve.py --replicas 4 --port 8080": "tests/e2e/test_replicas.py",
+    "mlmviz serve --host 0.0.0.0 --port 8080 --models-dir ./class-models":
+        "tests/test_wheel.py (mlmviz serve --models-dir from the installed package; "
+        "the tests bind loopback only)",
+    "mlmviz serve --replicas 4 --host 0.0.0.0 --port 8080 --models-dir ./class-models "
+    "--allow-uploads": "tests/e2e/test_shared_server.py (two replicas behind nginx; uploads "
+                       "within the budget)",
     ".venv/bin/python deploy/fault_run.py": "tests/e2e/test_replicas.py (the fault run, small)",
     ".venv/bin/python benchmarks/load_sessions.py --sessions 16 --seconds 60":
         "tests/e2e/test_load.py (4 sessions for 10 s)",
@@ -75,7 +82,8 @@ NOT_RUN = {
     "ray start --address=HEAD_IP:6379": RAY,
     "mlmviz evaluate --ray auto --json": RAY,
 }
-SERVE = re.compile(r"(mlmviz|python -m mlmviz|\.venv/bin/mlmviz|\.venv/bin/python -m mlmviz) app\b"
+SERVE = re.compile(r"(mlmviz|python -m mlmviz|\.venv/bin/mlmviz|\.venv/bin/python -m mlmviz) "
+                   r"(app|serve)\b"
                    r"|make run|streamlit run app\.py")
 PROGRAM = re.compile(r"((?:\.venv/bin/)?python -m mlmviz|(?:\.venv/bin/)?mlmviz|"
                      r"(?:\.venv/bin/)?python -c|printf|cat|zcat|head)(?=\s|$)")
@@ -174,14 +182,15 @@ def _serve(command, cwd, env, served):
     if words[:2] in (["make", "run"], ["streamlit", "run"]):
         launch = ("app.py",)
     else:
-        words = words[words.index("app") + 1:]
+        command_name = SERVE.match(command).group(2)
+        words = words[words.index(command_name) + 1:]
         kept, skip = [], False
         for word in words:
             if skip or word in ("--port", "--host"):
                 skip = not skip
                 continue
             kept.append(word)
-        launch = ("mlmviz app", *kept)
+        launch = (f"mlmviz {command_name}", *kept)
     if launch in served:
         return
     port = free_port()
@@ -190,11 +199,11 @@ def _serve(command, cwd, env, served):
         process = start_server(port, log)
     else:
         if _names_the_hub(command):
-            _expect_hub_refusal(command, [sys.executable, "-m", "mlmviz", "app", *kept,
+            _expect_hub_refusal(command, [sys.executable, "-m", "mlmviz", command_name, *kept,
                                           "--port", str(port)], cwd, env)
             served.add(launch)
             return
-        process = subprocess.Popen([sys.executable, "-m", "mlmviz", "app", *kept,
+        process = subprocess.Popen([sys.executable, "-m", "mlmviz", command_name, *kept,
                                     "--port", str(port)], cwd=cwd, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -8,10 +8,11 @@ its file again. Shared mode gives each session a folder of its own,
 
 deleted once the session has ended (Streamlit keeps a disconnected session
 for `server.disconnectedSessionTTL` seconds, then drops it) or when nothing
-was written there for `IDLE` seconds, and counts every session's files
-(all replicas' together) against one budget (`access.disk_budget`). A
-sweep runs every `SWEEP_EVERY` seconds on a thread of its own; it also
-removes the folders of servers that are no longer running.
+was written there and no page of the session ran for `IDLE` seconds, and
+counts every session's files (all replicas' together) against one budget
+(`access.disk_budget`). A sweep runs every `SWEEP_EVERY` seconds on a
+thread of its own from a shared server's first run; it also removes the
+folders of servers that are no longer running.
 """
 
 import os
@@ -60,8 +61,10 @@ def within_session(path):
 
 
 def touch():
-    """Mark this session's folder used now (the idle clock restarts); shared mode only."""
+    """Mark this session's folder used now (the idle clock restarts), and
+    start the sweep if it has not started; shared mode only."""
     if access.shared():
+        _start_sweeping()
         try:
             os.utime(_own_root() / _session_id())
         except OSError:  # the session has written nothing
