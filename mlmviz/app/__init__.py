@@ -16,6 +16,8 @@ ENTRY = Path(__file__).with_name("router.py")
 PAGE_DIR = Path(__file__).with_name("app_pages")
 # `mlmviz app SOURCE` tells the server the model a new session opens with.
 SOURCE_ENV = "MLMVIZ_SOURCE"
+# The name of the thread that warms up each model the app loads (session.load_model).
+WARM_UP_THREAD = "mlmviz-warm-up"
 # The Streamlit options `mlmviz app` runs with; a checkout's .streamlit/config.toml
 # (read by `make run` and `streamlit run app.py`) holds the same, with the reasons.
 OPTIONS = {

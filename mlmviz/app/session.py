@@ -7,7 +7,7 @@ import threading
 import streamlit as st
 
 import mlmviz
-from mlmviz.app import access, storage, view
+from mlmviz.app import WARM_UP_THREAD, access, storage, view
 from mlmviz.sources.checkpoints import CheckpointError
 from mlmviz.examples import UNMASKED, rank_examples
 from mlmviz.figures.layout import for_projector
@@ -33,10 +33,12 @@ def load_model(source, precision="float32"):
     try:
         model = mlmviz.load(readable(source), precision=precision, name=source_name(source))
     except CheckpointError as error:
+        if not access.shared():
+            raise
         raise CheckpointError(access.public(str(error))) from None
     # Not a daemon (a thread started from Streamlit's script thread would inherit
     # daemon=True): TensorFlow aborts the process if it is killed mid-call at exit.
-    threading.Thread(target=model.warm_up, daemon=False).start()
+    threading.Thread(target=model.warm_up, name=WARM_UP_THREAD, daemon=False).start()
     return model
 
 

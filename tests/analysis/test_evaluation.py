@@ -1,5 +1,6 @@
 """Corpus evaluation: its numbers against transformers, its masking, its memory."""
 
+import threading
 import tracemalloc
 
 import keras
@@ -10,6 +11,7 @@ from transformers import BertForMaskedLM
 
 from mlmviz.analysis import evaluation
 from mlmviz.analysis.evaluation import BINS, TEMPERATURES, evaluate
+from mlmviz.app import WARM_UP_THREAD
 from mlmviz.sources.load import DEFAULT_MODEL
 
 pytestmark = pytest.mark.backends
@@ -138,7 +140,15 @@ def _fake_scorer(model):
 
 
 def _peak(model, count):
-    """Peak bytes held (tracemalloc) while evaluating `count` generated lines."""
+    """Peak bytes held (tracemalloc) while evaluating `count` generated lines.
+
+    tracemalloc counts every thread's allocations: a model an earlier test of
+    this process loaded in the app may still be tracing its graphs in the
+    background (the app's warm-up), so that ends first.
+    """
+    for thread in threading.enumerate():
+        if thread.name == WARM_UP_THREAD:
+            thread.join(timeout=300)
     lines = (f"line {i} of the corpus is short ." for i in range(count))  # a generator
     tracemalloc.start()
     try:
