@@ -21,7 +21,6 @@ set them between runs. Nothing here imports Streamlit.
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from mlmviz.sources import hub
@@ -151,21 +150,14 @@ def train_seconds(local_choices):
         else tuple(local_choices)
 
 
-def _server_paths():
-    """The folders whose names a visitor must not learn, longest first."""
-    folders = [models_dir(), Path(tempfile.gettempdir()), Path.home(), Path.cwd(),
-               Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))]
-    names = {str(folder) for folder in folders if folder is not None and str(folder) != "/"}
-    names |= {str(Path(name).resolve()) for name in names}
-    return sorted(names, key=len, reverse=True)
-
-
 def public(message):
-    """`message` fit for a visitor: in shared mode every absolute path in it
-    (the models, temp, home and cache folders, the working directory, any
-    other) becomes "…"; unchanged in local mode."""
+    """`message` fit for a visitor: in shared mode a path in the models folder
+    becomes relative to it ("tiny-bert/config.json") and any other absolute
+    path is cut to its last part ("…/hub"), so that no folder of the server
+    (temp, home, cache, working directory) shows; unchanged in local mode."""
     if not shared():
         return message
-    for folder in _server_paths():
-        message = message.replace(folder, "…")
-    return re.sub(r"(?<![\w.])/[^\s'\"`:,;)]+", "…", message)
+    folder = models_dir()
+    if folder is not None:
+        message = message.replace(f"{folder}/", "").replace(str(folder), "the models folder")
+    return re.sub(r"(?<![\w.])/(?:[^\s'\"`:,;()/]+/)*([^\s'\"`:,;()/]+)", r"…/\1", message)

@@ -223,7 +223,6 @@ def from_query(query):
 
 
 PATHS = ("model_path", "compare_path")  # the fields a shared server never reads
-MODEL_FIELDS = ("model_kind", "hub_model", "server_model", "compare_kind", "compare_model")
 
 
 def not_offered(notes):
@@ -352,14 +351,14 @@ def _changed(name):
 
 
 def offered(name, options):
-    """The view's value of `name` when it is one of `options` (what this server
-    offers now); else its first option, with a note that names nothing of the
-    refused value in shared mode (a link that named a model not offered)."""
+    """The view's value of the model field `name` when it is one of `options`
+    (what this server offers now); else its first option, with a note that in
+    shared mode names nothing of the refused value (`access.NOT_OFFERED`)."""
     value = get(name)
     if value in options:
         return value
     notes = st.session_state.setdefault(NOTES_KEY, [])
-    if access.shared() and name in MODEL_FIELDS:
+    if access.shared():
         not_offered(notes)
     else:
         notes.append(f"`{name}={_short(str(value))}`: not offered here; one of "

@@ -163,7 +163,8 @@ def test_a_visitor_gets_the_servers_limits_and_is_told_them(shared):
     app = _open({"tsec": "300"}, "train_head")
     seconds = app.select_slider(key="tsec")
     assert seconds.value == access.SHARED_TRAIN_SECONDS and max(seconds.options) == "60"
-    assert any("at most 60 s" in c.value for c in app.caption)
+    assert any("at most 60 s per training" in c.value for c in app.caption)
+    assert "`tsec=300`: this server trains for at most 60 s" in _notes(app)
     app = _open({"elines": "20000", "ecorpus": "Held-out sample"}, "evaluate")
     assert app.number_input(key="elines").value == access.SHARED_EVALUATED_LINES
     assert "reads at most 2,000 lines" in _notes(app)

@@ -79,12 +79,12 @@ def test_the_offered_models_are_the_folders_and_keras_files(shared):
 
 
 def test_messages_for_visitors_name_no_server_path(shared):
-    message = (f"{shared}/models/tiny-bert is not a checkpoint folder; "
-               f"{tempfile.gettempdir()}/x and {os.path.expanduser('~')}/.cache/huggingface "
-               "or /srv/data/model.keras: see hf:org/name")
-    public = access.public(message)
-    assert "/" not in public.replace("hf:org/name", ""), public
-    assert public.endswith("see hf:org/name")
+    message = (f"{shared}/models/tiny-bert/config.json is not valid JSON; "
+               f"{tempfile.gettempdir()}/x and {os.path.expanduser('~')}/.cache/huggingface/hub "
+               "or /srv/data/model.keras (see hf:org/name)")
+    assert access.public(message) == (
+        "tiny-bert/config.json is not valid JSON; …/x and …/hub or …/model.keras "
+        "(see hf:org/name)")
 
 
 def test_local_mode_shows_messages_as_they_are(monkeypatch):

@@ -98,7 +98,9 @@ def choose_settings(disabled):
         "On: training moves them too (tied output only; the encoder's answers were read "
         "before training, so they do not change).")
     choices = access.train_seconds(view.TRAIN_SECONDS)
-    view.offered("tsec", choices[::-1])  # a longer training than this server allows: its most
+    if view.get("tsec") not in choices:  # a link asking for more than this server allows
+        view.note(f"`tsec={view.get('tsec')}`: this server trains for at most {choices[-1]} s.")
+        view.state()["tsec"] = choices[-1]
     seconds = control(cells[5], st.select_slider, "tsec", "Train for at most (seconds)",
                       "Training stops by itself then. One training runs at a time on this "
                       "server: others wait their turn."
