@@ -97,6 +97,15 @@ def check_room(size):
             "when their session ends, or after an idle hour; try again later.")
 
 
+def keep(path):
+    """Keep the file at `path`, just written; when it took the budget past its
+    end, delete it and raise StorageFull (shared mode only)."""
+    if access.shared() and used(ROOT) > access.disk_budget():
+        size = path.stat().st_size
+        path.unlink()
+        check_room(size)
+
+
 def used(path):
     """Bytes in the files under `path` (0 when it does not exist)."""
     total = 0

@@ -56,6 +56,18 @@ def test_the_budget_counts_every_session_and_refuses_past_it(shared, monkeypatch
         storage.check_room(300_000)
 
 
+def test_a_file_written_past_the_budget_is_deleted_with_the_message(shared, monkeypatch):
+    monkeypatch.setenv(access.DISK_ENV, "1")  # MB
+    _session(storage.ROOT, "a", size=900_000)
+    fits, too_much = storage.ROOT / "fits.keras", storage.ROOT / "too-much.keras"
+    fits.write_bytes(bytes(100_000))
+    storage.keep(fits)
+    too_much.write_bytes(bytes(100_000))
+    with pytest.raises(storage.StorageFull, match="this needs 0.1 MB"):
+        storage.keep(too_much)
+    assert fits.exists() and not too_much.exists()
+
+
 def test_local_mode_has_no_budget_and_keeps_its_folders(monkeypatch):
     monkeypatch.delenv(access.SHARED_ENV, raising=False)
     assert storage.room() == float("inf")

@@ -241,11 +241,7 @@ def saved_path(job):
     if job.id not in saved:
         path = storage.folder("trained") / f"trained-head-{uuid.uuid4().hex[:12]}.keras"
         save(job.result, path)
-        try:
-            storage.check_room(0)
-        except storage.StorageFull:
-            path.unlink()
-            raise
+        storage.keep(path)
         saved[job.id] = path
     return saved[job.id]
 
