@@ -31,7 +31,7 @@ from mlmviz.app import access
 from mlmviz.sources.checkpoints import CheckpointError
 
 ROOT = Path(tempfile.gettempdir()) / "mlmviz-sessions"
-IDLE = 3600  # s without a write: the session's folder goes
+IDLE = 3600  # s without a write or a run of the session: its folder goes
 SWEEP_EVERY = 5  # s between two sweeps
 
 
@@ -44,7 +44,6 @@ def folder(kind):
     if not access.shared():
         path = Path(tempfile.gettempdir()) / f"mlmviz-{kind}"
     else:
-        _start_sweeping()
         path = _own_root() / _session_id() / kind
     path.mkdir(parents=True, exist_ok=True)
     return path
