@@ -63,9 +63,8 @@ def choose_source(kind):
     if upload is None:
         return None
     most = st.get_option("server.maxUploadSize") * 2**20
-    storage.check_room(upload.size)
-    return str(store_upload(upload.name, upload.getvalue(), storage.folder("uploads"),
-                            min(most, storage.room())))
+    return str(store_upload(upload.name, upload.getvalue(), storage.folder("uploads"), most,
+                            reserve=storage.check_room))
 
 
 def choose_server_model():

@@ -21,12 +21,15 @@ from mlmviz.sources.checkpoints import CheckpointError, refuse_pickle
 MAX_MEMBERS = 1000
 
 
-def store_upload(name, data, root, max_bytes):
+def store_upload(name, data, root, max_bytes, reserve=None):
     """Write an upload under `root`; return the path `mlmviz.load` should read.
 
     The same content always lands at the same path (named by its SHA-256)
     and is written only once, so Streamlit reruns with the upload still in
     place cost nothing and a model cache keyed by path loads it once.
+    `reserve(size)`, when given, is called with the bytes about to be written
+    (a zip's declared unpacked size) before anything is written, and only
+    then; it may raise a CheckpointError to refuse them.
 
     Raises:
         CheckpointError: for an unsupported or refused file.
@@ -43,6 +46,8 @@ def store_upload(name, data, root, max_bytes):
     if suffix == ".keras":
         path = root / f"{digest}.keras"
         if not path.is_file():
+            if reserve is not None:
+                reserve(len(data))
             partial = path.with_suffix(".partial")
             partial.write_bytes(data)
             partial.replace(path)
@@ -50,14 +55,14 @@ def store_upload(name, data, root, max_bytes):
     if suffix == ".zip":
         target = root / digest
         if not target.is_dir():
-            _extract(data, target, max_bytes)
+            _extract(data, target, max_bytes, reserve)
         return _checkpoint_folder(target)
     raise CheckpointError(
         f"{name}: upload a .keras file or a .zip of a checkpoint directory."
     )
 
 
-def _extract(data, target, max_bytes):
+def _extract(data, target, max_bytes, reserve=None):
     """Extract a zipped checkpoint into `target`, all or nothing.
 
     Members go to a scratch folder renamed to `target` once every one was
@@ -69,6 +74,8 @@ def _extract(data, target, max_bytes):
         raise CheckpointError("The upload is not a valid zip file.") from None
     members = [m for m in archive.infolist() if not m.is_dir()]
     _check_members(members, max_bytes)
+    if reserve is not None:
+        reserve(sum(member.file_size for member in members))
     scratch = target.with_name(target.name + ".partial")
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)

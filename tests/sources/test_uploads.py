@@ -33,6 +33,25 @@ def test_zipped_checkpoint_folder_extracts_and_loads(tmp_path):
     assert store_upload("again.zip", data, tmp_path / "uploads", LIMIT) == path
 
 
+@pytest.mark.parametrize("kind", ["zip", "keras"])
+def test_room_is_reserved_before_writing_and_only_for_new_content(tmp_path, kind):
+    """A rerun with the upload still in place writes nothing and asks no room
+    (a full disk must not refuse a model already stored)."""
+    data = _zip([("config.json", b"{}" * 100)]) if kind == "zip" else b"k" * 300
+    asked = []
+
+    def refuse(size):
+        asked.append(size)
+        raise CheckpointError("full")
+
+    with pytest.raises(CheckpointError, match="full"):
+        store_upload(f"x.{kind}", data, tmp_path / "up", LIMIT, reserve=refuse)
+    assert asked == [200 if kind == "zip" else 300] and not any((tmp_path / "up").iterdir())
+    path = store_upload(f"x.{kind}", data, tmp_path / "up", LIMIT, reserve=asked.append)
+    assert store_upload(f"x.{kind}", data, tmp_path / "up", LIMIT, reserve=refuse) == path
+    assert asked == [200 if kind == "zip" else 300] * 2
+
+
 @pytest.mark.parametrize("name", ["../evil.txt", "/etc/evil", "a/../../evil", "a\\..\\evil"])
 def test_members_escaping_the_folder_are_refused(tmp_path, name):
     with pytest.raises(CheckpointError, match="points outside"):
