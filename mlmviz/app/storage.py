@@ -107,14 +107,18 @@ def keep(path):
 
 def used(path):
     """Bytes in the files under `path` (0 when it does not exist)."""
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
+    return sum(entry.st_size for entry in _entries(path, folders=False))
+
+
+def _entries(path, folders=True):
+    """`os.lstat` of everything under `path` (only files without `folders`),
+    skipping what is deleted meanwhile."""
+    for folder, names, files in os.walk(path):
+        for name in (names + files if folders else files):
             try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:  # deleted meanwhile
+                yield os.lstat(os.path.join(folder, name))
+            except OSError:
                 pass
-    return total
 
 
 def sweep(alive, now=None, idle=IDLE, root=None):
@@ -138,14 +142,7 @@ def sweep(alive, now=None, idle=IDLE, root=None):
 
 def _last_write(path):
     """The newest modification time of `path` or anything under it."""
-    times = [path.stat().st_mtime]
-    for folder, names, files in os.walk(path):
-        for name in names + files:
-            try:
-                times.append(os.lstat(os.path.join(folder, name)).st_mtime)
-            except OSError:
-                pass
-    return max(times)
+    return max([path.stat().st_mtime, *(entry.st_mtime for entry in _entries(path))])
 
 
 def _running(pid):
@@ -153,8 +150,8 @@ def _running(pid):
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # another user's process
+        pass
     return True
 
 
@@ -181,7 +178,10 @@ def _start_sweeping():
 
     def loop():
         while True:
-            sweep(alive)
+            try:
+                sweep(alive)
+            except OSError:  # a folder changed under this sweep: the next one tries again
+                pass
             time.sleep(SWEEP_EVERY)
     thread = threading.Thread(target=loop, name="mlmviz-storage-sweep", daemon=True)
     thread.start()
