@@ -41,6 +41,8 @@ from mlmviz.analysis.evaluation import CHUNK_BATCHES, Metrics, check_rate
 
 RAY_REQUIREMENT = "ray>=2.60"
 CPU_THREADS = 4  # CPUs one CPU actor reserves by default
+CLIENT_SERVER_FAILED = "Starting Ray client server failed"  # Ray Client's message
+CLIENT_SERVER_ATTEMPTS = 2
 
 
 def import_ray():
@@ -72,11 +74,16 @@ def ray_session(address=None):
         return
     # A cluster that is joined gets this copy of mlmviz for its workers.
     shipped = None if address is None else {"py_modules": [str(Path(__file__).parents[1])]}
-    try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
-                 runtime_env=shipped)
-    except ConnectionError as error:
-        raise ValueError(connection_failure(address, error)) from None
+    for attempt in range(CLIENT_SERVER_ATTEMPTS):
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
+                     runtime_env=shipped)
+            break
+        except ConnectionError as error:
+            # Ray Client starts a server process on the head for each connection;
+            # that start failed once on a busy CI machine: it is tried once more.
+            if CLIENT_SERVER_FAILED not in str(error) or attempt + 1 == CLIENT_SERVER_ATTEMPTS:
+                raise ValueError(connection_failure(address, error)) from None
     try:
         yield ray
     finally:

@@ -169,6 +169,9 @@ def ray_head():
             time.sleep(0.5)
         yield f"ray://127.0.0.1:{client_port}", token
     finally:
+        # Ray Client's logs, shown when the test fails (its servers' start, their errors).
+        for log in sorted(Path(temp).glob("session_latest/logs/ray_client_server*.err")):
+            print(f"{log.name}:", log.read_text(errors="replace")[-3000:], sep="\n")
         os.killpg(head.pid, signal.SIGTERM)
         head.wait(timeout=60)
         shutil.rmtree(temp, ignore_errors=True)
@@ -199,6 +202,27 @@ def test_the_cli_joins_a_cluster_through_ray_client_with_its_token(ray_head, tmp
     (line,) = refused.stderr.splitlines()
     assert line.startswith(f"mlmviz: error: could not join the Ray cluster at {address}")
     assert "token authentication: set RAY_AUTH_MODE=token" in line
+
+
+def test_a_failed_ray_client_server_start_is_tried_once_more(monkeypatch):
+    """Ray Client's per-connection server may fail to start on a busy head: the
+    connection is tried once more, and a second failure is reported in one line."""
+    from mlmviz.analysis import ray_evaluation
+
+    calls = []
+
+    def init(**kwargs):
+        calls.append(kwargs["address"])
+        raise ConnectionError("RuntimeError: Starting Ray client server failed. See "
+                              "ray_client_server_23000.err for detailed logs.")
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    with pytest.raises(ValueError, match="^could not join the Ray cluster at ray://h:1: "
+                                         "RuntimeError: Starting Ray client server failed"):
+        with ray_evaluation.ray_session("ray://h:1"):
+            pass
+    assert calls == ["ray://h:1"] * 2
 
 
 @pytest.mark.parametrize(
