@@ -32,6 +32,8 @@ from mlmviz.distributions import float32_temperature
 CANDIDATES = 32  # the read-out's top-k; larger requests get their own graph
 PAD_TO_BUCKETS = keras.backend.backend() == "jax"
 VOCABULARY_FIRST = keras.backend.backend() == "tensorflow"
+# The encoder layer classes `encoder_calls` follows: keras-hub's and mlmviz's ModernBERT's.
+ENCODER_LAYERS = ("TransformerEncoder", "ModernBertEncoderLayer")
 
 
 class Readout(keras.layers.Layer):
@@ -191,7 +193,8 @@ def sequence_output_of(output):
 
 
 def layer_outputs(backbone):
-    """The backbone's hidden states after its embeddings and each layer."""
+    """The backbone's hidden states after its embeddings and each layer (the
+    last after a `final_norm`, if any), as transformers' `hidden_states`."""
     calls = encoder_calls(backbone)
     return [node.input_tensors[0] for node in calls] + [sequence_output(backbone)]
 
@@ -199,18 +202,21 @@ def layer_outputs(backbone):
 def encoder_calls(backbone):
     """The backbone's transformer layer calls, first to last, as Keras nodes.
 
-    Walks back from the sequence output through the chain of
-    `TransformerEncoder` calls (a shared ALBERT layer appears once per use),
-    so it works for any keras-hub encoder whose layers are called one after
-    another. Each node's `operation` is the layer, its `input_tensors[0]` the
-    hidden states it reads and `arguments.kwargs` what else it was called
-    with (the padding mask).
+    Walks back from the sequence output (or from the input of a final
+    LayerNormalization, as ModernBERT's) through the chain of `ENCODER_LAYERS`
+    calls (a shared ALBERT layer appears once per use), so it works for any
+    encoder whose layers are called one after another. Each node's
+    `operation` is the layer, its `input_tensors[0]` the hidden states it
+    reads and `arguments.kwargs` what else it was called with (the padding mask).
     """
     calls = []
     tensor = sequence_output(backbone)
+    history = tensor._keras_history
+    if isinstance(history.operation, keras.layers.LayerNormalization):  # a final norm
+        tensor = history.operation._inbound_nodes[history.node_index].input_tensors[0]
     while True:
         history = tensor._keras_history
-        if type(history.operation).__name__ != "TransformerEncoder":
+        if type(history.operation).__name__ not in ENCODER_LAYERS:
             return calls[::-1]
         node = history.operation._inbound_nodes[history.node_index]
         calls.append(node)

@@ -24,7 +24,7 @@ import string
 import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
-from tokenizers import AddedToken, pre_tokenizers, trainers
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from torch import nn
 from transformers import (
     AlbertConfig,
@@ -35,13 +35,15 @@ from transformers import (
     BertTokenizer,
     DistilBertConfig,
     DistilBertTokenizer,
+    ModernBertConfig,
+    PreTrainedTokenizerFast,
     RobertaConfig,
     RobertaTokenizer,
 )
 
 from mlmviz.sources.load import DEFAULT_MODEL
 
-ARCHITECTURES = ("bert", "distilbert", "roberta", "albert")
+ARCHITECTURES = ("bert", "distilbert", "roberta", "albert", "modernbert")
 
 CORPUS = (
     "The cat sat on the mat.",
@@ -90,6 +92,7 @@ CORPUS = (
 _BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 _ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 _ALBERT_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+_MODERNBERT_SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
 _ALPHABET = string.ascii_lowercase + string.digits
 
 _MAX_LENGTH = 40
@@ -168,6 +171,8 @@ def _make_tokenizer(architecture):
         return _roberta_tokenizer()
     if architecture == "albert":
         return _albert_tokenizer()
+    if architecture == "modernbert":
+        return _modernbert_tokenizer()
     raise ValueError(f"unknown architecture {architecture!r}; expected one of {ARCHITECTURES}")
 
 
@@ -196,6 +201,25 @@ def _roberta_tokenizer():
     # As in roberta-base, "<mask>" takes in the space before it.
     mask = AddedToken("<mask>", lstrip=True, rstrip=False, special=True, normalized=False)
     return RobertaTokenizer(vocab=trained["vocab"], merges=merges, mask_token=mask)
+
+
+def _modernbert_tokenizer():
+    """Byte-level BPE saved as it is (`PreTrainedTokenizerFast`), as ModernBERT-base's:
+    `[CLS] $A [SEP]`, and a `[MASK]` that takes in the space before it."""
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=_MODERNBERT_SPECIALS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    backend.train_from_iterator(CORPUS, trainer)
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", 1), ("[SEP]", 2)])
+    mask = AddedToken("[MASK]", lstrip=True, rstrip=False, special=True, normalized=False)
+    backend.add_special_tokens([mask])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+        pad_token="[PAD]", mask_token=mask)
 
 
 def _albert_tokenizer():
@@ -234,6 +258,12 @@ def _make_config(architecture, tokenizer, layers):
         # Position ids start after the padding id, hence two more positions, as in roberta-base.
         common["max_position_embeddings"] += 2
         return RobertaConfig(**sizes, type_vocab_size=1, layer_norm_eps=1e-5, **common)
+    if architecture == "modernbert":
+        # A local window of 8 tokens (4 each side) and a global layer every second one,
+        # so that test texts are longer than the window and both kinds of layer run.
+        return ModernBertConfig(
+            **sizes, local_attention=8, global_attn_every_n_layers=2, cls_token_id=1,
+            sep_token_id=2, **common)
     return AlbertConfig(
         **sizes,
         embedding_size=16,

@@ -1,9 +1,10 @@
 """Hugging Face `*ForMaskedLM` checkpoints → a keras-hub backbone + our head.
 
-Supported: BERT, DistilBERT, RoBERTa and ALBERT directories holding
-`config.json` and `model.safetensors`. keras-hub's own converters need a
-pooler and drop the MLM head, so the weights are ported here, tensor by
-tensor, with shape checks that name the tensor and both shapes.
+Supported: BERT, DistilBERT, RoBERTa, ALBERT and ModernBERT directories
+holding `config.json` and `model.safetensors`. keras-hub's own converters
+need a pooler and drop the MLM head, so the weights are ported here, tensor
+by tensor, with shape checks that name the tensor and both shapes. ModernBERT
+runs on mlmviz's own backbone (`mlmviz.modernbert`).
 
 Hugging Face `Linear` weights are `(out, in)`; Keras kernels are `(in, out)`,
 and keras-hub's attention kernels split the hidden axis into
@@ -20,10 +21,11 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from mlmviz.layers import MaskedLMHead
+from mlmviz.modernbert import ModernBertBackbone
 from mlmviz.sources.activations import from_hf_name
 from mlmviz.sources.checkpoints import CheckpointError, read_safetensors
 
-ARCHITECTURES = ("bert", "distilbert", "roberta", "albert")
+ARCHITECTURES = ("bert", "distilbert", "roberta", "albert", "modernbert")
 
 
 @dataclass
@@ -160,6 +162,15 @@ class _Tensors:
         weight.assign(value)
         self._ported[name] = (weight, backward)
 
+    def port_or_zero(self, weight, names):
+        """`port_weight` if the file has one of `names`; else the weight is set
+        to zeros and frozen (a bias the architecture leaves out), and not exported."""
+        if any(name in self._tensors for name in names):
+            self.port_weight(weight, names)
+        else:
+            weight.assign(np.zeros(weight.shape, "float32"))
+            weight.trainable = False
+
     def port(self, layer, entries):
         """Assign `layer.weights` in order from `(names, transform)` entries."""
         for weight, (names, transform) in zip(layer.weights, entries):
@@ -246,9 +257,14 @@ def _make_head(backbone, hidden_dim, activation, epsilon, tensors, prefix):
     names = _HEAD_NAMES[prefix]
     has_head = tensors.has(names["dense"])
     if has_head:
-        tensors.port_dense(head._intermediate_dense, names["dense"])
-        tensors.port_norm(head._intermediate_layer_norm, names["norm"])
-        tensors.port_weight(head.output_bias, names["bias"])
+        dense, norm = names["dense"], names["norm"]
+        tensors.port_weight(head._intermediate_dense.kernel, f"{dense}.weight", _TRANSPOSE)
+        tensors.port_weight(head._intermediate_layer_norm.gamma, (f"{norm}.weight", f"{norm}.gamma"))
+        # ModernBERT's configs may leave out these three biases: then they stay 0.
+        bias = tensors.port_or_zero if names.get("optional_biases") else tensors.port_weight
+        bias(head._intermediate_dense.bias, (f"{dense}.bias",))
+        bias(head._intermediate_layer_norm.beta, (f"{norm}.bias", f"{norm}.beta"))
+        bias(head.output_bias, (names["bias"],))
         tensors.export_alias(names["decoder_bias"], head.output_bias)
     if untied:
         tensors.port_weight(head.output_kernel, decoder, _TRANSPOSE)
@@ -279,6 +295,14 @@ _HEAD_NAMES = {
         "bias": "lm_head.bias",
         "decoder": "lm_head.decoder.weight",
         "decoder_bias": "lm_head.decoder.bias",
+    },
+    "head": {  # ModernBERT: no dense bias, no norm bias, no decoder bias by config
+        "dense": "head.dense",
+        "norm": "head.norm",
+        "bias": "decoder.bias",
+        "decoder": "decoder.weight",
+        "decoder_bias": "decoder.bias",
+        "optional_biases": True,
     },
     "predictions": {
         "dense": "predictions.dense",
@@ -455,9 +479,80 @@ def _port_albert(config, tensors, dropout):
     )
 
 
+def _modernbert_layout(config):
+    """(global_every, global base, local base) from a ModernBERT config, as
+    transformers 5 reads it (`layer_types` and `rope_parameters`, or the older
+    `global_attn_every_n_layers` and `global_rope_theta`/`local_rope_theta`)."""
+    every = config.get("global_attn_every_n_layers", 3)
+    types = config.get("layer_types") or [
+        "sliding_attention" if i % every else "full_attention"
+        for i in range(config["num_hidden_layers"])
+    ]
+    periodic = [
+        "sliding_attention" if i % every else "full_attention" for i in range(len(types))
+    ]
+    if types != periodic:
+        every = types[1:].index("full_attention") + 1 if "full_attention" in types[1:] else len(types)
+        periodic = ["sliding_attention" if i % every else "full_attention" for i in range(len(types))]
+    if types != periodic:
+        raise CheckpointError(
+            f"ModernBERT layer_types {types} do not repeat one global layer every n layers; "
+            f"mlmviz reads only that layout."
+        )
+    rope = config.get("rope_parameters") or {}
+    bases = []
+    for kind, old, default in (("full_attention", "global_rope_theta", 160_000.0),
+                               ("sliding_attention", "local_rope_theta", 10_000.0)):
+        parameters = rope.get(kind) or {}
+        if parameters.get("rope_type", "default") != "default" or config.get("rope_scaling"):
+            raise CheckpointError(
+                f"This ModernBERT scales its rotary embedding ({parameters or config['rope_scaling']}); "
+                f"mlmviz reads only the default rotary embedding."
+            )
+        bases.append(float(parameters.get("rope_theta", config.get(old, default))))
+    return every, *bases
+
+
+def _port_modernbert(config, tensors, dropout):
+    prefix = _base_prefix(tensors, "model")
+    every, global_base, local_base = _modernbert_layout(config)
+    norm_bias = config.get("norm_bias", False)
+    backbone = ModernBertBackbone(
+        **_sizes(config),
+        global_every=every,
+        local_window=config.get("local_attention", 128),
+        global_base=global_base,
+        local_base=local_base,
+        max_sequence_length=config.get("max_position_embeddings", 8192),
+        activation=from_hf_name(config.get("hidden_activation", "gelu")),
+        epsilon=config.get("norm_eps", 1e-5),
+        norm_bias=norm_bias,
+        attention_bias=config.get("attention_bias", False),
+        mlp_bias=config.get("mlp_bias", False),
+        dropout=dropout,
+    )
+    tensors.port(backbone.token_embedding, [(f"{prefix}embeddings.tok_embeddings.weight", _COPY)])
+    tensors.port_norm(backbone.embeddings_norm, f"{prefix}embeddings.norm")
+    for i, layer in enumerate(backbone.transformer_layers):
+        p = f"{prefix}layers.{i}"
+        if layer.attn_norm is not None:
+            tensors.port_norm(layer.attn_norm, f"{p}.attn_norm")
+        tensors.port_dense(layer.wqkv, f"{p}.attn.Wqkv")
+        tensors.port_dense(layer.attention_output, f"{p}.attn.Wo")
+        tensors.port_norm(layer.mlp_norm, f"{p}.mlp_norm")
+        tensors.port_dense(layer.wi, f"{p}.mlp.Wi")
+        tensors.port_dense(layer.mlp_output, f"{p}.mlp.Wo")
+    tensors.port_norm(backbone.final_norm, f"{prefix}final_norm")
+    return backbone, *_make_head(
+        backbone, config["hidden_size"], from_hf_name(config.get("classifier_activation", "gelu")),
+        config.get("norm_eps", 1e-5), tensors, "head",
+    )
+
+
 _PORTS = {
     "bert": _port_bert,
     "distilbert": _port_distilbert,
     "roberta": _port_roberta,
     "albert": _port_albert,
+    "modernbert": _port_modernbert,
 }

@@ -20,7 +20,8 @@ from mlmviz.sources.checkpoints import CheckpointError
 from mlmviz.sources.hf import load_hf_directory
 
 ROOT = Path(__file__).resolve().parents[2]
-MASK = {"bert": "[MASK]", "distilbert": "[MASK]", "roberta": "<mask>", "albert": "[MASK]"}
+MASK = {"bert": "[MASK]", "distilbert": "[MASK]", "roberta": "<mask>", "albert": "[MASK]",
+        "modernbert": "[MASK]"}
 TEXT = "the cat sat on the {mask} and the dog ran to the {mask} ."
 
 
@@ -55,7 +56,7 @@ def test_logits_match_transformers(arch, models, checkpoints):
     assert difference <= 1e-4
 
 
-@pytest.mark.parametrize("arch", ["bert", "albert"])
+@pytest.mark.parametrize("arch", ["bert", "albert", "modernbert"])
 def test_layer_states_match_transformers_hidden_states(arch, models, checkpoints):
     model = models[arch]
     masked = model.mask(TEXT.format(mask=MASK[arch]))
