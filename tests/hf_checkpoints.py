@@ -35,6 +35,7 @@ from transformers import (
     BertTokenizer,
     DistilBertConfig,
     DistilBertTokenizer,
+    ElectraConfig,
     ModernBertConfig,
     PreTrainedTokenizerFast,
     RobertaConfig,
@@ -43,7 +44,7 @@ from transformers import (
 
 from mlmviz.sources.load import DEFAULT_MODEL
 
-ARCHITECTURES = ("bert", "distilbert", "roberta", "albert", "modernbert")
+ARCHITECTURES = ("bert", "distilbert", "roberta", "albert", "electra", "modernbert")
 
 CORPUS = (
     "The cat sat on the mat.",
@@ -164,8 +165,8 @@ def reference_logits(directory, token_ids):
 
 
 def _make_tokenizer(architecture):
-    if architecture in ("bert", "distilbert"):
-        tokenizer_class = BertTokenizer if architecture == "bert" else DistilBertTokenizer
+    if architecture in ("bert", "distilbert", "electra"):
+        tokenizer_class = DistilBertTokenizer if architecture == "distilbert" else BertTokenizer
         return tokenizer_class(vocab=_wordpiece_vocab(tokenizer_class().backend_tokenizer))
     if architecture == "roberta":
         return _roberta_tokenizer()
@@ -258,6 +259,8 @@ def _make_config(architecture, tokenizer, layers):
         # Position ids start after the padding id, hence two more positions, as in roberta-base.
         common["max_position_embeddings"] += 2
         return RobertaConfig(**sizes, type_vocab_size=1, layer_norm_eps=1e-5, **common)
+    if architecture == "electra":  # a generator: embeddings smaller than the hidden states
+        return ElectraConfig(**sizes, embedding_size=16, type_vocab_size=2, **common)
     if architecture == "modernbert":
         # A local window of 8 tokens (4 each side) and a global layer every second one,
         # so that test texts are longer than the window and both kinds of layer run.

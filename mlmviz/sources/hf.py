@@ -1,7 +1,7 @@
 """Hugging Face `*ForMaskedLM` checkpoints → a keras-hub backbone + our head.
 
-Supported: BERT, DistilBERT, RoBERTa, ALBERT and ModernBERT directories
-holding `config.json` and `model.safetensors`. keras-hub's own converters
+Supported: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA (generators) and
+ModernBERT directories holding `config.json` and `model.safetensors`. keras-hub's own converters
 need a pooler and drop the MLM head, so the weights are ported here, tensor
 by tensor, with shape checks that name the tensor and both shapes. ModernBERT
 runs on mlmviz's own backbone (`mlmviz.modernbert`).
@@ -25,7 +25,7 @@ from mlmviz.modernbert import ModernBertBackbone
 from mlmviz.sources.activations import from_hf_name
 from mlmviz.sources.checkpoints import CheckpointError, read_safetensors
 
-ARCHITECTURES = ("bert", "distilbert", "roberta", "albert", "modernbert")
+ARCHITECTURES = ("bert", "distilbert", "roberta", "albert", "electra", "modernbert")
 
 
 @dataclass
@@ -304,6 +304,13 @@ _HEAD_NAMES = {
         "decoder_bias": "decoder.bias",
         "optional_biases": True,
     },
+    "generator_predictions": {  # ELECTRA generators
+        "dense": "generator_predictions.dense",
+        "norm": "generator_predictions.LayerNorm",
+        "bias": "generator_lm_head.bias",
+        "decoder": "generator_lm_head.weight",
+        "decoder_bias": "generator_lm_head.bias",
+    },
     "predictions": {
         "dense": "predictions.dense",
         "norm": "predictions.LayerNorm",
@@ -479,6 +486,37 @@ def _port_albert(config, tensors, dropout):
     )
 
 
+def _port_electra(config, tensors, dropout):
+    """An ELECTRA generator (`ElectraForMaskedLM`): BERT's encoder behind an
+    embedding projection, a head whose dense layer maps to the embedding size."""
+    prefix = _base_prefix(tensors, "electra")
+    sizes = _sizes(config)
+    backbone = keras_hub.models.ElectraBackbone(
+        vocab_size=sizes.pop("vocabulary_size"),
+        **sizes,
+        embedding_dim=config["embedding_size"],
+        dropout=dropout,
+        max_sequence_length=config["max_position_embeddings"],
+        num_segments=config.get("type_vocab_size", 2),
+    )
+    _port_embeddings(backbone, tensors, f"{prefix}embeddings", segment=True)
+    if config["embedding_size"] != config["hidden_size"]:
+        tensors.port_dense(backbone.get_layer("embeddings_projection"), f"{prefix}embeddings_project")
+    epsilon = config.get("layer_norm_eps", 1e-12)
+    for i, layer in enumerate(backbone.transformer_layers):
+        _port_encoder_layer(layer, tensors, _bert_layer_names(f"{prefix}encoder.layer.{i}"))
+        # keras-hub's ELECTRA layers fix epsilon at 1e-12; the config's is used.
+        layer._self_attention_layer_norm.epsilon = epsilon
+        layer._feedforward_layer_norm.epsilon = epsilon
+    backbone.get_layer("embeddings_layer_norm").epsilon = epsilon
+    _set_feedforward_activation(backbone.transformer_layers, from_hf_name(config["hidden_act"]))
+    # HF's ElectraGeneratorPredictions always uses exact GELU.
+    return backbone, *_make_head(
+        backbone, config["hidden_size"], from_hf_name("gelu"), epsilon, tensors,
+        "generator_predictions",
+    )
+
+
 def _modernbert_layout(config):
     """(global_every, global base, local base) from a ModernBERT config, as
     transformers 5 reads it (`layer_types` and `rope_parameters`, or the older
@@ -554,5 +592,6 @@ _PORTS = {
     "distilbert": _port_distilbert,
     "roberta": _port_roberta,
     "albert": _port_albert,
+    "electra": _port_electra,
     "modernbert": _port_modernbert,
 }

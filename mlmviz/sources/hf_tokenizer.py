@@ -7,7 +7,7 @@ character map, and for ALBERT the post-processor) and builds the normalizer,
 pre-tokenizer and post-processor from `tokenizer_config.json` and its own
 defaults. These are the rules, per class (transformers 5.24):
 
-- BERT and DistilBERT (`BertTokenizer`): WordPiece ("##", words of at most
+- BERT, DistilBERT and ELECTRA (`BertTokenizer`): WordPiece ("##", words of at most
   100 characters); `BertNormalizer(clean_text, tokenize_chinese_chars=True,
   strip_accents=None, lowercase=do_lower_case=True)`; `BertPreTokenizer`;
   `[CLS] $A [SEP]` from the configured cls and sep tokens.
@@ -56,11 +56,13 @@ _SPECIALS = {
                                "pad_token", "cls_token", "mask_token")),
 }
 _CLASSES = {
-    "BertTokenizer": "bert", "DistilBertTokenizer": "bert", "RobertaTokenizer": "roberta",
+    "BertTokenizer": "bert", "DistilBertTokenizer": "bert", "ElectraTokenizer": "bert",
+    "RobertaTokenizer": "roberta",
     "AlbertTokenizer": "albert", "PreTrainedTokenizerFast": "as-saved",
     "TokenizersBackend": "as-saved",
 }
-_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "roberta", "albert": "albert"}
+_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "electra": "bert", "roberta": "roberta",
+                "albert": "albert"}
 _SPIECE_CONTROL, _SPIECE_USER_DEFINED = 3, 4  # SentencePiece piece types
 
 

@@ -21,7 +21,7 @@ from mlmviz.sources.hf import load_hf_directory
 
 ROOT = Path(__file__).resolve().parents[2]
 MASK = {"bert": "[MASK]", "distilbert": "[MASK]", "roberta": "<mask>", "albert": "[MASK]",
-        "modernbert": "[MASK]"}
+        "electra": "[MASK]", "modernbert": "[MASK]"}
 TEXT = "the cat sat on the {mask} and the dog ran to the {mask} ."
 
 
