@@ -107,7 +107,8 @@ def known_label(repo_id):
         return "Choose a model…"
     model = known(repo_id)
     cached = "✓ " if hub.cached_snapshot(repo_id) else ""
-    return f"{cached}{repo_id.split('/')[1]} · {model.megabytes:g} MB"
+    about = "≈ " if model.approximate else ""
+    return f"{cached}{repo_id.split('/')[1]} · {about}{model.megabytes:g} MB"
 
 
 def fetch_with_progress(repo_id):

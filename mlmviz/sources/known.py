@@ -3,7 +3,8 @@
 The app offers them in the sidebar; each is an `hf:ORG/NAME` source.
 `megabytes` is the size the Hub's file page gives for the repository's
 model.safetensors (checked on the stored Hub pages; the JSON and vocabulary
-files add about 1 MB); `parameters` is the model card's count, in millions.
+files add about 1 MB), or, where `approximate`, 4 bytes per parameter (the
+float32 weights); `parameters` is the model card's count, in millions.
 """
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ class KnownModel:
     architecture: str
     parameters: float  # millions
     megabytes: float  # model.safetensors, 10**6 bytes
+    approximate: bool = False  # megabytes from the parameter count, not the file page
 
 
 KNOWN_MODELS = (
@@ -22,6 +24,8 @@ KNOWN_MODELS = (
     KnownModel("distilbert/distilbert-base-uncased", "DistilBERT", 66, 268),
     KnownModel("FacebookAI/roberta-base", "RoBERTa", 125, 499),
     KnownModel("albert/albert-base-v2", "ALBERT", 11, 47.4),
+    KnownModel("google/electra-small-generator", "ELECTRA", 13.5, 54, approximate=True),
+    KnownModel("answerdotai/ModernBERT-base", "ModernBERT", 149, 596, approximate=True),
 )
 
 

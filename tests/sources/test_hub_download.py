@@ -128,3 +128,22 @@ def test_an_albert_with_only_spiece_model_is_fetched_whole_and_loads(tmp_path, m
         model = mlmviz.load("hf:tiny-org/tiny-albert")
     assert (path / "spiece.model").read_bytes() == (checkpoint / "spiece.model").read_bytes()
     assert model.metadata["architecture"].lower().startswith("albert")
+
+
+@pytest.mark.parametrize("repo, architecture", [
+    ("answerdotai/ModernBERT-base", "modernbert"),
+    ("google/electra-small-generator", "electra"),
+])
+def test_the_new_well_known_ids_load_from_the_hub(repo, architecture, tmp_path, monkeypatch):
+    """The well-known ModernBERT and ELECTRA generator, as tiny stand-ins under their ids."""
+    import mlmviz
+    from mlmviz.sources.known import known
+
+    assert known(repo) is not None
+    checkpoint = make_checkpoint(architecture, tmp_path / architecture)
+    with serve({repo: checkpoint}) as server:
+        use_hub(monkeypatch, server.endpoint, tmp_path / "cache")
+        model = mlmviz.load(f"hf:{repo}")
+    assert model.metadata["architecture"] == architecture
+    result = model.fill_mask("the cat sat on the [MASK] .", top_k=3)
+    assert len(result["masks"]) == 1 and len(result["masks"][0]["predictions"]) == 3
