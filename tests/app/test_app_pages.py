@@ -252,3 +252,34 @@ def test_the_sidebar_checks_the_loaded_head_and_train_the_head_its_own(tmp_path)
     _open(app, "predict")
     assert "no masked-LM head weights" in sidebar_warnings()
     assert "This page's head" not in sidebar_warnings()
+
+
+@pytest.fixture(scope="module")
+def new_architectures(tmp_path_factory):
+    from hf_checkpoints import make_checkpoint
+
+    root = tmp_path_factory.mktemp("architectures")
+    return {arch: make_checkpoint(arch, root / arch) for arch in ("modernbert", "electra")}
+
+
+@pytest.mark.parametrize("arch, page", [
+    *[("modernbert", page) for page in PAGES + ["predict", "masking_lab", "compare", "train_head"]],
+    *[("electra", page) for page in ("attention", "lens", "train_head")],
+])
+def test_each_page_works_on_the_newer_architectures(arch, page, new_architectures):
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.session_state["model_kind"] = "Checkpoint path"
+    app.session_state["model_path"] = str(new_architectures[arch])
+    app.run()
+    app.text_area(key="text").set_value("the [MASK] sat on the mat and the dog ran to the [MASK] .").run()
+    _open(app, page)
+    if page == "compare":  # model B, the default, has another tokenizer: no charts, a reason
+        assert any("split this text into different tokens" in m.value
+                   for m in (*app.info, *app.warning))
+        return
+    assert _charts(app) and not app.error
+    if arch == "modernbert" and page == "attention":
+        # Layer 2 is local (4 tokens each side): its cells beyond that are left empty.
+        assert any("Layer 2 is local" in caption.value for caption in app.caption)
+        matrix = next(c for c in _charts(app) if "who reads whom" in c["layout"]["title"]["text"])
+        assert not any(v is None for row in matrix["data"][0]["z"] for v in row)  # layer 1: global

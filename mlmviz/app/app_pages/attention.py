@@ -5,7 +5,7 @@ import streamlit as st
 
 from mlmviz.app import downloads, view
 from mlmviz.analysis import logit_lens
-from mlmviz.analysis.attention import attention, share_of
+from mlmviz.analysis.attention import attention, blank_beyond_windows, share_of, windows
 from mlmviz.figures.attention import attention_matrix, average_rows, mask_rows
 from mlmviz.figures.probabilities import percent, probability_bars
 from mlmviz.app.session import (
@@ -77,10 +77,11 @@ def show(masked, encoding, computed):
     query = masked.positions[index]
     with prediction_place:
         prediction(computed, query)
+    shown_weights = local_windows(weights)
 
     shown = [p for p in range(len(tokens)) if not (hide and p in special)]
     notes = [f"#{rank:,}" for rank in ranks[1:]]
-    chart(mask_rows(weights, tokens, query, keys=shown, layer_notes=notes,
+    chart(mask_rows(shown_weights, tokens, query, keys=shown, layer_notes=notes,
                     title=f"What the mask at position {query} reads, layer by layer",
                     notes_title=f"rank of “{answer}”"),
           key="attention_grid")
@@ -100,7 +101,7 @@ def show(masked, encoding, computed):
             "attention, depending on the head."
         )
 
-    chart(average_rows(weights, tokens, query, keys=shown, layer_notes=notes,
+    chart(average_rows(shown_weights, tokens, query, keys=shown, layer_notes=notes,
                        title="The same, averaged over each layer's heads",
                        notes_title=f"rank of “{answer}”"),
           key="attention_average")
@@ -113,13 +114,31 @@ def show(masked, encoding, computed):
         layer = chosen("layer", layers, "layer")
     with right:
         head = chosen("head", heads, "head")
-    chart(attention_matrix(weights[layer - 1, head - 1], tokens, positions=shown, query=query,
-                           title=f"Layer {layer}, head {head}: who reads whom"),
+    chart(attention_matrix(shown_weights[layer - 1, head - 1], tokens, positions=shown,
+                           query=query, title=f"Layer {layer}, head {head}: who reads whom"),
           key="attention_matrix")
     explain("Each row is a token reading (the query), each column a token read (the key); a "
             "cell is the share of the row token's attention that goes to the column token. "
             "The mask's row, outlined in red, is this head's row in the grid above.")
     downloads.attention(tokens, weights, query)
+
+
+def local_windows(weights):
+    """The weights to chart: blank where a local layer cannot read, with a caption
+    naming those layers (ModernBERT's); `weights` as they are for other models."""
+    layer_windows = windows(model)
+    local = [i + 1 for i, w in enumerate(layer_windows) if w is not None]
+    if not local:
+        return weights
+    width = max(w for w in layer_windows if w is not None)
+    named = (f"Layer {local[0]} is" if len(local) == 1
+             else f"Layers {', '.join(map(str, local))} are")
+    st.caption(
+        f"{named} local: a token there reads only the tokens "
+        f"at most {width} positions away, so the cells farther away are empty (the model never "
+        "looks there). The other layers read the whole text."
+    )
+    return blank_beyond_windows(weights, layer_windows)
 
 
 def prediction(computed, query):
