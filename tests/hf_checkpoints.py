@@ -33,6 +33,8 @@ from transformers import (
     AutoModelForMaskedLM,
     BertConfig,
     BertTokenizer,
+    CamembertConfig,
+    CamembertTokenizer,
     DistilBertConfig,
     DistilBertTokenizer,
     ElectraConfig,
@@ -40,11 +42,14 @@ from transformers import (
     PreTrainedTokenizerFast,
     RobertaConfig,
     RobertaTokenizer,
+    XLMRobertaConfig,
+    XLMRobertaTokenizer,
 )
 
 from mlmviz.sources.load import DEFAULT_MODEL
 
-ARCHITECTURES = ("bert", "distilbert", "roberta", "albert", "electra", "modernbert")
+ARCHITECTURES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert", "albert", "electra",
+                 "modernbert")
 
 CORPUS = (
     "The cat sat on the mat.",
@@ -94,6 +99,9 @@ _BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 _ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 _ALBERT_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
 _MODERNBERT_SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+# fairseq's first ids, as in xlm-roberta-base and camembert-base; "<mask>" comes last.
+_XLM_ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
+_CAMEMBERT_SPECIALS = ["<s>NOTUSED", "<pad>", "</s>NOTUSED", "<unk>", "<unk>NOTUSED", "<s>", "</s>"]
 _ALPHABET = string.ascii_lowercase + string.digits
 
 _MAX_LENGTH = 40
@@ -174,6 +182,8 @@ def _make_tokenizer(architecture):
         return _albert_tokenizer()
     if architecture == "modernbert":
         return _modernbert_tokenizer()
+    if architecture in ("xlm-roberta", "camembert"):
+        return _fairseq_tokenizer(architecture)
     raise ValueError(f"unknown architecture {architecture!r}; expected one of {ARCHITECTURES}")
 
 
@@ -223,6 +233,21 @@ def _modernbert_tokenizer():
         pad_token="[PAD]", mask_token=mask)
 
 
+def _fairseq_tokenizer(architecture):
+    """A unigram SentencePiece vocabulary in fairseq's order (specials first, "<mask>" last),
+    as XLM-RoBERTa's and CamemBERT's tokenizers hold theirs."""
+    tokenizer_class, specials = {
+        "xlm-roberta": (XLMRobertaTokenizer, _XLM_ROBERTA_SPECIALS),
+        "camembert": (CamembertTokenizer, _CAMEMBERT_SPECIALS),
+    }[architecture]
+    trainer = trainers.UnigramTrainer(vocab_size=300, special_tokens=specials, unk_token="<unk>")
+    pieces = _train(tokenizer_class().backend_tokenizer, trainer)["vocab"]
+    learned = sorted(((piece, round(score, 1)) for piece, score in pieces[len(specials):]),
+                     key=lambda item: (-item[1], item[0]))  # reproducible, as for ALBERT
+    vocabulary = [(piece, 0.0) for piece in specials] + learned + [("<mask>", 0.0)]
+    return tokenizer_class(vocab=vocabulary)
+
+
 def _albert_tokenizer():
     trainer = trainers.UnigramTrainer(
         vocab_size=300, special_tokens=_ALBERT_SPECIALS, unk_token="<unk>"
@@ -255,10 +280,12 @@ def _make_config(architecture, tokenizer, layers):
         return BertConfig(**sizes, type_vocab_size=2, **common)
     if architecture == "distilbert":
         return DistilBertConfig(n_layers=layers, n_heads=4, dim=32, hidden_dim=37, **common)
-    if architecture == "roberta":
+    if architecture in ("roberta", "xlm-roberta", "camembert"):
         # Position ids start after the padding id, hence two more positions, as in roberta-base.
         common["max_position_embeddings"] += 2
-        return RobertaConfig(**sizes, type_vocab_size=1, layer_norm_eps=1e-5, **common)
+        config_class = {"roberta": RobertaConfig, "xlm-roberta": XLMRobertaConfig,
+                        "camembert": CamembertConfig}[architecture]
+        return config_class(**sizes, type_vocab_size=1, layer_norm_eps=1e-5, **common)
     if architecture == "electra":  # a generator: embeddings smaller than the hidden states
         return ElectraConfig(**sizes, embedding_size=16, type_vocab_size=2, **common)
     if architecture == "modernbert":

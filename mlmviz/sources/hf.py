@@ -1,7 +1,7 @@
 """Hugging Face `*ForMaskedLM` checkpoints → a keras-hub backbone + our head.
 
-Supported: BERT, DistilBERT, RoBERTa, ALBERT, ELECTRA (generators) and
-ModernBERT directories holding `config.json` and `model.safetensors`. keras-hub's own converters
+Supported: BERT, DistilBERT, RoBERTa (and XLM-RoBERTa, CamemBERT), ALBERT,
+ELECTRA (generators) and ModernBERT directories holding `config.json` and `model.safetensors`. keras-hub's own converters
 need a pooler and drop the MLM head, so the weights are ported here, tensor
 by tensor, with shape checks that name the tensor and both shapes. ModernBERT
 runs on mlmviz's own backbone (`mlmviz.modernbert`).
@@ -25,7 +25,8 @@ from mlmviz.modernbert import ModernBertBackbone
 from mlmviz.sources.activations import from_hf_name
 from mlmviz.sources.checkpoints import CheckpointError, read_safetensors
 
-ARCHITECTURES = ("bert", "distilbert", "roberta", "albert", "electra", "modernbert")
+ARCHITECTURES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert", "albert", "electra",
+                 "modernbert")
 
 
 @dataclass
@@ -591,6 +592,8 @@ _PORTS = {
     "bert": _port_bert,
     "distilbert": _port_distilbert,
     "roberta": _port_roberta,
+    "xlm-roberta": _port_roberta,  # RoBERTa's tensors and head, another tokenizer
+    "camembert": _port_roberta,
     "albert": _port_albert,
     "electra": _port_electra,
     "modernbert": _port_modernbert,

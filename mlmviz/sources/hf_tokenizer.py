@@ -20,6 +20,14 @@ defaults. These are the rules, per class (transformers 5.24):
   ("never" with `add_prefix_space=False`); the post-processor of
   `tokenizer.json`, else `[CLS] $A [SEP]`. The vocabulary comes from
   `tokenizer.json` or else `spiece.model` (read as protobuf, never unpickled).
+- XLM-RoBERTa (`XLMRobertaTokenizer`) and CamemBERT (`CamembertTokenizer`):
+  Unigram (unk id 3 for XLM-RoBERTa; CamemBERT's is its unk token's, else 0),
+  the SentencePiece character map as the only normalizer, `WhitespaceSplit` +
+  `Metaspace(prepend_scheme="always")` ("never" with `add_prefix_space=False`),
+  and `<s> $A </s>` from the configured bos and eos tokens. CamemBERT also
+  adds `<s>NOTUSED`, `</s>NOTUSED` and `<unk>NOTUSED` as special tokens, and
+  its mask token takes in the space before it. The vocabulary comes from
+  `tokenizer.json` only.
 - `PreTrainedTokenizerFast` / `TokenizersBackend`: `tokenizer.json` as it is.
 
 The class is `tokenizer_config.json`'s `tokenizer_class` (a "Fast" suffix
@@ -52,17 +60,26 @@ _SPECIALS = {
     "albert": {"bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>",
                "sep_token": "[SEP]", "pad_token": "<pad>", "cls_token": "[CLS]",
                "mask_token": "[MASK]"},
+    "xlm-roberta": {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>",
+                    "cls_token": "<s>", "unk_token": "<unk>", "pad_token": "<pad>",
+                    "mask_token": "<mask>"},
+    "camembert": {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>",
+                  "cls_token": "<s>", "unk_token": "<unk>", "pad_token": "<pad>",
+                  "mask_token": {"content": "<mask>", "lstrip": True, "special": True}},
     "as-saved": dict.fromkeys(("bos_token", "eos_token", "unk_token", "sep_token",
                                "pad_token", "cls_token", "mask_token")),
 }
 _CLASSES = {
     "BertTokenizer": "bert", "DistilBertTokenizer": "bert", "ElectraTokenizer": "bert",
-    "RobertaTokenizer": "roberta",
+    "RobertaTokenizer": "roberta", "XLMRobertaTokenizer": "xlm-roberta",
+    "CamembertTokenizer": "camembert",
     "AlbertTokenizer": "albert", "PreTrainedTokenizerFast": "as-saved",
     "TokenizersBackend": "as-saved",
 }
 _MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "electra": "bert", "roberta": "roberta",
-                "albert": "albert"}
+                "albert": "albert", "xlm-roberta": "xlm-roberta", "camembert": "camembert"}
+# CamemBERT's extra special tokens, unless tokenizer_config.json names others.
+_CAMEMBERT_EXTRAS = ["<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED"]
 _SPIECE_CONTROL, _SPIECE_USER_DEFINED = 3, 4  # SentencePiece piece types
 
 
@@ -97,9 +114,10 @@ def build(directory, settings):
                 f"({type(error).__name__}: {error})."
             ) from None
     specials = {key: settings.get(key, default) for key, default in _SPECIALS[kind].items()}
-    _add_tokens(tokenizer, _added_tokens(directory, saved, settings), specials.values())
+    extras = settings.get("additional_special_tokens", _CAMEMBERT_EXTRAS) if kind == "camembert" else []
+    _add_tokens(tokenizer, _added_tokens(directory, saved, settings), [*specials.values(), *extras])
     specials = {key: _token_content(value) for key, value in specials.items()}
-    if kind in ("bert", "roberta"):  # built after the added tokens, from their ids
+    if kind in _POST_PROCESSORS:  # built after the added tokens, from their ids
         tokenizer.post_processor = _POST_PROCESSORS[kind](tokenizer, specials, settings)
     return tokenizer
 
@@ -113,7 +131,7 @@ def _no_tokenizer(directory, expected):
 
 
 def tokenizer_kind(directory, settings):
-    """"bert", "roberta", "albert" or "as-saved": whose rules build the tokenizer."""
+    """A key of `_SPECIALS` ("bert", "roberta", ... "as-saved"): whose rules build the tokenizer."""
     config = read_json(Path(directory) / "config.json") or {}
     name = settings.get("tokenizer_class") or config.get("tokenizer_class")
     if not name:
@@ -197,6 +215,44 @@ def _albert(directory, saved, settings):
     return tokenizer
 
 
+def _sentencepiece_roberta(kind):
+    """The builder of XLM-RoBERTa's or CamemBERT's tokenizer (fairseq's SentencePiece)."""
+
+    def build(directory, saved, settings):
+        if saved is None:
+            raise _no_tokenizer(directory, "tokenizer.json")
+        pieces = [tuple(piece) for piece in saved["model"]["vocab"]]
+        unk = 3
+        if kind == "camembert":
+            name = _token_content(settings.get("unk_token", "<unk>"))
+            unk = next((i for i, (piece, _) in enumerate(pieces) if piece == name), 0)
+        tokenizer = tokenizers.Tokenizer(tokenizers.models.Unigram(pieces, unk, False))
+        charsmap = _saved_charsmap(saved.get("normalizer"))
+        if charsmap is not None:
+            tokenizer.normalizer = normalizers.Precompiled(charsmap)
+        scheme = "always" if settings.get("add_prefix_space", True) else "never"
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme),
+        ])
+        tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=scheme)
+        return tokenizer
+
+    return build
+
+
+def _fairseq_post_processor(tokenizer, specials, settings):
+    """`<s> $A </s>` from the bos and eos tokens (XLM-RoBERTa, CamemBERT)."""
+    bos, eos = specials["bos_token"], specials["eos_token"]
+    ids = tokenizer.token_to_id(bos), tokenizer.token_to_id(eos)
+    if None in ids:
+        raise CheckpointError(f"The tokenizer has no {bos!r} or {eos!r} token.")
+    return processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, ids[0]), (eos, ids[1])],
+    )
+
+
 def _bert_post_processor(tokenizer, specials, settings):
     return _template(tokenizer, specials, fallback_ids=(2, 3))
 
@@ -211,8 +267,12 @@ def _roberta_post_processor(tokenizer, specials, settings):
     )
 
 
-_BUILDERS = {"bert": _bert, "roberta": _roberta, "albert": _albert}
-_POST_PROCESSORS = {"bert": _bert_post_processor, "roberta": _roberta_post_processor}
+_BUILDERS = {"bert": _bert, "roberta": _roberta, "albert": _albert,
+             "xlm-roberta": _sentencepiece_roberta("xlm-roberta"),
+             "camembert": _sentencepiece_roberta("camembert")}
+_POST_PROCESSORS = {"bert": _bert_post_processor, "roberta": _roberta_post_processor,
+                    "xlm-roberta": _fairseq_post_processor,
+                    "camembert": _fairseq_post_processor}
 
 
 def _template(tokenizer, specials, names=None, fallback_ids=(None, None)):

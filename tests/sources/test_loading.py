@@ -21,7 +21,8 @@ from mlmviz.sources.hf import load_hf_directory
 
 ROOT = Path(__file__).resolve().parents[2]
 MASK = {"bert": "[MASK]", "distilbert": "[MASK]", "roberta": "<mask>", "albert": "[MASK]",
-        "electra": "[MASK]", "modernbert": "[MASK]"}
+        "electra": "[MASK]", "modernbert": "[MASK]", "xlm-roberta": "<mask>",
+        "camembert": "<mask>"}
 TEXT = "the cat sat on the {mask} and the dog ran to the {mask} ."
 
 
