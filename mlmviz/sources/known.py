@@ -26,6 +26,9 @@ KNOWN_MODELS = (
     KnownModel("albert/albert-base-v2", "ALBERT", 11, 47.4),
     KnownModel("google/electra-small-generator", "ELECTRA", 13.5, 54, approximate=True),
     KnownModel("answerdotai/ModernBERT-base", "ModernBERT", 149, 596, approximate=True),
+    KnownModel("jhu-clsp/ettin-encoder-17m", "ModernBERT (Ettin)", 17, 68, approximate=True),
+    KnownModel("FacebookAI/xlm-roberta-base", "XLM-RoBERTa", 279, 1116, approximate=True),
+    KnownModel("almanach/camembert-base", "CamemBERT", 110, 440, approximate=True),
 )
 
 

@@ -132,10 +132,13 @@ def test_an_albert_with_only_spiece_model_is_fetched_whole_and_loads(tmp_path, m
 
 @pytest.mark.parametrize("repo, architecture", [
     ("answerdotai/ModernBERT-base", "modernbert"),
+    ("jhu-clsp/ettin-encoder-17m", "modernbert"),
     ("google/electra-small-generator", "electra"),
+    ("FacebookAI/xlm-roberta-base", "xlm-roberta"),
+    ("almanach/camembert-base", "camembert"),
 ])
 def test_the_new_well_known_ids_load_from_the_hub(repo, architecture, tmp_path, monkeypatch):
-    """The well-known ModernBERT and ELECTRA generator, as tiny stand-ins under their ids."""
+    """The newer well-known models, as tiny stand-ins of their architecture under their ids."""
     import mlmviz
     from mlmviz.sources.known import known
 
@@ -145,5 +148,5 @@ def test_the_new_well_known_ids_load_from_the_hub(repo, architecture, tmp_path, 
         use_hub(monkeypatch, server.endpoint, tmp_path / "cache")
         model = mlmviz.load(f"hf:{repo}")
     assert model.metadata["architecture"] == architecture
-    result = model.fill_mask("the cat sat on the [MASK] .", top_k=3)
+    result = model.fill_mask(f"the cat sat on the {model.tokenizer.mask_token} .", top_k=3)
     assert len(result["masks"]) == 1 and len(result["masks"][0]["predictions"]) == 3
