@@ -22,6 +22,11 @@ OPTIONS = [
     "distilbert-base-uncased · 268 MB",
     "roberta-base · 499 MB",
     "albert-base-v2 · 47.4 MB",
+    "electra-small-generator · ≈ 54 MB",
+    "ModernBERT-base · ≈ 596 MB",
+    "ettin-encoder-17m · ≈ 68 MB",
+    "xlm-roberta-base · ≈ 1116 MB",
+    "camembert-base · ≈ 440 MB",
 ]
 
 
