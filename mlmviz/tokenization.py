@@ -7,6 +7,7 @@ mask id at the positions the user chose.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,8 @@ class Encoding:
 
     Attributes:
         ids: token ids, special tokens included.
-        tokens: the token strings (WordPiece `##` pieces as they are).
+        tokens: the token strings (WordPiece `##` pieces as they are; a
+            byte-level BPE token as the text it stands for, see `Tokenizer`).
         offsets: `(start, end)` character span of each token in the text
             (`(0, 0)` for special tokens).
         special: True where the token is a special token ([CLS], [SEP], ...).
@@ -59,6 +61,12 @@ class Tokenizer:
         unk_token: the token standing for characters the vocabulary lacks,
             or None (byte-level BPE has none).
         special_tokens: dict of every special token to its id.
+
+    Token strings (`encode`'s, `id_to_token`'s) are what people read: a
+    byte-level BPE token (RoBERTa's, ModernBERT's) is shown as the text its
+    bytes spell ("Ġcafé" for "ĠcafÃ©" stands for " café": a leading space, not
+    "Ġ"), a newline as "↵", a token of spaces only as "␣", bytes that are no
+    whole character (or a control character) as `\\xNN`.
     """
 
     def __init__(self, tokenizer, mask_token, max_length):
@@ -74,6 +82,7 @@ class Tokenizer:
         self._typed_mask = re.compile("|".join(sorted(spellings)), re.IGNORECASE)
         self.max_length = max_length
         self.unk_token = getattr(tokenizer.model, "unk_token", None)
+        self._bytes = BYTES_OF if type(tokenizer.decoder).__name__ == "ByteLevel" else None
         self.special_tokens = {
             token.content: token_id
             for token_id, token in tokenizer.get_added_tokens_decoder().items()
@@ -122,7 +131,7 @@ class Tokenizer:
         encoding = self._tokenizer.encode(self.spell_masks(text))
         return Encoding(
             ids=tuple(encoding.ids),
-            tokens=tuple(encoding.tokens),
+            tokens=tuple(self.readable(token) for token in encoding.tokens),
             offsets=tuple(tuple(o) for o in encoding.offsets),
             special=tuple(bool(s) for s in encoding.special_tokens_mask),
             truncated=bool(encoding.overflowing),
@@ -139,8 +148,37 @@ class Tokenizer:
         return self._tokenizer.to_str()
 
     def id_to_token(self, token_id):
-        """The string of one token id."""
-        return self._tokenizer.id_to_token(int(token_id))
+        """The string of one token id (readable: see the class), or None."""
+        token = self._tokenizer.id_to_token(int(token_id))
+        return None if token is None else self.readable(token)
+
+    def readable(self, token):
+        """A token string of the underlying tokenizer as the class shows it."""
+        if self._bytes is None or token in self.special_tokens:
+            return token
+        try:
+            spelled = bytes(self._bytes[character] for character in token)
+        except KeyError:  # an added token, not in the byte alphabet
+            return token
+        text = spelled.decode("utf-8", errors="backslashreplace").translate(CONTROL_MARKS)
+        text = "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c
+                       for c in text)
+        return text.replace(" ", "␣") if text.isspace() else text
+
+
+def _byte_alphabet():
+    """{character: byte} of byte-level BPE (GPT-2's alphabet): printable Latin-1
+    bytes stand for themselves, the other 68 for the characters from U+0100 on."""
+    shown = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
+             *range(ord("®"), ord("ÿ") + 1)]
+    others = [byte for byte in range(256) if byte not in shown]
+    characters = {byte: chr(byte) for byte in shown}
+    characters.update({byte: chr(256 + i) for i, byte in enumerate(others)})
+    return {character: byte for byte, character in characters.items()}
+
+
+BYTES_OF = _byte_alphabet()
+CONTROL_MARKS = str.maketrans({"\n": "↵", "\r": "␍", "\t": "⇥"})
 
 
 def check_text(text):

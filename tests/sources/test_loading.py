@@ -117,6 +117,19 @@ def test_tokenizer_exposes_tokens_offsets_and_special_ids(models):
     assert {"[CLS]", "[SEP]", "[PAD]"} <= set(tokenizer.special_tokens)
 
 
+@pytest.mark.parametrize("arch", ["roberta", "modernbert"])
+def test_byte_level_tokens_read_as_the_text_they_stand_for(arch, models):
+    tokenizer = models[arch].tokenizer
+    encoding = tokenizer.encode("the cat sat\non the mat")
+    words = [t for t, special in zip(encoding.tokens, encoding.special) if not special]
+    assert "".join(words) == "the cat sat↵on the mat"
+    assert not any(mark in token for token in models[arch].vocabulary for mark in "ĠĊ")
+    assert tokenizer.readable("ĠcafÃ©") == " café"
+    assert tokenizer.readable("ð") == "\\xf0"  # a byte that is no whole character
+    assert tokenizer.readable("Ā") == "\\x00" and tokenizer.readable("Ġ") == "␣"
+    assert tokenizer.readable(tokenizer.mask_token) == tokenizer.mask_token
+
+
 def test_maskable_positions_are_the_words(models):
     model = models["bert"]
     encoding = model.tokenizer.encode("the [MASK] sat .")

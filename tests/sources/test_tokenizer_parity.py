@@ -191,9 +191,9 @@ def test_a_spiece_model_that_is_not_one_says_so(checkpoints, tmp_path):
 def test_a_tokenizer_class_mlmviz_cannot_reproduce_is_named(checkpoints, tmp_path):
     directory = _copy(checkpoints["bert"], tmp_path)
     settings = json.loads((directory / "tokenizer_config.json").read_text())
-    settings["tokenizer_class"] = "XLMRobertaTokenizerFast"
+    settings["tokenizer_class"] = "DebertaV2TokenizerFast"
     (directory / "tokenizer_config.json").write_text(json.dumps(settings))
-    with pytest.raises(CheckpointError, match="cannot reproduce the tokenizer class 'XLMRoberta"):
+    with pytest.raises(CheckpointError, match="cannot reproduce the tokenizer class 'DebertaV2Tokenizer'"):
         Tokenizer.from_directory(directory, MAX_LENGTH)
 
 

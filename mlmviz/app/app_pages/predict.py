@@ -58,11 +58,20 @@ def load_view():
 
 
 def filled_markdown(text, encoding, fills):
-    """The text with each fill in bold (Markdown specials of the text escaped)."""
+    """The text with each fill in bold (Markdown specials of the text escaped;
+    a fill's own leading or trailing space outside the bold, where Markdown needs it)."""
     def escape(piece):
         return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~$" else c for c in piece)
+
+    def bold(piece):
+        core = piece.strip()
+        if not core:
+            return escape(piece)
+        start = piece.index(core)
+        return f"{piece[:start]}**{escape(core)}**{piece[start + len(core):]}"
+
     return "".join(
-        f"**{escape(piece)}**" if filled else escape(piece)
+        bold(piece) if filled else escape(piece)
         for piece, filled in filled_segments(text, encoding.offsets, fills)
     )
 
