@@ -259,20 +259,30 @@ def new_architectures(tmp_path_factory):
     from hf_checkpoints import make_checkpoint
 
     root = tmp_path_factory.mktemp("architectures")
-    return {arch: make_checkpoint(arch, root / arch) for arch in ("modernbert", "electra")}
+    return {arch: make_checkpoint(arch, root / arch)
+            for arch in ("modernbert", "electra", "xlm-roberta", "camembert")}
 
 
 @pytest.mark.parametrize("arch, page", [
-    *[("modernbert", page) for page in PAGES + ["predict", "masking_lab", "compare", "train_head"]],
+    *[("modernbert", page) for page in PAGES + ["predict", "masking_lab", "compare", "train_head",
+                                                "evaluate"]],
     *[("electra", page) for page in ("attention", "lens", "train_head")],
+    *[("xlm-roberta", page) for page in ("predict", "attention")],
+    *[("camembert", page) for page in ("predict", "lens")],
 ])
 def test_each_page_works_on_the_newer_architectures(arch, page, new_architectures):
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.session_state["model_kind"] = "Checkpoint path"
     app.session_state["model_path"] = str(new_architectures[arch])
     app.run()
-    app.text_area(key="text").set_value("the [MASK] sat on the mat and the dog ran to the [MASK] .").run()
+    app.text_area(key="text").set_value("the [MASK] sat on the mat and the dog ran to the <mask> .").run()
     _open(app, page)
+    if page == "evaluate":  # a short run on the built-in corpus
+        app.number_input(key="elines").set_value(24).run()
+        next(b for b in app.button if b.label == "Run the evaluation").click().run()
+        assert not app.exception and not app.error, app.exception
+        assert {metric.label for metric in app.metric} and _charts(app)
+        return
     if page == "compare":  # model B, the default, has another tokenizer: no charts, a reason
         assert any("split this text into different tokens" in m.value
                    for m in (*app.info, *app.warning))
