@@ -199,12 +199,7 @@ def _albert(directory, saved, settings):
     if charsmap is not None:
         steps.append(normalizers.Precompiled(charsmap))
     tokenizer.normalizer = normalizers.Sequence(steps)
-    scheme = "always" if settings.get("add_prefix_space", True) else "never"
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.WhitespaceSplit(),
-        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme),
-    ])
-    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=scheme)
+    _metaspace(tokenizer, settings)
     if saved is not None and saved.get("post_processor"):
         tokenizer.post_processor = tokenizers.Tokenizer.from_str(json.dumps(saved)).post_processor
     else:
@@ -230,15 +225,21 @@ def _sentencepiece_roberta(kind):
         charsmap = _saved_charsmap(saved.get("normalizer"))
         if charsmap is not None:
             tokenizer.normalizer = normalizers.Precompiled(charsmap)
-        scheme = "always" if settings.get("add_prefix_space", True) else "never"
-        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.WhitespaceSplit(),
-            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme),
-        ])
-        tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=scheme)
+        _metaspace(tokenizer, settings)
         return tokenizer
 
     return build
+
+
+def _metaspace(tokenizer, settings):
+    """SentencePiece's word split: `WhitespaceSplit` + `Metaspace` ("▁" before
+    each word; before the first too unless `add_prefix_space` is false)."""
+    scheme = "always" if settings.get("add_prefix_space", True) else "never"
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme),
+    ])
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=scheme)
 
 
 def _fairseq_post_processor(tokenizer, specials, settings):
