@@ -194,7 +194,7 @@ def sequence_output_of(output):
 
 def layer_outputs(backbone):
     """The backbone's hidden states after its embeddings and each layer (the
-    last after a `final_norm`, if any), as transformers' `hidden_states`."""
+    last after a final LayerNormalization, if any), as transformers' `hidden_states`."""
     calls = encoder_calls(backbone)
     return [node.input_tensors[0] for node in calls] + [sequence_output(backbone)]
 
