@@ -81,14 +81,14 @@ class ModernBertEncoderLayer(keras.layers.Layer):
 
     def call(self, x, padding_mask=None, training=None, return_attention_scores=False):
         normed = x if self.attn_norm is None else self.attn_norm(x)  # (b, s, hidden)
-        context, weights = self._attention(normed, padding_mask, training)
+        context, weights = self._attention(normed, padding_mask)
         x = x + self.attention_dropout(self.attention_output(context), training=training)
         inputs, gate = ops.split(self.wi(self.mlp_norm(x)), 2, axis=-1)  # 2 x (b, s, inter)
         glu = self.activation(inputs) * gate  # (b, s, inter)
         x = x + self.mlp_dropout(self.mlp_output(glu), training=training)  # (b, s, hidden)
         return (x, weights) if return_attention_scores else x
 
-    def _attention(self, normed, padding_mask, training):
+    def _attention(self, normed, padding_mask):
         """Rotary multi-head attention → `(context (b, s, hidden), weights (b, h, s, s))`."""
         b, s = ops.shape(normed)[0], ops.shape(normed)[1]
         qkv = ops.reshape(self.wqkv(normed), (b, s, 3, self.num_heads, self.head_dim))
@@ -139,7 +139,7 @@ class ModernBertEncoderLayer(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="mlmviz")
 class ModernBertBackbone(keras_hub.models.Backbone):
-    """The ModernBERT encoder: `{"token_ids", "padding_mask"}` (b, seq) → hidden states (b, seq, hidden).
+    """The ModernBERT encoder: `{"token_ids", "padding_mask"}` (b, seq) → (b, seq, hidden).
 
     Args:
         vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim: sizes.
@@ -180,7 +180,8 @@ class ModernBertBackbone(keras_hub.models.Backbone):
         super().__init__(inputs={"token_ids": token_ids, "padding_mask": padding_mask},
                          outputs=x, dtype=dtype, **kwargs)
 
-        self.vocabulary_size, self.num_layers, self.num_heads = vocabulary_size, num_layers, num_heads
+        self.vocabulary_size, self.num_layers = vocabulary_size, num_layers
+        self.num_heads = num_heads
         self.hidden_dim, self.intermediate_dim = hidden_dim, intermediate_dim
         self.global_every, self.local_window = global_every, local_window
         self.global_base, self.local_base = global_base, local_base

@@ -1,10 +1,11 @@
 """Hugging Face `*ForMaskedLM` checkpoints → a keras-hub backbone + our head.
 
 Supported: BERT, DistilBERT, RoBERTa (and XLM-RoBERTa, CamemBERT), ALBERT,
-ELECTRA (generators) and ModernBERT directories holding `config.json` and `model.safetensors`. keras-hub's own converters
-need a pooler and drop the MLM head, so the weights are ported here, tensor
-by tensor, with shape checks that name the tensor and both shapes. ModernBERT
-runs on mlmviz's own backbone (`mlmviz.modernbert`).
+ELECTRA (generators) and ModernBERT directories holding `config.json` and
+`model.safetensors`. keras-hub's own converters need a pooler and drop the
+MLM head, so the weights are ported here, tensor by tensor, with shape checks
+that name the tensor and both shapes. ModernBERT runs on mlmviz's own
+backbone (`mlmviz.modernbert`).
 
 Hugging Face `Linear` weights are `(out, in)`; Keras kernels are `(in, out)`,
 and keras-hub's attention kernels split the hidden axis into
@@ -260,7 +261,8 @@ def _make_head(backbone, hidden_dim, activation, epsilon, tensors, prefix):
     if has_head:
         dense, norm = names["dense"], names["norm"]
         tensors.port_weight(head._intermediate_dense.kernel, f"{dense}.weight", _TRANSPOSE)
-        tensors.port_weight(head._intermediate_layer_norm.gamma, (f"{norm}.weight", f"{norm}.gamma"))
+        tensors.port_weight(head._intermediate_layer_norm.gamma,
+                            (f"{norm}.weight", f"{norm}.gamma"))
         # ModernBERT's configs may leave out these three biases: then they stay 0.
         bias = tensors.port_or_zero if names.get("optional_biases") else tensors.port_weight
         bias(head._intermediate_dense.bias, (f"{dense}.bias",))
@@ -502,7 +504,8 @@ def _port_electra(config, tensors, dropout):
     )
     _port_embeddings(backbone, tensors, f"{prefix}embeddings", segment=True)
     if config["embedding_size"] != config["hidden_size"]:
-        tensors.port_dense(backbone.get_layer("embeddings_projection"), f"{prefix}embeddings_project")
+        tensors.port_dense(backbone.get_layer("embeddings_projection"),
+                           f"{prefix}embeddings_project")
     epsilon = config.get("layer_norm_eps", 1e-12)
     for i, layer in enumerate(backbone.transformer_layers):
         _port_encoder_layer(layer, tensors, _bert_layer_names(f"{prefix}encoder.layer.{i}"))
@@ -522,18 +525,11 @@ def _modernbert_layout(config):
     """(global_every, global base, local base) from a ModernBERT config, as
     transformers 5 reads it (`layer_types` and `rope_parameters`, or the older
     `global_attn_every_n_layers` and `global_rope_theta`/`local_rope_theta`)."""
-    every = config.get("global_attn_every_n_layers", 3)
-    types = config.get("layer_types") or [
-        "sliding_attention" if i % every else "full_attention"
-        for i in range(config["num_hidden_layers"])
-    ]
-    periodic = [
-        "sliding_attention" if i % every else "full_attention" for i in range(len(types))
-    ]
-    if types != periodic:
-        every = types[1:].index("full_attention") + 1 if "full_attention" in types[1:] else len(types)
-        periodic = ["sliding_attention" if i % every else "full_attention" for i in range(len(types))]
-    if types != periodic:
+    types = config.get("layer_types") or _layer_types(
+        config.get("global_attn_every_n_layers", 3), config["num_hidden_layers"])
+    global_layers = [i for i, kind in enumerate(types) if kind == "full_attention"]
+    every = global_layers[1] if len(global_layers) > 1 else len(types)
+    if types != _layer_types(every, len(types)):
         raise CheckpointError(
             f"ModernBERT layer_types {types} do not repeat one global layer every n layers; "
             f"mlmviz reads only that layout."
@@ -545,17 +541,22 @@ def _modernbert_layout(config):
         parameters = rope.get(kind) or {}
         if parameters.get("rope_type", "default") != "default" or config.get("rope_scaling"):
             raise CheckpointError(
-                f"This ModernBERT scales its rotary embedding ({parameters or config['rope_scaling']}); "
-                f"mlmviz reads only the default rotary embedding."
+                f"This ModernBERT scales its rotary embedding "
+                f"({parameters or config['rope_scaling']}); mlmviz reads only the default "
+                f"rotary embedding."
             )
         bases.append(float(parameters.get("rope_theta", config.get(old, default))))
     return every, *bases
 
 
+def _layer_types(every, count):
+    """ModernBERT's layer kinds with a global layer every `every` layers from layer 0."""
+    return ["sliding_attention" if i % every else "full_attention" for i in range(count)]
+
+
 def _port_modernbert(config, tensors, dropout):
     prefix = _base_prefix(tensors, "model")
     every, global_base, local_base = _modernbert_layout(config)
-    norm_bias = config.get("norm_bias", False)
     backbone = ModernBertBackbone(
         **_sizes(config),
         global_every=every,
@@ -565,7 +566,7 @@ def _port_modernbert(config, tensors, dropout):
         max_sequence_length=config.get("max_position_embeddings", 8192),
         activation=from_hf_name(config.get("hidden_activation", "gelu")),
         epsilon=config.get("norm_eps", 1e-5),
-        norm_bias=norm_bias,
+        norm_bias=config.get("norm_bias", False),
         attention_bias=config.get("attention_bias", False),
         mlp_bias=config.get("mlp_bias", False),
         dropout=dropout,
@@ -582,9 +583,9 @@ def _port_modernbert(config, tensors, dropout):
         tensors.port_dense(layer.wi, f"{p}.mlp.Wi")
         tensors.port_dense(layer.mlp_output, f"{p}.mlp.Wo")
     tensors.port_norm(backbone.final_norm, f"{prefix}final_norm")
+    activation = from_hf_name(config.get("classifier_activation", "gelu"))
     return backbone, *_make_head(
-        backbone, config["hidden_size"], from_hf_name(config.get("classifier_activation", "gelu")),
-        config.get("norm_eps", 1e-5), tensors, "head",
+        backbone, config["hidden_size"], activation, config.get("norm_eps", 1e-5), tensors, "head",
     )
 
 

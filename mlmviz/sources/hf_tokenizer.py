@@ -63,12 +63,11 @@ _SPECIALS = {
     "xlm-roberta": {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>",
                     "cls_token": "<s>", "unk_token": "<unk>", "pad_token": "<pad>",
                     "mask_token": "<mask>"},
-    "camembert": {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>",
-                  "cls_token": "<s>", "unk_token": "<unk>", "pad_token": "<pad>",
-                  "mask_token": {"content": "<mask>", "lstrip": True, "special": True}},
     "as-saved": dict.fromkeys(("bos_token", "eos_token", "unk_token", "sep_token",
                                "pad_token", "cls_token", "mask_token")),
 }
+_SPECIALS["camembert"] = {**_SPECIALS["xlm-roberta"],  # its mask takes the space before it
+                          "mask_token": {"content": "<mask>", "lstrip": True, "special": True}}
 _CLASSES = {
     "BertTokenizer": "bert", "DistilBertTokenizer": "bert", "ElectraTokenizer": "bert",
     "RobertaTokenizer": "roberta", "XLMRobertaTokenizer": "xlm-roberta",
@@ -114,7 +113,8 @@ def build(directory, settings):
                 f"({type(error).__name__}: {error})."
             ) from None
     specials = {key: settings.get(key, default) for key, default in _SPECIALS[kind].items()}
-    extras = settings.get("additional_special_tokens", _CAMEMBERT_EXTRAS) if kind == "camembert" else []
+    extras = (settings.get("additional_special_tokens", _CAMEMBERT_EXTRAS)
+              if kind == "camembert" else [])
     _add_tokens(tokenizer, _added_tokens(directory, saved, settings), [*specials.values(), *extras])
     specials = {key: _token_content(value) for key, value in specials.items()}
     if kind in _POST_PROCESSORS:  # built after the added tokens, from their ids

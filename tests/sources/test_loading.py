@@ -415,3 +415,23 @@ def test_concurrent_requests_give_the_serial_results(models):
     with ThreadPoolExecutor(max_workers=8) as pool:
         parallel = list(pool.map(lambda text: model.fill_mask(text, top_k=3), texts))
     assert parallel == serial
+
+
+def test_modernbert_layouts_in_both_config_spellings_and_an_irregular_one_refused():
+    from mlmviz.sources.hf import _modernbert_layout
+
+    older = {"num_hidden_layers": 7, "global_attn_every_n_layers": 3,
+             "global_rope_theta": 80_000.0, "local_rope_theta": 5_000.0}
+    assert _modernbert_layout(older) == (3, 80_000.0, 5_000.0)
+    newer = {"num_hidden_layers": 4, "layer_types": ["full_attention", "sliding_attention"] * 2,
+             "rope_parameters": {"full_attention": {"rope_theta": 1e5, "rope_type": "default"},
+                                 "sliding_attention": {"rope_theta": 1e4}}}
+    assert _modernbert_layout(newer) == (2, 1e5, 1e4)
+    assert _modernbert_layout({"num_hidden_layers": 2}) == (2, 160_000.0, 10_000.0)
+    irregular = {**newer, "layer_types": ["full_attention", "sliding_attention",
+                                          "full_attention", "full_attention"]}
+    with pytest.raises(CheckpointError, match="do not repeat one global layer every n layers"):
+        _modernbert_layout(irregular)
+    scaled = {**newer, "rope_scaling": {"rope_type": "linear", "factor": 2.0}}
+    with pytest.raises(CheckpointError, match="scales its rotary embedding"):
+        _modernbert_layout(scaled)
